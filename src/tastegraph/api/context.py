@@ -1,0 +1,135 @@
+"""Per-request context: the system, who is asking (session and browser cookies), and the request's
+consent signals. Also the checks every cookie-authenticated JSON route makes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request, Response
+
+from tastegraph.bootstrap import System
+from tastegraph.consent import OPT_OUT_COOKIE, RequestSignals
+from tastegraph.identity import BROWSER_COOKIE, SESSION_COOKIE, valid_browser_id
+from tastegraph.kernel import Forbidden, Unauthenticated, UnsupportedMediaType
+
+
+def get_system(request: Request) -> System:
+    system: System = request.app.state.system
+    return system
+
+
+SystemDep = Annotated[System, Depends(get_system)]
+
+
+@dataclass
+class Caller:
+    user_id: int | None
+    browser_id: str | None
+    session_token: str | None
+    signals: RequestSignals
+
+
+def get_caller(request: Request, system: SystemDep) -> Caller:
+    token = request.cookies.get(SESSION_COOKIE)
+    browser_id = valid_browser_id(read_cross_site_cookie(request, BROWSER_COOKIE))
+    with system.read() as conn:
+        user_id = system.identity.user_for_session(conn, token, system.clock.now())
+    return Caller(
+        user_id,
+        browser_id,
+        token,
+        RequestSignals.from_request(
+            request.headers, {OPT_OUT_COOKIE: read_cross_site_cookie(request, OPT_OUT_COOKIE) or ""}
+        ),
+    )
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def require_user(caller: CallerDep) -> int:
+    if caller.user_id is None:
+        raise Unauthenticated("sign in first")
+    return caller.user_id
+
+
+UserDep = Annotated[int, Depends(require_user)]
+
+
+def _origin_allowed(request: Request, system: System) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    own = {system.settings.public_origin.rstrip("/"), f"{request.url.scheme}://{request.url.netloc}"}
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return False
+    return f"{parts.scheme}://{parts.netloc}" in own
+
+
+def same_origin_json(request: Request, system: SystemDep) -> None:
+    """For routes authenticated by the session cookie: bodies must be JSON (a cross-site form cannot
+    send that without a CORS preflight we never grant), and a present Origin must be our own."""
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        ctype = request.headers.get("content-type", "")
+        has_body = request.headers.get("content-length", "0") not in ("0", "") or "transfer-encoding" in (
+            request.headers
+        )
+        if has_body and ctype.split(";")[0].strip().lower() != "application/json":
+            raise UnsupportedMediaType("send the body as application/json", field="content-type")
+        if not _origin_allowed(request, system):
+            raise Forbidden("cross-origin requests are not accepted here", field="origin")
+
+
+SameOriginJson = Depends(same_origin_json)
+
+
+LOCAL_SUFFIX = "_local"
+
+
+def _https(request: Request, system: System) -> bool:
+    return request.url.scheme == "https" or system.settings.cookies_always_secure
+
+
+def read_cross_site_cookie(request: Request, name: str) -> str | None:
+    """A cross-site cookie, or its plain-http twin (see `set_cross_site_cookie`)."""
+    return request.cookies.get(name) or request.cookies.get(name + LOCAL_SUFFIX)
+
+
+def set_session_cookie(response: Response, request: Request, system: System, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=system.settings.session_days * 86400,
+        httponly=True,
+        secure=_https(request, system),
+        samesite="lax",
+        path="/",
+    )
+
+
+def set_cross_site_cookie(
+    response: Response, request: Request, system: System, name: str, value: str, max_age: int
+) -> None:
+    """Cookies the save button needs on third-party pages: SameSite=None, which browsers accept only
+    with Secure. Over plain http (local development) Secure cookies are kept by browsers on loopback but
+    never sent back by non-browser HTTP clients, so a SameSite=Lax twin named `<name>_local` goes along."""
+    response.set_cookie(name, value, max_age=max_age, httponly=True, secure=True, samesite="none", path="/")
+    if not _https(request, system):
+        response.set_cookie(
+            name + LOCAL_SUFFIX, value, max_age=max_age, httponly=True, samesite="lax", path="/"
+        )
+
+
+def clear_cookie(response: Response, request: Request, system: System, name: str) -> None:
+    response.delete_cookie(name, path="/", httponly=True, secure=_https(request, system), samesite="lax")
+    if name != SESSION_COOKIE:
+        response.delete_cookie(name, path="/", httponly=True, secure=True, samesite="none")
+        response.delete_cookie(name + LOCAL_SUFFIX, path="/", httponly=True, samesite="lax")
+
+
+def set_browser_cookie(response: Response, request: Request, system: System, browser_id: str) -> None:
+    set_cross_site_cookie(response, request, system, BROWSER_COOKIE, browser_id, 400 * 24 * 3600)

@@ -1,0 +1,87 @@
+"""The one place errors become HTTP responses: {"error": {"code", "message", "field"}}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tastegraph.kernel import RateLimited, TastegraphError
+
+log = logging.getLogger("tastegraph.api")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def error_response(exc: TastegraphError) -> JSONResponse:
+    headers = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after_seconds)
+    return JSONResponse(error_body(exc.code, exc.message, exc.field), status_code=exc.status, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str | None:
+    parts = [p for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or None
+
+
+def _validation_message(err: dict[str, Any]) -> tuple[str, str]:
+    kind = err.get("type", "")
+    if kind == "json_invalid":
+        return "malformed_body", "the body is not valid JSON"
+    if kind == "extra_forbidden":
+        return "invalid_input", "unknown field"
+    if kind == "missing":
+        return "invalid_input", "this field is required"
+    return "invalid_input", str(err.get("msg", "invalid value"))
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(TastegraphError)
+    async def _domain(_: Request, exc: TastegraphError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        code, message = _validation_message(first)
+        status = 400 if code == "malformed_body" else 422
+        body = error_body(code, message, _field_path(tuple(first.get("loc", ()))))
+        if len(errors) > 1:
+            body["error"]["details"] = [
+                {"field": _field_path(tuple(e.get("loc", ()))), "message": _validation_message(e)[1]}
+                for e in errors[:20]
+            ]
+        return JSONResponse(body, status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(error_body("internal", "something went wrong on our side"), status_code=500)

@@ -1,0 +1,92 @@
+"""Pins, the home feed, "why am I seeing this", and engagement events."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from sqlalchemy import Connection
+
+from tastegraph.api.context import Caller, CallerDep, SameOriginJson, SystemDep, UserDep
+from tastegraph.api.schemas import (
+    EngagementBatch,
+    EngagementResult,
+    EventStatus,
+    FeedEntry,
+    FeedOut,
+    PinOut,
+    WhyOut,
+)
+from tastegraph.bootstrap import System
+from tastegraph.catalog import content
+from tastegraph.collect import EngagementIn, engagement
+from tastegraph.consent import Decision, Purpose
+from tastegraph.recommend import MAX_LIMIT, home_feed, why
+
+router = APIRouter(prefix="/v1", tags=["feed"])
+
+
+def _pin_out(pin: dict[str, object]) -> PinOut:
+    return PinOut.model_validate({k: v for k, v in pin.items() if k in PinOut.model_fields})
+
+
+def offsite_permit(system: System, conn: Connection, caller: Caller) -> Decision:
+    """The consent decision that gates every read of off-site data for this request."""
+    return system.consent.decide(
+        conn,
+        Purpose.PERSONALIZE_WITH_OFFSITE,
+        caller.user_id,
+        caller.browser_id,
+        caller.signals,
+        system.clock.now(),
+    )
+
+
+def build_feed(system: System, caller: Caller, limit: int) -> FeedOut:
+    with system.read() as conn:
+        permit = offsite_permit(system, conn, caller)
+        items = home_feed(conn, caller.user_id, permit, limit)
+        pins = content.get_pins(conn, [i.pin_id for i in items])
+    return FeedOut(
+        items=[FeedEntry(pin_id=i.pin_id, reasons=i.reasons, pin=_pin_out(pins[i.pin_id])) for i in items],
+        offsite_data_used=permit.allowed,
+        offsite_data_note=None if permit.allowed else permit.explain(),
+    )
+
+
+@router.get("/pins/{pin_id}", response_model=PinOut, summary="One Pin")
+def get_pin(pin_id: int, system: SystemDep) -> PinOut:
+    with system.read() as conn:
+        return _pin_out(content.get_pin(conn, pin_id))
+
+
+@router.get("/feed/home", response_model=FeedOut, summary="The home feed, every item with its reasons")
+def get_home_feed(
+    system: SystemDep, caller: CallerDep, limit: int = Query(default=25, ge=1, le=MAX_LIMIT)
+) -> FeedOut:
+    return build_feed(system, caller, limit)
+
+
+@router.get("/pins/{pin_id}/why", response_model=WhyOut, summary="Why this Pin is recommended to me")
+def get_why(pin_id: int, system: SystemDep, caller: CallerDep) -> WhyOut:
+    with system.read() as conn:
+        content.get_pin(conn, pin_id)  # 404 for unknown Pins
+        permit = offsite_permit(system, conn, caller)
+        return WhyOut(pin_id=pin_id, reasons=why(conn, caller.user_id, permit, pin_id))
+
+
+@router.post(
+    "/engagement",
+    response_model=EngagementResult,
+    summary="Record saves, clicks, close-ups, hides, follows and searches (idempotent by event_id)",
+    dependencies=[SameOriginJson],
+)
+def post_engagement(body: EngagementBatch, system: SystemDep, user_id: UserDep) -> EngagementResult:
+    events = [EngagementIn(**e.model_dump()) for e in body.events]
+    with system.write() as conn:
+        results = engagement.record_engagement(conn, user_id, events, system.clock.now())
+    return EngagementResult(events=[EventStatus(**r) for r in results])
+
+
+@router.get("/me/boards", summary="My boards")
+def my_boards(system: SystemDep, user_id: UserDep) -> dict[str, object]:
+    with system.read() as conn:
+        return {"items": content.boards_of(conn, user_id)}

@@ -1,0 +1,143 @@
+"""Request and response bodies. Requests forbid unknown fields and take JSON types strictly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from tastegraph.collect import Kind
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class SignUp(StrictModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=256)
+    display_name: str | None = Field(default=None, max_length=80)
+
+
+class SignIn(StrictModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=256)
+
+
+class Created(BaseModel):
+    id: int
+
+
+class SessionOut(BaseModel):
+    user_id: int
+
+
+class SettingsPatch(StrictModel):
+    personalization: bool | None = None
+
+
+class SettingsOut(BaseModel):
+    personalization: bool
+
+
+class LedgerItem(BaseModel):
+    setting: str
+    old_value: str | None
+    new_value: str
+    source: str
+    changed_at: str
+
+
+class LedgerOut(BaseModel):
+    items: list[LedgerItem]
+
+
+class VisitBody(StrictModel):
+    url: str = Field(min_length=1, max_length=2048)
+    event_id: str | None = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+class BatchVisit(VisitBody):
+    visited_at: AwareDatetime | None = None
+
+
+class VisitBatchBody(StrictModel):
+    visits: list[BatchVisit] = Field(min_length=1, max_length=500)
+
+
+class VisitResult(BaseModel):
+    event_id: str
+    stored: bool
+    duplicate: bool = False
+    reason: str | None = None
+
+
+class VisitBatchResult(BaseModel):
+    results: list[VisitResult]
+
+
+class BrowserChoice(StrictModel):
+    allow: bool
+
+
+class EngagementEvent(StrictModel):
+    kind: Kind
+    event_id: str | None = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    pin_id: int | None = Field(default=None, ge=1)
+    board_id: int | None = Field(default=None, ge=1)
+    target_user_id: int | None = Field(default=None, ge=1)
+    query: str | None = Field(default=None, max_length=200)
+    occurred_at: AwareDatetime | None = None
+
+    model_config = ConfigDict(extra="forbid", strict=True, use_enum_values=False)
+
+
+class EngagementBatch(StrictModel):
+    events: list[EngagementEvent] = Field(min_length=1, max_length=500)
+
+
+class EventStatus(BaseModel):
+    event_id: str
+    status: str
+
+
+class EngagementResult(BaseModel):
+    events: list[EventStatus]
+
+
+class PinOut(BaseModel):
+    id: int
+    title: str
+    description: str
+    image_url: str
+    link: str
+    domain: str
+    topics: list[str]
+    save_count: int
+    created_at: str
+
+
+class FeedEntry(BaseModel):
+    pin_id: int
+    reasons: list[dict[str, Any]]
+    pin: PinOut | None = None
+
+
+class FeedOut(BaseModel):
+    items: list[FeedEntry]
+    offsite_data_used: bool
+    offsite_data_note: str | None = None
+
+
+class WhyOut(BaseModel):
+    pin_id: int
+    reasons: list[dict[str, Any]]
+
+
+class ClockBody(StrictModel):
+    now: AwareDatetime
+
+
+class BoardBody(StrictModel):
+    name: str = Field(min_length=1, max_length=120)
+    description: str = Field(default="", max_length=500)

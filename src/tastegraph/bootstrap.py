@@ -1,0 +1,99 @@
+"""Builds the running system from Settings: database, clock, services, and the privacy registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import Connection, Engine
+
+from tastegraph.catalog import content
+from tastegraph.collect import engagement, visits
+from tastegraph.config import Settings
+from tastegraph.consent import ConsentService, Policy
+from tastegraph.db import make_engine
+from tastegraph.db.engine import READ_ONLY
+from tastegraph.identity import IdentityService
+from tastegraph.kernel import Clock, SettableClock, SystemClock
+from tastegraph.privacy import PersonalDataStore, PrivacyRegistry
+
+
+@dataclass
+class System:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    consent: ConsentService
+    identity: IdentityService
+    privacy: PrivacyRegistry = field(default_factory=PrivacyRegistry)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back (nothing written) on any error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{READ_ONLY: True})
+            with conn.begin():
+                yield conn
+
+    def sweep(self) -> dict[str, int]:
+        """Run retention once, on the system clock."""
+        with self.write() as conn:
+            return self.privacy.sweep(conn, self.clock.now())
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def build(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None) -> System:
+    settings.check()
+    if clock is None:
+        clock = SettableClock() if settings.test_clock else SystemClock()
+    retention = timedelta(days=settings.offsite_retention_days)
+    system = System(
+        settings=settings,
+        engine=engine or make_engine(settings.database_url),
+        clock=clock,
+        consent=ConsentService(Policy(offsite_retention=retention)),
+        identity=IdentityService(session_ttl=timedelta(days=settings.session_days)),
+    )
+    _wire(system, retention)
+    return system
+
+
+def _wire(system: System, retention: timedelta) -> None:
+    consent, identity = system.consent, system.identity
+    # Withdrawing consent deletes what may no longer be used, in the same transaction.
+    consent.on_withdrawal(visits.on_withdrawal)
+    # Signing in on a browser moves its signed-out data to the account.
+    identity.on_link(visits.attach_browser)
+    identity.on_link(
+        lambda conn, browser_id, user_id, _now: consent.attach_browser(conn, browser_id, user_id)
+    )
+
+    # Every personal-data store, in erasure order: dependents before what they reference.
+    reg = system.privacy
+    reg.register(PersonalDataStore("engagement_events", engagement.export, engagement.erase))
+    reg.register(
+        PersonalDataStore(
+            "offsite_visits",
+            lambda conn, uid: visits.export(conn, uid, identity.browsers_of(conn, uid)),
+            lambda conn, uid: visits.erase(conn, uid, identity.browsers_of(conn, uid)),
+            lambda conn, now: visits.sweep(conn, now, retention),
+        )
+    )
+    reg.register(
+        PersonalDataStore(
+            "consent",
+            consent.export,
+            lambda conn, uid: consent.erase(conn, uid, identity.browsers_of(conn, uid)),
+        )
+    )
+    reg.register(PersonalDataStore("identity", identity.export, identity.erase, identity.sweep_sessions))
+    reg.register(PersonalDataStore("catalog", content.export, content.erase))

@@ -1,0 +1,103 @@
+"""People's accounts: sign-up with a hashed password, and sign-in checks."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from tastegraph.catalog.tables import users
+from tastegraph.kernel import Conflict, InvalidInput, NotFound, Unauthenticated
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+
+# argon2id with the library's defaults (RFC 9106 low-memory profile). A fixed dummy hash keeps
+# sign-in timing the same whether or not the email exists.
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def normalize_email(email: str) -> str:
+    value = email.strip().lower()
+    if len(value) > 320 or not _EMAIL.match(value):
+        raise InvalidInput("enter an email address like name@example.com", field="email")
+    return value
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"the password must have at least {MIN_PASSWORD} characters", field="password")
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput(f"the password must have at most {MAX_PASSWORD} characters", field="password")
+    return _hasher.hash(password)
+
+
+def create_user(
+    conn: Connection,
+    email: str,
+    password: str,
+    now: datetime,
+    display_name: str | None = None,
+    *,
+    password_hash: str | None = None,
+    is_demo: bool = False,
+) -> int:
+    """Create an account; raise Conflict if the email is taken. Nothing is written on any error."""
+    normalized = normalize_email(email)
+    hashed = password_hash if password_hash is not None else hash_password(password)
+    name = (display_name or normalized.split("@", 1)[0])[:80]
+    if conn.execute(select(users.c.id).where(users.c.email == normalized)).first() is not None:
+        raise Conflict("an account with this email already exists", field="email")
+    try:
+        with conn.begin_nested():
+            result = conn.execute(
+                insert(users).values(
+                    email=normalized, password_hash=hashed, display_name=name, created_at=now, is_demo=is_demo
+                )
+            )
+    except IntegrityError as exc:  # a concurrent sign-up with the same email
+        raise Conflict("an account with this email already exists", field="email") from exc
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
+
+
+def authenticate(conn: Connection, email: str, password: str) -> int:
+    """Return the user id for a correct email and password, else raise Unauthenticated."""
+    try:
+        normalized = normalize_email(email)
+    except InvalidInput:
+        normalized = ""
+    row = conn.execute(select(users.c.id, users.c.password_hash).where(users.c.email == normalized)).first()
+    stored = row.password_hash if row is not None else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        row = None
+    if row is None:
+        raise Unauthenticated("the email or password is not right")
+    return int(row.id)
+
+
+def get_user(conn: Connection, user_id: int) -> dict[str, object]:
+    row = (
+        conn.execute(
+            select(users.c.id, users.c.email, users.c.display_name, users.c.created_at).where(
+                users.c.id == user_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no user {user_id}", field="user_id")
+    return dict(row)
+
+
+def user_exists(conn: Connection, user_id: int) -> bool:
+    return conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is not None

@@ -1,0 +1,282 @@
+"""Pins, topics, boards, saves, follows and hides."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tastegraph.catalog.tables import (
+    board_follows,
+    board_pins,
+    boards,
+    hides,
+    pin_topics,
+    pins,
+    topics,
+    user_follows,
+    users,
+)
+from tastegraph.kernel import Forbidden, InvalidInput, NotFound
+from tastegraph.kernel.urls import domain_of
+
+
+def get_pin(conn: Connection, pin_id: int) -> dict[str, Any]:
+    row = conn.execute(select(pins).where(pins.c.id == pin_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"no Pin with id {pin_id}", field="pin_id")
+    return _pin_dict(row, topics_of(conn, [pin_id]).get(pin_id, []))
+
+
+def get_pins(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Pins by id (missing ids are left out), with their topics, in one round of queries."""
+    ids = list(dict.fromkeys(pin_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(select(pins).where(pins.c.id.in_(ids))).mappings().all()
+    tops = topics_of(conn, ids)
+    return {int(r["id"]): _pin_dict(r, tops.get(int(r["id"]), [])) for r in rows}
+
+
+def _pin_dict(row: Any, topic_slugs: list[str]) -> dict[str, Any]:
+    return {
+        "id": int(row["id"]),
+        "title": row["title"],
+        "description": row["description"],
+        "image_url": row["image_url"],
+        "link": row["link_url"],
+        "domain": row["domain"],
+        "topics": topic_slugs,
+        "save_count": int(row["save_count"]),
+        "creator_id": None if row["creator_id"] is None else int(row["creator_id"]),
+        "created_at": row["created_at"].isoformat(),
+    }
+
+
+def topics_of(conn: Connection, pin_ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    if not pin_ids:
+        return out
+    rows = conn.execute(
+        select(pin_topics.c.pin_id, topics.c.slug)
+        .join(topics, topics.c.id == pin_topics.c.topic_id)
+        .where(pin_topics.c.pin_id.in_(pin_ids))
+        .order_by(topics.c.slug)
+    )
+    for pid, slug in rows:
+        out.setdefault(int(pid), []).append(slug)
+    return out
+
+
+def topic_names(conn: Connection) -> dict[str, str]:
+    return {slug: name for slug, name in conn.execute(select(topics.c.slug, topics.c.name))}
+
+
+def ensure_topic(conn: Connection, slug: str, name: str) -> int:
+    tid = conn.execute(select(topics.c.id).where(topics.c.slug == slug)).scalar_one_or_none()
+    if tid is not None:
+        return int(tid)
+    result = conn.execute(insert(topics).values(slug=slug, name=name))
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
+
+
+def create_pin(
+    conn: Connection,
+    *,
+    title: str,
+    link_url: str,
+    image_url: str,
+    now: datetime,
+    description: str = "",
+    topic_ids: Iterable[int] = (),
+    creator_id: int | None = None,
+) -> int:
+    domain = domain_of(link_url, field="link")
+    result = conn.execute(
+        insert(pins).values(
+            title=title,
+            description=description,
+            link_url=link_url,
+            image_url=image_url,
+            domain=domain,
+            creator_id=creator_id,
+            created_at=now,
+            save_count=0,
+        )
+    )
+    assert result.inserted_primary_key is not None
+    pin_id = int(result.inserted_primary_key[0])
+    tids = list(dict.fromkeys(topic_ids))
+    if tids:
+        conn.execute(insert(pin_topics), [{"pin_id": pin_id, "topic_id": t} for t in tids])
+    return pin_id
+
+
+def create_board(conn: Connection, owner_id: int, name: str, now: datetime, description: str = "") -> int:
+    name = name.strip()
+    if not 1 <= len(name) <= 120:
+        raise InvalidInput("a board name has 1 to 120 characters", field="name")
+    result = conn.execute(
+        insert(boards).values(owner_id=owner_id, name=name, description=description, created_at=now)
+    )
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
+
+
+def boards_of(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+    count = func.count(board_pins.c.pin_id).label("pin_count")
+    rows = conn.execute(
+        select(boards.c.id, boards.c.name, boards.c.description, boards.c.created_at, count)
+        .outerjoin(board_pins, board_pins.c.board_id == boards.c.id)
+        .where(boards.c.owner_id == user_id)
+        .group_by(boards.c.id, boards.c.name, boards.c.description, boards.c.created_at)
+        .order_by(boards.c.id)
+    ).mappings()
+    return [
+        {
+            "id": int(r["id"]),
+            "name": r["name"],
+            "description": r["description"],
+            "pin_count": int(r["pin_count"]),
+            "created_at": r["created_at"].isoformat(),
+        }
+        for r in rows
+    ]
+
+
+def _require(conn: Connection, table: Any, ident: int, what: str, field: str) -> Any:
+    row = conn.execute(select(table).where(table.c.id == ident)).mappings().first()
+    if row is None:
+        raise NotFound(f"no {what} with id {ident}", field=field)
+    return row
+
+
+def save_pin(conn: Connection, user_id: int, pin_id: int, board_id: int | None, now: datetime) -> int:
+    """Save a Pin to one of the person's boards (their first board, created if needed, when none is named).
+
+    Returns the board id. Saving a Pin that is already on the board changes nothing.
+    """
+    _require(conn, pins, pin_id, "Pin", "pin_id")
+    if board_id is None:
+        first = conn.execute(
+            select(boards.c.id).where(boards.c.owner_id == user_id).order_by(boards.c.id).limit(1)
+        ).scalar_one_or_none()
+        board_id = int(first) if first is not None else create_board(conn, user_id, "Saved", now)
+    board = _require(conn, boards, board_id, "board", "board_id")
+    if int(board["owner_id"]) != user_id:
+        raise Forbidden("you can only save to your own boards", field="board_id")
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(board_pins).values(board_id=board_id, pin_id=pin_id, saved_by=user_id, saved_at=now)
+            )
+    except IntegrityError:
+        return board_id
+    conn.execute(update(pins).where(pins.c.id == pin_id).values(save_count=pins.c.save_count + 1))
+    return board_id
+
+
+def follow_board(conn: Connection, user_id: int, board_id: int, now: datetime) -> None:
+    _require(conn, boards, board_id, "board", "board_id")
+    _insert_ignore(conn, board_follows, {"user_id": user_id, "board_id": board_id, "created_at": now})
+
+
+def follow_user(conn: Connection, user_id: int, followee_id: int, now: datetime) -> None:
+    if followee_id == user_id:
+        raise InvalidInput("you cannot follow yourself", field="target_user_id")
+    if conn.execute(select(users.c.id).where(users.c.id == followee_id)).first() is None:
+        raise NotFound(f"no user with id {followee_id}", field="target_user_id")
+    _insert_ignore(
+        conn, user_follows, {"follower_id": user_id, "followee_id": followee_id, "created_at": now}
+    )
+
+
+def hide_pin(conn: Connection, user_id: int, pin_id: int, now: datetime) -> None:
+    _require(conn, pins, pin_id, "Pin", "pin_id")
+    _insert_ignore(conn, hides, {"user_id": user_id, "pin_id": pin_id, "created_at": now})
+
+
+def _insert_ignore(conn: Connection, table: Any, values: dict[str, Any]) -> None:
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(table).values(**values))
+    except IntegrityError:
+        pass
+
+
+# --- personal data ---------------------------------------------------------------------------------
+
+
+def export(conn: Connection, user_id: int) -> dict[str, Any]:
+    account = (
+        conn.execute(
+            select(users.c.id, users.c.email, users.c.display_name, users.c.created_at).where(
+                users.c.id == user_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    saves = conn.execute(
+        select(board_pins.c.board_id, board_pins.c.pin_id, board_pins.c.saved_at).where(
+            board_pins.c.saved_by == user_id
+        )
+    ).mappings()
+    followed_boards = conn.execute(
+        select(board_follows.c.board_id, board_follows.c.created_at).where(board_follows.c.user_id == user_id)
+    ).mappings()
+    followed_people = conn.execute(
+        select(user_follows.c.followee_id, user_follows.c.created_at).where(
+            user_follows.c.follower_id == user_id
+        )
+    ).mappings()
+    hidden = conn.execute(
+        select(hides.c.pin_id, hides.c.created_at).where(hides.c.user_id == user_id)
+    ).mappings()
+    created = conn.execute(
+        select(pins.c.id, pins.c.title, pins.c.link_url).where(pins.c.creator_id == user_id)
+    )
+    return {
+        "account": None
+        if account is None
+        else {**dict(account), "created_at": account["created_at"].isoformat()},
+        "boards": boards_of(conn, user_id),
+        "saves": [{**dict(r), "saved_at": r["saved_at"].isoformat()} for r in saves],
+        "followed_boards": [{**dict(r), "created_at": r["created_at"].isoformat()} for r in followed_boards],
+        "followed_people": [{**dict(r), "created_at": r["created_at"].isoformat()} for r in followed_people],
+        "hidden_pins": [{**dict(r), "created_at": r["created_at"].isoformat()} for r in hidden],
+        "created_pins": [{"id": r.id, "title": r.title, "link": r.link_url} for r in created],
+    }
+
+
+def erase(conn: Connection, user_id: int) -> int:
+    """Delete everything the catalogue holds about a person, dependents first. Saves by others of this
+    person's Pins, and follows of their boards, go with the Pins and boards."""
+    own_pins = select(pins.c.id).where(pins.c.creator_id == user_id).scalar_subquery()
+    own_boards = select(boards.c.id).where(boards.c.owner_id == user_id).scalar_subquery()
+    n = 0
+    # Keep save counts right for Pins that stay: this person's saves stop counting.
+    for (pin_id,) in conn.execute(select(board_pins.c.pin_id).where(board_pins.c.saved_by == user_id)).all():
+        conn.execute(update(pins).where(pins.c.id == pin_id).values(save_count=pins.c.save_count - 1))
+    for stmt in (
+        delete(hides).where(hides.c.user_id == user_id),
+        delete(hides).where(hides.c.pin_id.in_(own_pins)),
+        delete(board_follows).where(board_follows.c.user_id == user_id),
+        delete(board_follows).where(board_follows.c.board_id.in_(own_boards)),
+        delete(user_follows).where(
+            (user_follows.c.follower_id == user_id) | (user_follows.c.followee_id == user_id)
+        ),
+        delete(board_pins).where(board_pins.c.saved_by == user_id),
+        delete(board_pins).where(board_pins.c.board_id.in_(own_boards)),
+        delete(board_pins).where(board_pins.c.pin_id.in_(own_pins)),
+        delete(pin_topics).where(pin_topics.c.pin_id.in_(own_pins)),
+        delete(pins).where(pins.c.creator_id == user_id),
+        delete(boards).where(boards.c.owner_id == user_id),
+        delete(users).where(users.c.id == user_id),
+    ):
+        n += conn.execute(stmt).rowcount
+    return n

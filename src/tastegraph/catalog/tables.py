@@ -1,0 +1,137 @@
+"""Catalogue tables: people, Pins, topics, boards, saves, follows, hides."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+
+from tastegraph.kernel.tables import PERSONAL, SUBJECT, IdType, UTCDateTime, metadata
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True, info={SUBJECT: True}),
+    Column("email", String(320), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("display_name", String(80), nullable=False),
+    Column("is_demo", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("email"),
+    info={PERSONAL: True},
+)
+
+topics = Table(
+    "topics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("slug", String(60), nullable=False, unique=True),
+    Column("name", String(80), nullable=False),
+    info={PERSONAL: False},
+)
+
+pins = Table(
+    "pins",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("image_url", String(2048), nullable=False),
+    Column("link_url", String(2048), nullable=False),
+    Column("domain", String(253), nullable=False, index=True),
+    Column(
+        "creator_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, info={SUBJECT: True}
+    ),
+    Column("save_count", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_pins_save_count", "save_count"),
+    info={PERSONAL: True},
+)
+
+pin_topics = Table(
+    "pin_topics",
+    metadata,
+    Column("pin_id", IdType, ForeignKey("pins.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_id", Integer, ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_pin_topics_topic", "topic_id", "pin_id"),
+    info={PERSONAL: False},
+)
+
+boards = Table(
+    "boards",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column(
+        "owner_id",
+        IdType,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+        info={SUBJECT: True},
+    ),
+    Column("name", String(120), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    info={PERSONAL: True},
+)
+
+# A save: a Pin on a board. `saved_by` is the board owner at the time of saving.
+board_pins = Table(
+    "board_pins",
+    metadata,
+    Column("board_id", IdType, ForeignKey("boards.id", ondelete="CASCADE"), primary_key=True),
+    Column("pin_id", IdType, ForeignKey("pins.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "saved_by",
+        IdType,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        info={SUBJECT: True},
+    ),
+    Column("saved_at", UTCDateTime, nullable=False),
+    Index("ix_board_pins_pin", "pin_id", "board_id"),
+    Index("ix_board_pins_saved_by", "saved_by", "saved_at"),
+    info={PERSONAL: True},
+)
+
+board_follows = Table(
+    "board_follows",
+    metadata,
+    Column(
+        "user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, info={SUBJECT: True}
+    ),
+    Column("board_id", IdType, ForeignKey("boards.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    info={PERSONAL: True},
+)
+
+user_follows = Table(
+    "user_follows",
+    metadata,
+    Column(
+        "follower_id",
+        IdType,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        info={SUBJECT: True},
+    ),
+    Column(
+        "followee_id",
+        IdType,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        info={SUBJECT: True},
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_user_follows_followee", "followee_id"),
+    info={PERSONAL: True},
+)
+
+hides = Table(
+    "hides",
+    metadata,
+    Column(
+        "user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, info={SUBJECT: True}
+    ),
+    Column("pin_id", IdType, ForeignKey("pins.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    info={PERSONAL: True},
+)

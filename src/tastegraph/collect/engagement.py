@@ -1,0 +1,182 @@
+"""On-site engagement (saves, clicks, close-ups, hides, follows, searches), ingested in idempotent batches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, or_, select
+
+from tastegraph.catalog import content
+from tastegraph.catalog.tables import boards, pins
+from tastegraph.collect.tables import engagement_events
+from tastegraph.kernel import InvalidInput, NotFound
+from tastegraph.kernel.ids import new_event_id
+
+MAX_BATCH = 500
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+class Kind(StrEnum):
+    SAVE = "save"
+    CLICK = "click"
+    CLOSEUP = "closeup"
+    HIDE = "hide"
+    FOLLOW_BOARD = "follow_board"
+    FOLLOW_USER = "follow_user"
+    SEARCH = "search"
+
+
+# Which target each kind needs.
+_NEEDS: dict[Kind, str] = {
+    Kind.SAVE: "pin_id",
+    Kind.CLICK: "pin_id",
+    Kind.CLOSEUP: "pin_id",
+    Kind.HIDE: "pin_id",
+    Kind.FOLLOW_BOARD: "board_id",
+    Kind.FOLLOW_USER: "target_user_id",
+    Kind.SEARCH: "query",
+}
+
+
+@dataclass(frozen=True)
+class EngagementIn:
+    kind: Kind
+    event_id: str | None = None
+    pin_id: int | None = None
+    board_id: int | None = None
+    target_user_id: int | None = None
+    query: str | None = None
+    occurred_at: datetime | None = None
+
+
+def record_engagement(
+    conn: Connection, user_id: int, events: Sequence[EngagementIn], now: datetime
+) -> list[dict[str, Any]]:
+    """Validate every event, then store the new ones and apply their effects (a save puts the Pin on a
+    board, a follow follows). Events whose id was already stored are reported as duplicates."""
+    if not 1 <= len(events) <= MAX_BATCH:
+        raise InvalidInput(f"send 1 to {MAX_BATCH} events", field="events")
+    ids = [e.event_id or new_event_id() for e in events]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("event ids repeat within the batch", field="events")
+    for i, e in enumerate(events):
+        need = _NEEDS[e.kind]
+        if getattr(e, need) in (None, ""):
+            raise InvalidInput(f"a {e.kind.value} event needs {need}", field=f"events[{i}].{need}")
+        if e.occurred_at is not None and e.occurred_at > now + FUTURE_TOLERANCE:
+            raise InvalidInput("occurred_at is in the future", field=f"events[{i}].occurred_at")
+    _check_targets_exist(conn, events)
+
+    existing = set(
+        conn.execute(
+            select(engagement_events.c.event_id).where(engagement_events.c.event_id.in_(ids))
+        ).scalars()
+    )
+    out: list[dict[str, Any]] = []
+    for i, (event_id, e) in enumerate(zip(ids, events, strict=True)):
+        if event_id in existing:
+            out.append({"event_id": event_id, "status": "duplicate"})
+            continue
+        when = e.occurred_at or now
+        board_id = e.board_id
+        if e.kind is Kind.SAVE:
+            assert e.pin_id is not None
+            board_id = content.save_pin(conn, user_id, e.pin_id, e.board_id, when)
+        elif e.kind is Kind.HIDE:
+            assert e.pin_id is not None
+            content.hide_pin(conn, user_id, e.pin_id, when)
+        elif e.kind is Kind.FOLLOW_BOARD:
+            assert e.board_id is not None
+            content.follow_board(conn, user_id, e.board_id, when)
+        elif e.kind is Kind.FOLLOW_USER:
+            assert e.target_user_id is not None
+            try:
+                content.follow_user(conn, user_id, e.target_user_id, when)
+            except InvalidInput as exc:
+                raise InvalidInput(exc.message, field=f"events[{i}].target_user_id") from exc
+        conn.execute(
+            insert(engagement_events).values(
+                event_id=event_id,
+                user_id=user_id,
+                kind=e.kind.value,
+                pin_id=e.pin_id,
+                board_id=board_id,
+                target_user_id=e.target_user_id,
+                query=(e.query or None) and e.query[:200],
+                occurred_at=when,
+                received_at=now,
+            )
+        )
+        existing.add(event_id)
+        out.append({"event_id": event_id, "status": "stored"})
+    return out
+
+
+def _check_targets_exist(conn: Connection, events: Sequence[EngagementIn]) -> None:
+    """Unknown Pin or board ids are a 404 naming the event, before anything is written."""
+    pin_ids = {e.pin_id for e in events if e.pin_id is not None}
+    board_ids = {e.board_id for e in events if e.board_id is not None}
+    known_pins = (
+        set(conn.execute(select(pins.c.id).where(pins.c.id.in_(pin_ids))).scalars()) if pin_ids else set()
+    )
+    known_boards = (
+        set(conn.execute(select(boards.c.id).where(boards.c.id.in_(board_ids))).scalars())
+        if board_ids
+        else set()
+    )
+
+    for i, e in enumerate(events):
+        if e.pin_id is not None and e.pin_id not in known_pins:
+            raise NotFound(f"no Pin with id {e.pin_id}", field=f"events[{i}].pin_id")
+        if e.board_id is not None and e.board_id not in known_boards:
+            raise NotFound(f"no board with id {e.board_id}", field=f"events[{i}].board_id")
+
+
+def recent_engagement(conn: Connection, user_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(engagement_events)
+        .where(engagement_events.c.user_id == user_id)
+        .order_by(engagement_events.c.occurred_at.desc())
+        .limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def export(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(engagement_events)
+        .where(engagement_events.c.user_id == user_id)
+        .order_by(engagement_events.c.occurred_at.desc())
+    ).mappings()
+    return [
+        {
+            "event_id": r["event_id"],
+            "kind": r["kind"],
+            "pin_id": r["pin_id"],
+            "board_id": r["board_id"],
+            "target_user_id": r["target_user_id"],
+            "query": r["query"],
+            "occurred_at": r["occurred_at"].isoformat(),
+        }
+        for r in rows
+    ]
+
+
+def erase(conn: Connection, user_id: int) -> int:
+    """Delete the person's events, and others' events that name this person or their Pins and boards."""
+    own_pins = select(pins.c.id).where(pins.c.creator_id == user_id).scalar_subquery()
+    own_boards = select(boards.c.id).where(boards.c.owner_id == user_id).scalar_subquery()
+    return conn.execute(
+        delete(engagement_events).where(
+            or_(
+                engagement_events.c.user_id == user_id,
+                engagement_events.c.target_user_id == user_id,
+                engagement_events.c.pin_id.in_(own_pins),
+                engagement_events.c.board_id.in_(own_boards),
+            )
+        )
+    ).rowcount

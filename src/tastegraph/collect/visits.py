@@ -1,0 +1,208 @@
+"""Off-site visits from the save button: consent-checked, idempotent ingest, and consent-gated reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
+
+from tastegraph.collect.tables import offsite_visits
+from tastegraph.consent import ConsentService, Decision, Purpose, RequestSignals, Subject, decide
+from tastegraph.kernel import InvalidInput
+from tastegraph.kernel.ids import new_event_id
+from tastegraph.kernel.urls import domain_of
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class VisitIn:
+    url: str
+    event_id: str | None = None
+    visited_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class VisitOutcome:
+    event_id: str
+    stored: bool
+    duplicate: bool = False
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"event_id": self.event_id, "stored": self.stored}
+        if self.duplicate:
+            out["duplicate"] = True
+        if self.reason is not None:
+            out["reason"] = self.reason
+        return out
+
+
+@dataclass(frozen=True)
+class Visit:
+    domain: str
+    url: str
+    visited_at: datetime
+
+
+def record_visits(
+    conn: Connection,
+    consent: ConsentService,
+    user_id: int | None,
+    browser_id: str | None,
+    signals: RequestSignals,
+    visits: Sequence[VisitIn],
+    now: datetime,
+) -> list[VisitOutcome]:
+    """Store the visits consent allows; the same event id is stored once however often it is sent.
+
+    Every visit is validated before anything is written, so a bad one rejects the batch unchanged.
+    """
+    prepared: list[tuple[str, str, str, datetime]] = []
+    for i, v in enumerate(visits):
+        field = f"visits[{i}]" if len(visits) > 1 else ""
+        domain = domain_of(v.url, field=f"{field}.url".lstrip("."))
+        when = v.visited_at or now
+        if when > now + FUTURE_TOLERANCE:
+            raise InvalidInput("visited_at is in the future", field=f"{field}.visited_at".lstrip("."))
+        prepared.append((v.event_id or new_event_id(), v.url.strip(), domain, when))
+
+    subject = consent.subject(conn, user_id, browser_id)
+    seen = _existing_event_ids(conn, [p[0] for p in prepared])
+    outcomes: list[VisitOutcome] = []
+    rows: list[dict[str, Any]] = []
+    for event_id, url, domain, when in prepared:
+        if event_id in seen:
+            outcomes.append(VisitOutcome(event_id, stored=True, duplicate=True))
+            continue
+        decision = _decide(consent, subject, signals, now, when)
+        if not decision.allowed:
+            assert decision.reason is not None
+            outcomes.append(VisitOutcome(event_id, stored=False, reason=decision.reason.value))
+            continue
+        seen.add(event_id)
+        rows.append(
+            {
+                "event_id": event_id,
+                "browser_id": browser_id,
+                "user_id": user_id,
+                "url": url,
+                "domain": domain,
+                "visited_at": when,
+                "received_at": now,
+            }
+        )
+        outcomes.append(VisitOutcome(event_id, stored=True))
+    if rows:
+        conn.execute(insert(offsite_visits), rows)
+    return outcomes
+
+
+def _decide(
+    consent: ConsentService, subject: Subject, signals: RequestSignals, now: datetime, when: datetime
+) -> Decision:
+    return decide(Purpose.COLLECT_OFFSITE, subject, signals, now, consent.policy, data_time=when)
+
+
+def _existing_event_ids(conn: Connection, event_ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(event_ids), 500):
+        chunk = event_ids[start : start + 500]
+        found.update(
+            conn.execute(
+                select(offsite_visits.c.event_id).where(offsite_visits.c.event_id.in_(chunk))
+            ).scalars()
+        )
+    return found
+
+
+def usable_visits(conn: Connection, permit: Decision, limit: int = 500) -> list[Visit]:
+    """The subject's visits that `permit` (a consent decision for personalization) allows, newest first.
+
+    This is the only way to read visits for personalization: without an allowing decision it returns
+    nothing, and it never returns a visit older than the decision's `usable_since`.
+    """
+    if not permit.allowed or permit.purpose is not Purpose.PERSONALIZE_WITH_OFFSITE:
+        return []
+    who = _subject_filter(permit.subject.user_id, permit.subject.browser_id)
+    if who is None:
+        return []
+    query = select(offsite_visits.c.domain, offsite_visits.c.url, offsite_visits.c.visited_at).where(who)
+    if permit.usable_since is not None:
+        query = query.where(offsite_visits.c.visited_at >= permit.usable_since)
+    if permit.subject.user_id is None:
+        # A signed-out browser sees only what it did while signed out.
+        query = query.where(offsite_visits.c.user_id.is_(None))
+    rows = conn.execute(query.order_by(offsite_visits.c.visited_at.desc()).limit(limit))
+    return [Visit(r.domain, r.url, r.visited_at) for r in rows]
+
+
+def _subject_filter(user_id: int | None, browser_id: str | None) -> Any:
+    if user_id is not None:
+        return offsite_visits.c.user_id == user_id
+    if browser_id is not None:
+        return offsite_visits.c.browser_id == browser_id
+    return None
+
+
+# --- hooks wired by bootstrap ----------------------------------------------------------------------
+
+
+def on_withdrawal(conn: Connection, subject: Subject, purpose: Purpose, now: datetime) -> None:
+    """Consent to collect off-site data was withdrawn: delete what is stored about the subject."""
+    if purpose is not Purpose.COLLECT_OFFSITE:
+        return
+    clauses = []
+    if subject.user_id is not None:
+        clauses.append(offsite_visits.c.user_id == subject.user_id)
+    if subject.browser_id is not None:
+        clauses.append(offsite_visits.c.browser_id == subject.browser_id)
+    if clauses:
+        conn.execute(delete(offsite_visits).where(or_(*clauses)))
+
+
+def attach_browser(conn: Connection, browser_id: str, user_id: int, now: datetime) -> None:
+    """A browser signed in: its signed-out visits become the account's."""
+    conn.execute(
+        update(offsite_visits)
+        .where(offsite_visits.c.browser_id == browser_id, offsite_visits.c.user_id.is_(None))
+        .values(user_id=user_id)
+    )
+
+
+def sweep(conn: Connection, now: datetime, retention: timedelta) -> int:
+    """Physically delete visits older than the retention window."""
+    return conn.execute(delete(offsite_visits).where(offsite_visits.c.visited_at < now - retention)).rowcount
+
+
+def export(conn: Connection, user_id: int, browser_ids: list[str]) -> list[dict[str, Any]]:
+    clauses = [offsite_visits.c.user_id == user_id]
+    if browser_ids:
+        clauses.append(offsite_visits.c.browser_id.in_(browser_ids))
+    rows = conn.execute(
+        select(offsite_visits).where(or_(*clauses)).order_by(offsite_visits.c.visited_at.desc())
+    ).mappings()
+    return [
+        {
+            "event_id": r["event_id"],
+            "url": r["url"],
+            "domain": r["domain"],
+            "visited_at": r["visited_at"].isoformat(),
+            "received_at": r["received_at"].isoformat(),
+        }
+        for r in rows
+    ]
+
+
+def erase(conn: Connection, user_id: int, browser_ids: list[str]) -> int:
+    clauses = [offsite_visits.c.user_id == user_id]
+    if browser_ids:
+        clauses.append(offsite_visits.c.browser_id.in_(browser_ids))
+    return conn.execute(delete(offsite_visits).where(or_(*clauses))).rowcount
+
+
+def count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(offsite_visits)).scalar_one())

@@ -1,0 +1,54 @@
+"""The one Settings object. Read only by bootstrap (and the CLI, which hands it to bootstrap)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tastegraph.kernel import ConfigurationError
+
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+
+
+def _default_ikea_dir() -> Path | None:
+    candidate = Path.cwd().parent / "shared" / "data" / "ikea"
+    return candidate if candidate.is_dir() else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TASTEGRAPH_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    # The embedded default: a SQLite file under the working directory.
+    database_url: str = "sqlite:///tastegraph.db"
+    secret_key: str = DEV_SECRET_KEY
+    # The platform's own origin, for Origin checks on cookie-authenticated JSON routes.
+    public_origin: str = "http://127.0.0.1:8000"
+    # Off-site visits are neither used nor kept past this many days.
+    offsite_retention_days: int = Field(default=30, ge=1, le=365)
+    sweep_interval_seconds: int = Field(default=3600, ge=10)
+    # Lets tests move the server's clock (POST /v1/test/clock) and run retention (POST /v1/test/sweep).
+    test_clock: bool = False
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    rate_limit_enabled: bool = True
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    session_days: int = Field(default=30, ge=1)
+    # Cookies are Secure when the request came over https; set this behind a TLS-terminating proxy.
+    cookies_always_secure: bool = False
+    ikea_dir: Path | None = Field(default_factory=_default_ikea_dir)
+
+    @property
+    def rate_limits_on(self) -> bool:
+        return self.rate_limit_enabled and not self.test_clock
+
+    def check(self) -> Settings:
+        if self.env == "production" and self.secret_key == DEV_SECRET_KEY:
+            raise ConfigurationError("TASTEGRAPH_SECRET_KEY must be set to a secret value in production")
+        if self.env == "production" and self.test_clock:
+            raise ConfigurationError("TASTEGRAPH_TEST_CLOCK must not be enabled in production")
+        if len(self.secret_key) < 16:
+            raise ConfigurationError("TASTEGRAPH_SECRET_KEY must have at least 16 characters")
+        return self

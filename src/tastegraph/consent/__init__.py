@@ -1,0 +1,32 @@
+"""Consent: purposes, the one decision function, people's settings and the ledger of changes."""
+
+from tastegraph.consent import tables as tables
+from tastegraph.consent.decision import (
+    OPT_OUT_COOKIE,
+    REASON_TEXT,
+    Decision,
+    Policy,
+    Purpose,
+    Reason,
+    RequestSignals,
+    Subject,
+    decide,
+)
+from tastegraph.consent.service import BROWSER_SETTING, SETTING_DEFAULTS, ConsentService, LedgerEntry
+
+__all__ = [
+    "BROWSER_SETTING",
+    "OPT_OUT_COOKIE",
+    "REASON_TEXT",
+    "SETTING_DEFAULTS",
+    "ConsentService",
+    "Decision",
+    "LedgerEntry",
+    "Policy",
+    "Purpose",
+    "Reason",
+    "RequestSignals",
+    "Subject",
+    "decide",
+    "tables",
+]

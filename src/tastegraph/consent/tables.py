@@ -1,0 +1,41 @@
+"""Consent tables: each person's settings and the ledger of every change to them."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table
+
+from tastegraph.kernel.tables import PERSONAL, SUBJECT, IdType, UTCDateTime, metadata
+
+user_settings = Table(
+    "user_settings",
+    metadata,
+    Column(
+        "user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, info={SUBJECT: True}
+    ),
+    Column("personalization", Boolean, nullable=False, default=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    info={PERSONAL: True},
+)
+
+# Rows for a signed-out browser carry only browser_id; signing in links them to the account.
+consent_ledger = Table(
+    "consent_ledger",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column(
+        "user_id",
+        IdType,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=True,
+        info={SUBJECT: True},
+    ),
+    Column("browser_id", String(32), nullable=True, info={SUBJECT: True}),
+    Column("setting", String(60), nullable=False),
+    Column("old_value", String(200), nullable=True),
+    Column("new_value", String(200), nullable=False),
+    Column("source", String(40), nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Index("ix_consent_ledger_user", "user_id", "changed_at"),
+    Index("ix_consent_ledger_browser", "browser_id", "changed_at"),
+    info={PERSONAL: True},
+)

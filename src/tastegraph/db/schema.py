@@ -1,0 +1,15 @@
+"""Imports every domain's tables so the one metadata is complete (for Alembic and tests)."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+import tastegraph.catalog.tables
+import tastegraph.collect.tables
+import tastegraph.consent.tables
+import tastegraph.identity.tables  # noqa: F401
+from tastegraph.kernel import metadata
+
+
+def full_metadata() -> MetaData:
+    return metadata

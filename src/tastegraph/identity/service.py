@@ -1,0 +1,120 @@
+"""Sign-in sessions and cookie-to-account linking."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from tastegraph.identity.tables import browser_links, sessions
+from tastegraph.kernel.ids import new_browser_id, new_token, sha256_hex
+
+BROWSER_COOKIE = "tg_bid"
+SESSION_COOKIE = "tg_session"
+_BROWSER_ID = re.compile(r"^[0-9a-f]{32}$")
+
+# Run in the linking transaction: other domains move a browser's signed-out data to the account.
+LinkHandler = Callable[[Connection, str, int, datetime], None]
+
+
+def valid_browser_id(value: str | None) -> str | None:
+    """A browser cookie we issued, or None for anything else (forged or malformed values are ignored)."""
+    return value if value is not None and _BROWSER_ID.match(value) else None
+
+
+class IdentityService:
+    def __init__(self, session_ttl: timedelta = timedelta(days=30)) -> None:
+        self.session_ttl = session_ttl
+        self._link_handlers: list[LinkHandler] = []
+
+    def on_link(self, handler: LinkHandler) -> None:
+        self._link_handlers.append(handler)
+
+    @staticmethod
+    def new_browser_id() -> str:
+        return new_browser_id()
+
+    # --- sessions ------------------------------------------------------------------------------
+
+    def start_session(self, conn: Connection, user_id: int, now: datetime) -> str:
+        token = new_token()
+        conn.execute(
+            insert(sessions).values(
+                token_hash=sha256_hex(token),
+                user_id=user_id,
+                created_at=now,
+                expires_at=now + self.session_ttl,
+            )
+        )
+        return token
+
+    def user_for_session(self, conn: Connection, token: str | None, now: datetime) -> int | None:
+        if not token:
+            return None
+        row = conn.execute(
+            select(sessions.c.user_id, sessions.c.expires_at).where(
+                sessions.c.token_hash == sha256_hex(token)
+            )
+        ).first()
+        if row is None or row.expires_at <= now:
+            return None
+        return int(row.user_id)
+
+    def end_session(self, conn: Connection, token: str) -> None:
+        conn.execute(delete(sessions).where(sessions.c.token_hash == sha256_hex(token)))
+
+    # --- browsers ------------------------------------------------------------------------------
+
+    def user_for_browser(self, conn: Connection, browser_id: str | None) -> int | None:
+        if browser_id is None:
+            return None
+        uid = conn.execute(
+            select(browser_links.c.user_id).where(browser_links.c.browser_id == browser_id)
+        ).scalar_one_or_none()
+        return None if uid is None else int(uid)
+
+    def browsers_of(self, conn: Connection, user_id: int) -> list[str]:
+        return list(
+            conn.execute(
+                select(browser_links.c.browser_id).where(browser_links.c.user_id == user_id)
+            ).scalars()
+        )
+
+    def link(self, conn: Connection, browser_id: str, user_id: int, now: datetime) -> None:
+        """Link a browser to the account that signed in on it (re-linking moves it to the new account)."""
+        current = self.user_for_browser(conn, browser_id)
+        if current == user_id:
+            return
+        if current is not None:
+            conn.execute(delete(browser_links).where(browser_links.c.browser_id == browser_id))
+        conn.execute(insert(browser_links).values(browser_id=browser_id, user_id=user_id, linked_at=now))
+        for handler in self._link_handlers:
+            handler(conn, browser_id, user_id, now)
+
+    # --- personal data -------------------------------------------------------------------------
+
+    def export(self, conn: Connection, user_id: int) -> dict[str, Any]:
+        links = conn.execute(select(browser_links).where(browser_links.c.user_id == user_id)).mappings()
+        open_sessions = conn.execute(
+            select(sessions.c.created_at, sessions.c.expires_at).where(sessions.c.user_id == user_id)
+        ).mappings()
+        return {
+            "linked_browsers": [
+                {"browser_id": r["browser_id"], "linked_at": r["linked_at"].isoformat()} for r in links
+            ],
+            "sessions": [
+                {"created_at": r["created_at"].isoformat(), "expires_at": r["expires_at"].isoformat()}
+                for r in open_sessions
+            ],
+        }
+
+    def erase(self, conn: Connection, user_id: int) -> int:
+        n = conn.execute(delete(browser_links).where(browser_links.c.user_id == user_id)).rowcount
+        n += conn.execute(delete(sessions).where(sessions.c.user_id == user_id)).rowcount
+        return n
+
+    def sweep_sessions(self, conn: Connection, now: datetime) -> int:
+        return conn.execute(delete(sessions).where(sessions.c.expires_at <= now)).rowcount

@@ -1,0 +1,104 @@
+"""The home feed: gather candidates from every source, merge their reasons, blend and cut."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from tastegraph.collect import visits as visit_store
+from tastegraph.consent import Decision
+from tastegraph.recommend import sources
+from tastegraph.recommend.explain import with_text
+from tastegraph.recommend.sources import Candidate, Profile
+
+MAX_LIMIT = 100
+
+# Share of the feed each source may claim, in blending order. Off-site and co-save signals are the
+# strongest evidence of current intent; popular Pins only fill what is left.
+SOURCE_WEIGHTS: dict[str, int] = {
+    "offsite_visit": 4,
+    "saved_alongside": 3,
+    "followed_board": 2,
+    "followed_person": 2,
+    "topic_interest": 2,
+    "popular": 1,
+}
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    pin_id: int
+    reasons: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pin_id": self.pin_id, "reasons": self.reasons}
+
+
+def _gather(conn: Connection, profile: Profile, pool: int) -> dict[str, list[Candidate]]:
+    return {
+        "offsite_visit": sources.offsite(conn, profile, pool),
+        "saved_alongside": sources.saved_alongside(conn, profile, pool),
+        "followed_board": sources.followed_boards(conn, profile, pool),
+        "followed_person": sources.followed_people(conn, profile, pool),
+        "topic_interest": sources.topic_interests(conn, profile, pool),
+        "popular": sources.popular(conn, pool + len(profile.excluded)),
+    }
+
+
+def _blend(by_source: dict[str, list[Candidate]], excluded: set[int], limit: int) -> list[FeedItem]:
+    """Smooth weighted round-robin over the sources; a Pin found by several sources keeps every reason."""
+    reasons: dict[int, list[dict[str, Any]]] = {}
+    for cands in by_source.values():
+        for c in cands:
+            if c.pin_id not in excluded:
+                bucket = reasons.setdefault(c.pin_id, [])
+                if c.reason not in bucket:
+                    bucket.append(c.reason)
+    queues = {s: [c.pin_id for c in by_source[s] if c.pin_id not in excluded] for s in SOURCE_WEIGHTS}
+    credit = dict.fromkeys(SOURCE_WEIGHTS, 0)
+    total = sum(SOURCE_WEIGHTS.values())
+    chosen: list[int] = []
+    taken: set[int] = set()
+    while len(chosen) < limit:
+        live = [s for s in SOURCE_WEIGHTS if queues[s]]
+        if not live:
+            break
+        for s in live:
+            credit[s] += SOURCE_WEIGHTS[s]
+        pick = max(live, key=lambda s: credit[s])
+        credit[pick] -= total
+        pin_id = queues[pick].pop(0)
+        if pin_id not in taken:
+            taken.add(pin_id)
+            chosen.append(pin_id)
+    return [FeedItem(p, with_text(reasons[p])) for p in chosen]
+
+
+def home_feed(
+    conn: Connection, user_id: int | None, offsite_permit: Decision, limit: int = 25
+) -> list[FeedItem]:
+    """The home feed for a signed-in person or a signed-out browser.
+
+    Off-site visits come only through `offsite_permit`, the consent decision for this request; when it
+    refuses, no off-site data is read at all.
+    """
+    limit = max(1, min(limit, MAX_LIMIT))
+    visits = visit_store.usable_visits(conn, offsite_permit)
+    profile = sources.load_profile(conn, user_id, visits)
+    return _blend(_gather(conn, profile, pool=max(limit, 30)), profile.excluded, limit)
+
+
+def why(conn: Connection, user_id: int | None, offsite_permit: Decision, pin_id: int) -> list[dict[str, Any]]:
+    """Every reason the feed machinery has for showing `pin_id` to this person, from the same sources."""
+    visits = visit_store.usable_visits(conn, offsite_permit)
+    profile = sources.load_profile(conn, user_id, visits)
+    if pin_id in profile.excluded:
+        return []
+    found: list[dict[str, Any]] = []
+    for cands in _gather(conn, profile, pool=MAX_LIMIT).values():
+        for c in cands:
+            if c.pin_id == pin_id and c.reason not in found:
+                found.append(c.reason)
+    return with_text(found)

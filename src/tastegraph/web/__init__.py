@@ -1,0 +1,1 @@
+"""Server-rendered pages, static assets, and the save-button widget script."""
