@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from tastegraph.collect import Kind
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    """Unknown fields are refused; scalar fields use Strict* types so "5" is not an int nor "true" a bool."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class SignUp(StrictModel):
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=256)
-    display_name: str | None = Field(default=None, max_length=80)
+    email: StrictStr = Field(max_length=320)
+    password: StrictStr = Field(max_length=256)
+    display_name: StrictStr | None = Field(default=None, max_length=80)
 
 
 class SignIn(StrictModel):
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=256)
+    email: StrictStr = Field(max_length=320)
+    password: StrictStr = Field(max_length=256)
 
 
 class Created(BaseModel):
@@ -33,7 +35,7 @@ class SessionOut(BaseModel):
 
 
 class SettingsPatch(StrictModel):
-    personalization: bool | None = None
+    personalization: StrictBool | None = None
 
 
 class SettingsOut(BaseModel):
@@ -53,8 +55,15 @@ class LedgerOut(BaseModel):
 
 
 class VisitBody(StrictModel):
-    url: str = Field(min_length=1, max_length=2048)
-    event_id: str | None = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    url: StrictStr = Field(min_length=1, max_length=2048)
+    event_id: StrictStr | None = Field(
+        default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"
+    )
+    site: StrictStr | None = Field(
+        default=None,
+        max_length=253,
+        description="Development only: which site a page on localhost/127.0.0.1 stands for.",
+    )
 
 
 class BatchVisit(VisitBody):
@@ -77,19 +86,19 @@ class VisitBatchResult(BaseModel):
 
 
 class BrowserChoice(StrictModel):
-    allow: bool
+    allow: StrictBool
 
 
 class EngagementEvent(StrictModel):
     kind: Kind
-    event_id: str | None = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    pin_id: int | None = Field(default=None, ge=1)
-    board_id: int | None = Field(default=None, ge=1)
-    target_user_id: int | None = Field(default=None, ge=1)
-    query: str | None = Field(default=None, max_length=200)
+    event_id: StrictStr | None = Field(
+        default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"
+    )
+    pin_id: StrictInt | None = Field(default=None, ge=1)
+    board_id: StrictInt | None = Field(default=None, ge=1)
+    target_user_id: StrictInt | None = Field(default=None, ge=1)
+    query: StrictStr | None = Field(default=None, max_length=200)
     occurred_at: AwareDatetime | None = None
-
-    model_config = ConfigDict(extra="forbid", strict=True, use_enum_values=False)
 
 
 class EngagementBatch(StrictModel):
@@ -139,5 +148,5 @@ class ClockBody(StrictModel):
 
 
 class BoardBody(StrictModel):
-    name: str = Field(min_length=1, max_length=120)
-    description: str = Field(default="", max_length=500)
+    name: StrictStr = Field(min_length=1, max_length=120)
+    description: StrictStr = Field(default="", max_length=500)

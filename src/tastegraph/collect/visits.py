@@ -13,7 +13,7 @@ from tastegraph.collect.tables import offsite_visits
 from tastegraph.consent import ConsentService, Decision, Purpose, RequestSignals, Subject, decide
 from tastegraph.kernel import InvalidInput
 from tastegraph.kernel.ids import new_event_id
-from tastegraph.kernel.urls import domain_of
+from tastegraph.kernel.urls import domain_of, is_loopback, site_name
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -23,6 +23,8 @@ class VisitIn:
     url: str
     event_id: str | None = None
     visited_at: datetime | None = None
+    # Development only: pages served from a loopback host may say which site they stand for.
+    site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,13 @@ def record_visits(
     for i, v in enumerate(visits):
         field = f"visits[{i}]" if len(visits) > 1 else ""
         domain = domain_of(v.url, field=f"{field}.url".lstrip("."))
+        if v.site is not None:
+            if not is_loopback(domain):
+                raise InvalidInput(
+                    "site is accepted only from pages on a loopback host (local development)",
+                    field=f"{field}.site".lstrip("."),
+                )
+            domain = site_name(v.site, field=f"{field}.site".lstrip("."))
         when = v.visited_at or now
         if when > now + FUTURE_TOLERANCE:
             raise InvalidInput("visited_at is in the future", field=f"{field}.visited_at".lstrip("."))

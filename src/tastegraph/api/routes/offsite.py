@@ -75,7 +75,7 @@ def record(
 def post_visit(
     body: VisitBody, request: Request, response: Response, system: SystemDep, caller: CallerDep
 ) -> VisitResult:
-    (outcome,) = record(system, request, response, caller, [VisitIn(body.url, body.event_id)])
+    (outcome,) = record(system, request, response, caller, [VisitIn(body.url, body.event_id, site=body.site)])
     response.status_code = 201 if outcome.stored and not outcome.duplicate else 200
     return VisitResult(**outcome.as_dict())
 
@@ -89,7 +89,7 @@ def post_visit(
 def post_visits(
     body: VisitBatchBody, request: Request, response: Response, system: SystemDep, caller: CallerDep
 ) -> VisitBatchResult:
-    items = [VisitIn(v.url, v.event_id, v.visited_at) for v in body.visits]
+    items = [VisitIn(v.url, v.event_id, v.visited_at, v.site) for v in body.visits]
     outcomes = record(system, request, response, caller, items)
     return VisitBatchResult(results=[VisitResult(**o.as_dict()) for o in outcomes])
 
