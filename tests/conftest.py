@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 
-from tastegraph.api import create_app
 from tastegraph.bootstrap import System, build
 from tastegraph.config import Settings
 from tastegraph.db import make_engine, normalize_url, upgrade
 from tastegraph.db.schema import full_metadata
 from tastegraph.kernel import FrozenClock
+from tastegraph.server import compose
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 PG_URL = os.environ.get("TASTEGRAPH_TEST_POSTGRES_URL")
@@ -93,6 +93,6 @@ def system(database_url: str, clock: FrozenClock) -> Iterator[System]:
 
 @pytest.fixture
 def client(system: System) -> Iterator[TestClient]:
-    app = create_app(system, run_sweeper=False)
+    app = compose(system, run_sweeper=False)
     with TestClient(app, base_url="http://127.0.0.1:8000") as c:
         yield c

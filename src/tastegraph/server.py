@@ -1,13 +1,21 @@
-"""The ASGI entry point uvicorn imports (one System per worker process)."""
+"""Composes the whole web application (API + pages) and is the ASGI entry point uvicorn imports."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from tastegraph.api import create_app
-from tastegraph.bootstrap import build
+from tastegraph.bootstrap import System, build
 from tastegraph.config import Settings
+from tastegraph.web import pages
+
+
+def compose(system: System, *, run_sweeper: bool = True) -> FastAPI:
+    app = create_app(system, run_sweeper=run_sweeper)
+    pages.install(app, system)
+    return app
 
 
 def make_app() -> FastAPI:
-    return create_app(build(Settings()))
+    """One System per worker process, from the environment."""
+    return compose(build(Settings()))

@@ -55,10 +55,6 @@ def create_app(system: System, *, run_sweeper: bool = True) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    from tastegraph.web import pages
-
-    pages.install(app, system)
-
     settings = system.settings
     app.add_middleware(SecurityHeaders)
     app.add_middleware(EmbeddableCors)

@@ -67,7 +67,8 @@ def install(app: FastAPI) -> None:
         first = errors[0] if errors else {}
         code, message = _validation_message(first)
         status = 400 if code == "malformed_body" else 422
-        body = error_body(code, message, _field_path(tuple(first.get("loc", ()))))
+        field = None if code == "malformed_body" else _field_path(tuple(first.get("loc", ())))
+        body = error_body(code, message, field)
         if len(errors) > 1:
             body["error"]["details"] = [
                 {"field": _field_path(tuple(e.get("loc", ()))), "message": _validation_message(e)[1]}

@@ -36,51 +36,53 @@ async def _send_json(
 
 
 class BodyLimit:
-    """Refuse bodies over the limit with 413, whether or not Content-Length says so up front."""
+    """Refuse bodies over the limit with 413, whether or not Content-Length says so up front.
+
+    A body without a trustworthy length is read (up to the limit) before the app sees it; bodies here
+    are at most a few megabytes, so buffering is cheap and keeps the app's own parsing simple.
+    """
 
     def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
         self.app = app
         self.limit_for = limit_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope["path"])
-        headers = dict(scope["headers"])
-        declared = headers.get(b"content-length")
         too_large = error_body("payload_too_large", f"the body is larger than {limit} bytes")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _send_json(send, 413, too_large, [])
-            return
-        seen = 0
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise _TooLarge
-            return message
-
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit():
+            if int(declared) > limit:
                 await _send_json(send, 413, too_large, [])
+                return
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await _send_json(send, 413, too_large, [])
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
 
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 class TokenBuckets:
