@@ -202,7 +202,7 @@ def test_load_ikea_adds_products_once_as_home_decor_pins(tmp_path: Path) -> None
             .scalars()
             .all()
         )
-    assert [r["title"] for r in rows] == ["MELLTORP", "LACK"]
+    assert [r["title"] for r in rows] == ["MELLTORP Table", "LACK Table"]
     first = rows[0]
     assert first["link_url"] == "https://www.ikea.com/p/001.001.01" and first["domain"] == "ikea.com"
     assert first["image_url"] == "/ikea-images/images/dining%20table/001.jpg"

@@ -54,8 +54,11 @@ def _pin_row(product: Any, ikea_dir: Path, created_at: datetime) -> dict[str, An
     product_id, name, image = (_text(product, key) for key in ("product_id", "name", "image"))
     if not (product_id and name and image) or not _servable(ikea_dir, image):
         return None
+    kind = _text(product, "type")
+    # "HEMNES Wall shelf": many products share a name, so the type tells them apart.
+    title = f"{name} {kind}" if kind and kind.lower() not in name.lower() else name
     return {
-        "title": name[:200],
+        "title": title[:200],
         "description": _description(product),
         "image_url": IMAGE_PREFIX + quote(image),  # folder names have spaces ("dining table")
         "link_url": f"https://www.ikea.com/p/{quote(product_id)}",
