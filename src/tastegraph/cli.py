@@ -64,5 +64,96 @@ def serve(
     )
 
 
+def _load_demo(settings: Settings, seed: int, pins: int, users: int, ikea: bool) -> None:
+    """Migrate, then load the demo world (once) and the IKEA catalogue when the shared data is there."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from sqlalchemy import func, select
+
+    from tastegraph.bootstrap import build
+    from tastegraph.catalog.tables import pins as pins_table
+    from tastegraph.db import upgrade
+    from tastegraph.demo import WorldSize, load_ikea, load_world
+
+    system = build(settings)
+    upgrade(system.engine)
+    with system.read() as conn:
+        existing = int(conn.execute(select(func.count()).select_from(pins_table)).scalar_one())
+    if existing:
+        console.print(f"the catalogue already has {existing:,} Pins; not loading the demo world again")
+    else:
+        columns = (TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console) as progress, system.write() as conn:
+            tasks: dict[str, object] = {}
+
+            def report(stage: str, done: int, total: int) -> None:
+                task = tasks.get(stage)
+                if task is None:
+                    task = tasks[stage] = progress.add_task(stage, total=total)
+                progress.update(task, completed=done, total=total)  # type: ignore[arg-type]
+
+            counts = load_world(conn, seed, system.clock.now(), WorldSize(pins=pins, users=users), report)
+        console.print("loaded: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
+    if ikea and settings.ikea_dir is not None:
+        with system.write() as conn:
+            added = load_ikea(conn, settings.ikea_dir, system.clock.now())
+        console.print(f"IKEA products from {settings.ikea_dir}: {added:,} new Pins")
+    system.dispose()
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="Seed of the generated world (same seed, same world).")] = 42,
+    load_only: Annotated[bool, typer.Option("--load-only", help="Load the demo world and exit.")] = False,
+    pins: Annotated[int, typer.Option(help="Pins to generate.", min=10)] = 5000,
+    users: Annotated[int, typer.Option(help="People to generate.", min=2)] = 600,
+    ikea: Annotated[bool, typer.Option(help="Also load ../shared/data/ikea when present.")] = True,
+    host: Annotated[str, typer.Option(help="Interface for the platform.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for the platform.")] = 8000,
+    sites_port: Annotated[int, typer.Option(help="Port for the third-party demo sites.")] = 8001,
+) -> None:
+    """Load a deterministic demo world, then serve the platform and third-party sites that embed it."""
+    settings = _settings()
+    _load_demo(settings, seed, pins, users, ikea)
+    if load_only:
+        return
+    _serve_demo(settings, host, port, sites_port)
+
+
+def _serve_demo(settings: Settings, host: str, port: int, sites_port: int) -> None:
+    import asyncio
+
+    import uvicorn
+
+    from tastegraph.bootstrap import build
+    from tastegraph.server import compose
+    from tastegraph.web.demo_sites import create_demo_sites_app
+
+    platform = f"http://{host}:{port}"
+    # The third-party sites run on another site (localhost vs 127.0.0.1), so the save button's cookie
+    # really is a third-party cookie there, as on the web.
+    sites = f"http://localhost:{sites_port}"
+    servers = [
+        uvicorn.Server(uvicorn.Config(compose(build(settings)), host=host, port=port, log_level="warning")),
+        uvicorn.Server(
+            uvicorn.Config(create_demo_sites_app(platform), host="localhost", port=sites_port, log_level="warning")
+        ),
+    ]
+    console.print(
+        "\n[bold]Tastegraph demo[/bold] (Ctrl+C stops it)\n"
+        f"  home feed          {platform}/\n"
+        f"  sign up / sign in  {platform}/signup   {platform}/signin"
+        "   (demo people: demo1@demo.tastegraph.test ... password demo-password)\n"
+        f"  privacy center     {platform}/settings\n"
+        f"  signed-out choice  {platform}/privacy\n"
+        f"  API docs           {platform}/docs\n"
+        f"  third-party sites  {sites}/   (pages that embed the save button)\n"
+    )
+
+    async def run() -> None:
+        await asyncio.gather(*(s.serve() for s in servers))
+
+    asyncio.run(run())
+
+
 def main() -> None:
     app()

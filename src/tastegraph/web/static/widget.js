@@ -1,0 +1,126 @@
+/*!
+ * Tastegraph Save button. Include it on your page:
+ *   <script src="https://PLATFORM/widget.js" async></script>
+ *   <div class="tastegraph-save" data-url="https://your.site/page" data-title="Optional title"></div>
+ * It draws a small "Save" button in each placeholder and tells Tastegraph that this page was visited.
+ * Whether that visit is kept and used is decided by Tastegraph's consent rules (the person's settings,
+ * Do Not Track, Global Privacy Control, the opt-out cookie); this script never throws on the host page.
+ */
+(function () {
+  "use strict";
+
+  var RED = "#e0533d";
+
+  function scriptElement() {
+    var current = document.currentScript;
+    if (current && current.src) return current;
+    var scripts = document.getElementsByTagName("script");
+    for (var i = scripts.length - 1; i >= 0; i--) {
+      if (/\/widget\.js(\?|#|$)/.test(scripts[i].src || "")) return scripts[i];
+    }
+    return null;
+  }
+
+  function platformOrigin(script) {
+    try {
+      return new URL(script.src, location.href).origin;
+    } catch (e) {
+      var m = /^(https?:\/\/[^\/?#]+)/i.exec(script.src || "");
+      return m ? m[1] : null;
+    }
+  }
+
+  function randomHex32() {
+    var out = "";
+    var bytes = new Uint8Array(16);
+    var c = window.crypto || window.msCrypto;
+    if (c && c.getRandomValues) {
+      c.getRandomValues(bytes);
+    } else {
+      for (var j = 0; j < 16; j++) bytes[j] = Math.floor(Math.random() * 256);
+    }
+    for (var i = 0; i < bytes.length; i++) out += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
+    return out;
+  }
+
+  function isLoopback(hostname) {
+    return hostname === "localhost" || hostname === "127.0.0.1" || hostname === "[::1]" || hostname === "::1";
+  }
+
+  // On a development page served from localhost, the page names the site it stands for.
+  function siteOverride() {
+    if (!isLoopback(location.hostname)) return null;
+    var meta = document.querySelector('meta[name="tastegraph:site"]');
+    var value = meta && meta.getAttribute("content");
+    return value ? String(value).trim().toLowerCase() : null;
+  }
+
+  function reportVisit(platform) {
+    if (typeof window.fetch !== "function") return;
+    var body = { url: location.href, event_id: randomHex32() };
+    var site = siteOverride();
+    if (site) body.site = site;
+    try {
+      window.fetch(platform + "/v1/offsite/visits", {
+        method: "POST",
+        credentials: "include",
+        keepalive: true,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body)
+      }).then(function (response) {
+        if (window.console && console.debug) console.debug("tastegraph: visit reported", response.status);
+      })["catch"](function () { /* offline or blocked: nothing to do */ });
+    } catch (e) { /* never break the host page */ }
+  }
+
+  function saveButton(platform, placeholder) {
+    if (placeholder.getAttribute("data-tastegraph-ready")) return;
+    placeholder.setAttribute("data-tastegraph-ready", "1");
+    var url = placeholder.getAttribute("data-url") || location.href;
+    var title = placeholder.getAttribute("data-title") || document.title || "";
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "tastegraph-save-button";
+    button.setAttribute("aria-label", "Save to Tastegraph");
+    button.innerHTML =
+      '<svg viewBox="0 0 32 32" width="16" height="16" aria-hidden="true" style="display:block">' +
+      '<circle cx="16" cy="16" r="15" fill="#fff"/><circle cx="16" cy="13" r="5" fill="' + RED + '"/>' +
+      '<path d="M16 18 L13 29 L16 27 L19 29 Z" fill="' + RED + '"/></svg><span>Save</span>';
+    var s = button.style;
+    s.display = "inline-flex";
+    s.alignItems = "center";
+    s.gap = "6px";
+    s.padding = "7px 14px 7px 10px";
+    s.border = "0";
+    s.borderRadius = "999px";
+    s.background = RED;
+    s.color = "#fff";
+    s.font = "700 14px/1.2 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
+    s.cursor = "pointer";
+    s.boxShadow = "0 1px 3px rgba(0,0,0,.2)";
+    button.addEventListener("click", function () {
+      var target = platform + "/save?url=" + encodeURIComponent(url) + "&title=" + encodeURIComponent(title);
+      window.open(target, "tastegraph-save", "noopener,width=560,height=640");
+    });
+    placeholder.appendChild(button);
+  }
+
+  function renderButtons(platform) {
+    var placeholders = document.querySelectorAll(".tastegraph-save");
+    for (var i = 0; i < placeholders.length; i++) {
+      try { saveButton(platform, placeholders[i]); } catch (e) { /* skip this one */ }
+    }
+  }
+
+  try {
+    var script = scriptElement();
+    var platform = script && platformOrigin(script);
+    if (!platform) return;
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", function () { renderButtons(platform); });
+    } else {
+      renderButtons(platform);
+    }
+    reportVisit(platform);
+  } catch (e) { /* never break the host page */ }
+})();
