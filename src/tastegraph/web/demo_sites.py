@@ -1,0 +1,221 @@
+"""Invented third-party websites that embed the Tastegraph save button, for demos and browser tests.
+
+Run them on another origin than the platform (e.g. the platform on http://127.0.0.1:8000 and these on
+http://localhost:8001): to the browser they are then a different site, as a real shop or blog would be.
+Each page names the site it stands for in `<meta name="tastegraph:site">`; the widget sends that name
+only from loopback pages (a development convenience the visit API accepts only from loopback hosts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import HTTPException
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from tastegraph.demo import TOPIC_DOMAINS
+from tastegraph.web.pages import placeholder_svg
+
+HERE = Path(__file__).parent / "demo_sites"
+templates = Jinja2Templates(directory=HERE)
+
+OUTDOORS_SITE = TOPIC_DOMAINS["outdoors"][0]  # trailpeak-gear.com
+COOKING_SITE = TOPIC_DOMAINS["cooking"][0]  # simmerandsage.com
+
+
+@dataclass(frozen=True)
+class Item:
+    slug: str
+    category: str
+    title: str
+    blurb: str
+    body: tuple[str, ...]
+    price: str = ""
+    meta: str = ""
+    image: int = 0
+
+
+@dataclass(frozen=True)
+class Site:
+    key: str  # path prefix on the demo server
+    domain: str  # the site this stands for
+    name: str
+    tagline: str
+    topic: str  # placeholder-image colours
+    template: str
+    items: tuple[Item, ...]
+
+    def item(self, category: str, slug: str) -> Item | None:
+        return next((i for i in self.items if i.category == category and i.slug == slug), None)
+
+
+TRAILPEAK = Site(
+    key="trailpeak-gear",
+    domain=OUTDOORS_SITE,
+    name="TrailPeak Gear",
+    tagline="Light, tough kit for nights under the stars.",
+    topic="outdoors",
+    template="trailpeak.html",
+    items=(
+        Item(
+            "ultralight-2p", "tents", "Ridgeline UL2 ultralight tent",
+            "A two-person, three-season tent that packs to the size of a water bottle.",
+            (
+                "At 1.1 kg the Ridgeline UL2 is our lightest two-person shelter. Two doors and two "
+                "vestibules mean nobody climbs over anybody at 3 a.m.",
+                "Pitch it fly-first in the rain, or leave the fly in the pack on clear nights and "
+                "watch the stars through the mesh.",
+            ),
+            price="$389", meta="1.1 kg · 2 people · 3 seasons", image=0,
+        ),
+        Item(
+            "basecamp-4", "tents", "Basecamp 4 family tent",
+            "Stand-up headroom, a porch for muddy boots, and room for the dog.",
+            (
+                "Colour-coded poles go up in ten minutes, even if the kids are helping.",
+                "Blackout bedrooms keep summer sunrises from waking everybody at five.",
+            ),
+            price="$549", meta="6.8 kg · 4 people · 3 seasons", image=3,
+        ),
+        Item(
+            "pocket-stove", "stoves", "Pocket canister stove",
+            "Boils a litre in three and a half minutes and folds to 80 grams.",
+            (
+                "A piezo igniter, a wide pot support and a simmer valve that actually simmers.",
+                "Screws onto any standard gas canister.",
+            ),
+            price="$59", meta="80 g · 3.5 min/litre", image=1,
+        ),
+        Item(
+            "twin-burner", "stoves", "Twin-burner camp kitchen",
+            "Two burners, a windshield and a griddle for pancakes at the lake.",
+            (
+                "Each burner puts out 10,000 BTU and has its own control, so the coffee and the "
+                "bacon are both right.",
+            ),
+            price="$129", meta="4.2 kg · 2 × 10,000 BTU", image=5,
+        ),
+        Item(
+            "down-bag-minus5", "sleeping-bags", "Alpine down sleeping bag, −5 °C",
+            "Responsibly sourced 800-fill down for cold shoulder-season nights.",
+            (
+                "A draft collar, a snag-free zip and a hood that cinches with one hand.",
+            ),
+            price="$279", meta="850 g · comfort −5 °C", image=2,
+        ),
+        Item(
+            "trail-pack-45", "packs", "Trail 45 backpack",
+            "An adjustable back, hip-belt pockets and a lid that turns into a day pack.",
+            ("Made from recycled nylon, with a rain cover tucked in the bottom pocket.",),
+            price="$199", meta="1.4 kg · 45 litres", image=4,
+        ),
+    ),
+)
+
+SIMMER = Site(
+    key="simmerandsage",
+    domain=COOKING_SITE,
+    name="Simmer & Sage",
+    tagline="Slow Sundays and fast weeknights: recipes from a small kitchen.",
+    topic="cooking",
+    template="simmer.html",
+    items=(
+        Item(
+            "one-pan-lemon-orzo", "recipes", "One-pan lemon orzo with spinach",
+            "Creamy without cream, ready in 25 minutes, and only one pan to wash.",
+            (
+                "Toast the orzo in butter until it smells nutty, then add stock a ladle at a time, "
+                "like a quick risotto.",
+                "Stir in spinach, lemon zest and a handful of parmesan right at the end.",
+            ),
+            meta="25 minutes · serves 4", image=1,
+        ),
+        Item(
+            "sunday-braised-beans", "recipes", "Sunday braised white beans with sage",
+            "A pot of beans that makes the whole flat smell like a trattoria.",
+            (
+                "Soak the beans overnight, then simmer them low with garlic, sage and a parmesan rind.",
+                "Finish with good olive oil and toast rubbed with garlic.",
+            ),
+            meta="3 hours, mostly waiting · serves 6", image=4,
+        ),
+        Item(
+            "crispy-chickpea-salad", "recipes", "Crispy chickpea salad",
+            "Roasted chickpeas, charred lettuce and a tahini dressing you'll want on everything.",
+            ("Roast the chickpeas hot and dry: a wet chickpea never crisps.",),
+            meta="30 minutes · serves 2", image=0,
+        ),
+        Item(
+            "ginger-miso-noodles", "recipes", "Ginger miso noodles",
+            "A ten-minute weeknight bowl with whatever greens are in the fridge.",
+            ("Whisk miso, ginger, soy and a little honey while the noodles cook.",),
+            meta="10 minutes · serves 2", image=2,
+        ),
+    ),
+)
+
+SITES: dict[str, Site] = {s.key: s for s in (TRAILPEAK, SIMMER)}
+
+
+def create_demo_sites_app(platform_origin: str) -> FastAPI:
+    """The demo websites, embedding the widget from `platform_origin` (e.g. http://127.0.0.1:8000)."""
+    platform = platform_origin.rstrip("/")
+    app = FastAPI(title="Tastegraph demo sites", docs_url=None, redoc_url=None, openapi_url=None)
+
+    def page(request: Request, site: Site, context: dict[str, Any]) -> Response:
+        ctx = {"platform": platform, "site": site, **context}
+        return templates.TemplateResponse(request, site.template, ctx)
+
+    @app.get("/", response_class=HTMLResponse)
+    def index(request: Request) -> Response:
+        return templates.TemplateResponse(
+            request, "index.html", {"platform": platform, "sites": list(SITES.values())}
+        )
+
+    @app.get("/{key}/", response_class=HTMLResponse)
+    def site_home(key: str, request: Request) -> Response:
+        site = SITES.get(key)
+        if site is None:
+            raise HTTPException(404)
+        return page(request, site, {"item": None, "category": None})
+
+    @app.get("/{key}/{category}/", response_class=HTMLResponse)
+    def site_category(key: str, category: str, request: Request) -> Response:
+        site = SITES.get(key)
+        if site is None or not any(i.category == category for i in site.items):
+            raise HTTPException(404)
+        return page(request, site, {"item": None, "category": category})
+
+    @app.get("/{key}/{category}/{slug}", response_class=HTMLResponse)
+    def site_item(key: str, category: str, slug: str, request: Request) -> Response:
+        site = SITES.get(key)
+        item = site.item(category, slug) if site is not None else None
+        if site is None or item is None:
+            raise HTTPException(404)
+        return page(request, site, {"item": item, "category": category})
+
+    @app.get("/assets/{name}.css")
+    def stylesheet(name: str) -> FileResponse:
+        if name not in ("trailpeak", "simmer", "index"):
+            raise HTTPException(404)
+        return FileResponse(HERE / f"{name}.css", media_type="text/css")
+
+    @app.get("/assets/img/{topic}/{k}.svg")
+    def image(topic: str, k: int, label: str = "") -> Response:
+        if topic not in ("outdoors", "cooking") or not 0 <= k < 100:
+            raise HTTPException(404)
+        svg = placeholder_svg(topic, k, label[:40] or None)
+        return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+
+    return app
+
+
+def run(platform_origin: str, host: str = "127.0.0.1", port: int = 8001) -> None:
+    """Serve the demo sites (blocking). Open them as http://localhost:PORT/ so they are another site."""
+    import uvicorn
+
+    uvicorn.run(create_demo_sites_app(platform_origin), host=host, port=port, log_level="warning")
