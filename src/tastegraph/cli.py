@@ -81,7 +81,12 @@ def _load_demo(settings: Settings, seed: int, pins: int, users: int, ikea: bool)
     if existing:
         console.print(f"the catalogue already has {existing:,} Pins; not loading the demo world again")
     else:
-        columns = (TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        columns = (
+            TextColumn("{task.description:<16}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=console) as progress, system.write() as conn:
             tasks: dict[str, object] = {}
 
@@ -135,7 +140,9 @@ def _serve_demo(settings: Settings, host: str, port: int, sites_port: int) -> No
     servers = [
         uvicorn.Server(uvicorn.Config(compose(build(settings)), host=host, port=port, log_level="warning")),
         uvicorn.Server(
-            uvicorn.Config(create_demo_sites_app(platform), host="localhost", port=sites_port, log_level="warning")
+            uvicorn.Config(
+                create_demo_sites_app(platform), host="localhost", port=sites_port, log_level="warning"
+            )
         ),
     ]
     console.print(
@@ -157,3 +164,7 @@ def _serve_demo(settings: Settings, host: str, port: int, sites_port: int) -> No
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -71,9 +71,10 @@ def test_no_disallowed_offsite_reason_ever(steps: list[Action]) -> None:
     mini_world(system, pins_per_site=3)
     app = compose(system, run_sweeper=False)
     model = Model(now=clock.now())
-    with TestClient(app, base_url="http://127.0.0.1:8000") as member, TestClient(
-        app, base_url="http://127.0.0.1:8000"
-    ) as guest:
+    with (
+        TestClient(app, base_url="http://127.0.0.1:8000") as member,
+        TestClient(app, base_url="http://127.0.0.1:8000") as guest,
+    ):
         member.post("/v1/users", json={"email": "m@example.com", "password": "long enough"})
         member.post("/v1/sessions", json={"email": "m@example.com", "password": "long enough"})
         clients = {"member": member, "guest": guest}
@@ -100,7 +101,9 @@ def test_no_disallowed_offsite_reason_ever(steps: list[Action]) -> None:
                 model.personalization = value
             elif kind == "guest_opt_out":
                 opted_out = bool(step[1])
-                assert guest.put("/v1/browser/personalization", json={"allow": not opted_out}).status_code == 200
+                assert (
+                    guest.put("/v1/browser/personalization", json={"allow": not opted_out}).status_code == 200
+                )
                 if opted_out and not model.guest_opted_out:
                     model.visits["guest"] = []
                 model.guest_opted_out = opted_out

@@ -92,7 +92,9 @@ def _rows_naming(
             subject_cols = [c for c in table.columns if c.info.get(SUBJECT)]
             for row in conn.execute(select(table)).mappings():
                 values = dict(row)
-                if any(values[c.name] in (user_id, browser_id) for c in subject_cols) or any(isinstance(v, str) and (email in v or browser_id in v) for v in values.values()):
+                if any(values[c.name] in (user_id, browser_id) for c in subject_cols) or any(
+                    isinstance(v, str) and (email in v or browser_id in v) for v in values.values()
+                ):
                     found.append((table.name, values))
     return found
 
