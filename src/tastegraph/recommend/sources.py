@@ -3,13 +3,15 @@ there, derived from the very rows that produced it."""
 
 from __future__ import annotations
 
+import time
+import weakref
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, desc, func, select
+from sqlalchemy import Connection, Engine, desc, func, select
 
 from tastegraph.catalog.tables import (
     board_follows,
@@ -160,17 +162,32 @@ def _top_topics(conn: Connection, pin_ids: Iterable[int], k: int) -> list[tuple[
     return [(int(r[0]), r[1], r[2], int(r[3])) for r in rows]
 
 
+# Popularity changes slowly, and ranking a topic's Pins by saves is the costliest query of a feed, so
+# each topic's top list is kept for a short while. The cache hangs off the engine: one per database.
+POPULAR_TTL_SECONDS = 30.0
+POPULAR_DEPTH = 300
+_popular_cache: weakref.WeakKeyDictionary[Engine, dict[int, tuple[float, list[int]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def popular_in_topic(conn: Connection, topic_id: int, limit: int) -> list[int]:
-    return [
-        int(p)
-        for p in conn.execute(
-            select(pin_topics.c.pin_id)
-            .join(pins, pins.c.id == pin_topics.c.pin_id)
-            .where(pin_topics.c.topic_id == topic_id)
-            .order_by(pins.c.save_count.desc(), pins.c.id)
-            .limit(limit)
-        ).scalars()
-    ]
+    per_engine = _popular_cache.setdefault(conn.engine, {})
+    hit = per_engine.get(topic_id)
+    if hit is None or time.monotonic() - hit[0] > POPULAR_TTL_SECONDS or limit > POPULAR_DEPTH:
+        ranked = [
+            int(p)
+            for p in conn.execute(
+                select(pin_topics.c.pin_id)
+                .join(pins, pins.c.id == pin_topics.c.pin_id)
+                .where(pin_topics.c.topic_id == topic_id)
+                .order_by(pins.c.save_count.desc(), pins.c.id)
+                .limit(max(limit, POPULAR_DEPTH))
+            ).scalars()
+        ]
+        hit = (time.monotonic(), ranked)
+        per_engine[topic_id] = hit
+    return hit[1][:limit]
 
 
 def topic_interests(conn: Connection, profile: Profile, limit: int) -> list[Candidate]:

@@ -137,7 +137,8 @@ def placeholder_svg(topic: str, k: int, label: str | None = None) -> str:
     elif variant == 4:  # a leaf / drop
         art = (
             f'<path d="M{w / 2} {h * 0.18} C {w * 0.85} {h * 0.42} {w * 0.8} {h * 0.78} {w / 2} {h * 0.8} '
-            f'C {w * 0.2} {h * 0.78} {w * 0.15} {h * 0.42} {w / 2} {h * 0.18}Z" fill="{shape}" opacity=".85"/>'
+            f'C {w * 0.2} {h * 0.78} {w * 0.15} {h * 0.42} {w / 2} {h * 0.18}Z" '
+            f'fill="{shape}" opacity=".85"/>'
             f'<path d="M{w / 2} {h * 0.3} V {h * 0.74}" stroke="{bottom}" stroke-width="6" '
             f'stroke-linecap="round" opacity=".6"/>'
         )
@@ -153,7 +154,8 @@ def placeholder_svg(topic: str, k: int, label: str | None = None) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
         f'role="img" aria-label="{text}">'
         f'<defs><linearGradient id="{grad}" x1="0" y1="0" x2="0" y2="1">'
-        f'<stop offset="0" stop-color="{top}"/><stop offset="1" stop-color="{bottom}"/></linearGradient></defs>'
+        f'<stop offset="0" stop-color="{top}"/><stop offset="1" stop-color="{bottom}"/>'
+        "</linearGradient></defs>"
         f'<rect width="{w}" height="{h}" fill="url(#{grad})"/>{art}'
         f'<text x="24" y="{h - 28}" font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" '
         f'font-size="26" font-weight="700" fill="#ffffff" fill-opacity=".95">{text}</text></svg>'
@@ -212,7 +214,9 @@ class Pages:
 
     def __init__(self, system: System) -> None:
         self.system = system
-        self.csrf = CsrfTokens(system.settings.secret_key, secure_cookie=system.settings.cookies_always_secure)
+        self.csrf = CsrfTokens(
+            system.settings.secret_key, secure_cookie=system.settings.cookies_always_secure
+        )
 
     def user(self, caller: Caller | None) -> dict[str, Any] | None:
         if caller is None or caller.user_id is None:
@@ -248,8 +252,9 @@ class Pages:
         return response
 
     def error(self, request: Request, status: int, title: str, message: str) -> Response:
-        return self.render(request, "error.html", None, {"status": status, "title": title, "message": message},
-                           status=status)
+        return self.render(
+            request, "error.html", None, {"status": status, "title": title, "message": message}, status=status
+        )
 
 
 ERROR_TITLES: dict[int, str] = {
@@ -284,12 +289,18 @@ def _install_error_pages(app: FastAPI, pages: Pages) -> None:
         assert isinstance(exc, TastegraphError)
         if isinstance(exc, CsrfFailed):
             return pages.error(
-                request, 403, "That form had expired",
+                request,
+                403,
+                "That form had expired",
                 "For your safety we only accept forms that came from a Tastegraph page you opened. "
                 "Go back, reload the page and try again.",
             )
-        return pages.error(request, exc.status, ERROR_TITLES.get(exc.status, "Something went wrong"),
-                           exc.message[:1].upper() + exc.message[1:] + ".")
+        return pages.error(
+            request,
+            exc.status,
+            ERROR_TITLES.get(exc.status, "Something went wrong"),
+            exc.message[:1].upper() + exc.message[1:] + ".",
+        )
 
     def http_page(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -304,13 +315,21 @@ def _install_error_pages(app: FastAPI, pages: Pages) -> None:
         return response
 
     def validation_page(request: Request, exc: Exception) -> Response:
-        return pages.error(request, 404, ERROR_TITLES[404],
-                           "The page may have moved, or the link may be mistyped. Try the home feed instead.")
+        return pages.error(
+            request,
+            404,
+            ERROR_TITLES[404],
+            "The page may have moved, or the link may be mistyped. Try the home feed instead.",
+        )
 
     def unexpected_page(request: Request, exc: Exception) -> Response:
         try:
-            return pages.error(request, 500, "Something went wrong on our side",
-                               "We've noted it. Please try again in a moment.")
+            return pages.error(
+                request,
+                500,
+                "Something went wrong on our side",
+                "We've noted it. Please try again in a moment.",
+            )
         except Exception:  # never fail while reporting a failure
             return HTMLResponse("<h1>Something went wrong on our side</h1>", status_code=500)
 
@@ -403,13 +422,28 @@ def _routes(pages: Pages) -> APIRouter:
             body = SignUp(email=email, password=password, display_name=display_name.strip() or None)
             account_routes.sign_up(system, body)
         except ValidationError:
-            return pages.render(request, "signup.html", caller, {
-                "form": form, "error": "That's too long: use a shorter email, name or password.",
-            }, status=422)
+            return pages.render(
+                request,
+                "signup.html",
+                caller,
+                {
+                    "form": form,
+                    "error": "That's too long: use a shorter email, name or password.",
+                },
+                status=422,
+            )
         except TastegraphError as exc:
-            return pages.render(request, "signup.html", caller, {
-                "form": form, "error": _sentence(exc.message), "field": exc.field,
-            }, status=exc.status)
+            return pages.render(
+                request,
+                "signup.html",
+                caller,
+                {
+                    "form": form,
+                    "error": _sentence(exc.message),
+                    "field": exc.field,
+                },
+                status=exc.status,
+            )
         response = _redirect("/?notice=welcome")
         account_routes.sign_in(system, request, response, email, password, caller.browser_id)
         return response
@@ -418,7 +452,9 @@ def _routes(pages: Pages) -> APIRouter:
     def signin_form(request: Request, caller: CallerDep, next: str = "/") -> Response:
         if caller.user_id is not None:
             return _redirect(_safe_next(next))
-        return pages.render(request, "signin.html", caller, {"form": {}, "error": None, "next": _safe_next(next)})
+        return pages.render(
+            request, "signin.html", caller, {"form": {}, "error": None, "next": _safe_next(next)}
+        )
 
     @router.post("/signin")
     def signin(
@@ -436,9 +472,17 @@ def _routes(pages: Pages) -> APIRouter:
         try:
             account_routes.sign_in(system, request, response, email, password, caller.browser_id)
         except TastegraphError as exc:
-            return pages.render(request, "signin.html", caller, {
-                "form": {"email": email}, "error": _sentence(exc.message), "next": target,
-            }, status=exc.status)
+            return pages.render(
+                request,
+                "signin.html",
+                caller,
+                {
+                    "form": {"email": email},
+                    "error": _sentence(exc.message),
+                    "next": target,
+                },
+                status=exc.status,
+            )
         return response
 
     @router.post("/signout")
@@ -499,14 +543,21 @@ def _routes(pages: Pages) -> APIRouter:
         if caller.user_id is None:
             return _redirect("/signin?next=/settings")
         account_routes.change_settings(
-            system, caller.user_id, {"personalization": personalization in ("on", "true", "1")},
-            "privacy-center", caller.browser_id,
+            system,
+            caller.user_id,
+            {"personalization": personalization in ("on", "true", "1")},
+            "privacy-center",
+            caller.browser_id,
         )
         return _redirect("/settings?notice=settings_saved")
 
     @router.post("/settings/delete")
     def delete_account(
-        request: Request, system: SystemDep, caller: CallerDep, confirm: FormStr = "", csrf_token: FormStr = ""
+        request: Request,
+        system: SystemDep,
+        caller: CallerDep,
+        confirm: FormStr = "",
+        csrf_token: FormStr = "",
     ) -> Response:
         csrf.check(request, csrf_token)
         if caller.user_id is None:
@@ -541,7 +592,11 @@ def _routes(pages: Pages) -> APIRouter:
         csrf.check(request, csrf_token)
         response = _redirect("/privacy?notice=browser_saved")
         offsite_routes.set_browser_choice(
-            system, request, response, caller, allow in ("on", "true", "1"),
+            system,
+            request,
+            response,
+            caller,
+            allow in ("on", "true", "1"),
             offsite_routes.browser_allows(request),
         )
         return response
@@ -552,7 +607,9 @@ def _routes(pages: Pages) -> APIRouter:
     def save_page(request: Request, caller: CallerDep, url: str = "", title: str = "") -> Response:
         host = _site_host(url) if url else ""
         return pages.render(
-            request, "save.html", caller,
+            request,
+            "save.html",
+            caller,
             {"url": url if host else "", "host": host, "title": title[:200]},
         )
 
@@ -579,8 +636,17 @@ def _routes(pages: Pages) -> APIRouter:
             raise NotFound("no such image", field="path")
         root = base.resolve()
         target = (root / path).resolve()
-        if not target.is_relative_to(root) or not target.is_file() or target.suffix.lower() not in (
-            ".jpg", ".jpeg", ".png", ".webp", ".gif",
+        if (
+            not target.is_relative_to(root)
+            or not target.is_file()
+            or target.suffix.lower()
+            not in (
+                ".jpg",
+                ".jpeg",
+                ".png",
+                ".webp",
+                ".gif",
+            )
         ):
             raise NotFound("no such image", field="path")
         return FileResponse(target, headers={"Cache-Control": "public, max-age=86400"})

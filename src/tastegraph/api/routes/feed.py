@@ -46,7 +46,12 @@ def build_feed(system: System, caller: Caller, limit: int) -> FeedOut:
         items = home_feed(conn, caller.user_id, permit, limit)
         pins = content.get_pins(conn, [i.pin_id for i in items])
     return FeedOut(
-        items=[FeedEntry(pin_id=i.pin_id, reasons=i.reasons, pin=_pin_out(pins[i.pin_id])) for i in items],
+        # A Pin deleted since its source ranked it (e.g. a cached popular list) is left out.
+        items=[
+            FeedEntry(pin_id=i.pin_id, reasons=i.reasons, pin=_pin_out(pins[i.pin_id]))
+            for i in items
+            if i.pin_id in pins
+        ],
         offsite_data_used=permit.allowed,
         offsite_data_note=None if permit.allowed else permit.explain(),
     )

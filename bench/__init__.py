@@ -1,0 +1,1 @@
+"""Benchmarks against a real `tastegraph serve`; see docs/benchmarks.md."""

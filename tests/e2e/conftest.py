@@ -1,0 +1,182 @@
+"""Real-browser fixtures: the platform and the demo third-party sites served by uvicorn on free ports,
+and Debian's chromium driven by Playwright (never a downloaded browser).
+
+Skipped unless TASTEGRAPH_TEST_BROWSER=1 and /usr/bin/chromium exists.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tastegraph.bootstrap import System, build
+from tastegraph.config import Settings
+from tastegraph.db import make_engine, upgrade
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+WORLD_SEED = 7
+
+# Never let Playwright fetch a browser of its own.
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+
+def browser_tests_enabled() -> bool:
+    return os.environ.get("TASTEGRAPH_TEST_BROWSER") == "1" and CHROMIUM.exists()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if browser_tests_enabled():
+        return
+    skip = pytest.mark.skip(reason="browser tests need TASTEGRAPH_TEST_BROWSER=1 and /usr/bin/chromium")
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(skip)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    thread: threading.Thread
+    server: Any
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def _serve(app: Any) -> LiveServer:
+    """Serve an ASGI app with uvicorn on a free port of 127.0.0.1, in a background thread."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    return LiveServer(f"http://127.0.0.1:{port}", thread, server)
+
+
+def _load_demo_world(system: System) -> None:
+    """A small seeded demo world; falls back to a handful of Pins if the demo package is unavailable."""
+    now = system.clock.now()
+    try:
+        from tastegraph.demo import WorldSize, load_world
+    except ImportError:  # pragma: no cover - only while the demo package is being written
+        load_world = None  # type: ignore[assignment]
+    from tastegraph.catalog import content
+
+    with system.write() as conn:
+        if load_world is not None:
+            load_world(conn, WORLD_SEED, now, WorldSize(pins=600, users=60))
+        outdoors = content.ensure_topic(conn, "outdoors", "Outdoors")
+        cooking = content.ensure_topic(conn, "cooking", "Cooking")
+        # Make sure both demo sites have Pins of their own, whatever the seed drew.
+        for domain, topic, slug, titles in (
+            ("trailpeak-gear.com", outdoors, "outdoors", ["Ultralight two-person tent", "Pocket camp stove"]),
+            ("simmerandsage.com", cooking, "cooking", ["One-pan lemon orzo", "Braised white beans"]),
+        ):
+            for i, title in enumerate(titles):
+                content.create_pin(
+                    conn,
+                    title=title,
+                    link_url=f"https://{domain}/e2e-{i}",
+                    image_url=f"/static/demo-img/{slug}/{i + 5}.svg",
+                    now=now,
+                    topic_ids=[topic],
+                )
+
+
+@dataclass
+class World:
+    platform: str
+    sites: str  # the demo sites, on http://localhost:PORT: another site than the platform
+    system: System
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    from tastegraph.server import compose
+    from tastegraph.web.demo_sites import create_demo_sites_app
+
+    db = tmp_path_factory.mktemp("e2e") / "tastegraph.db"
+    url = f"sqlite:///{db}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    # The platform's origin is only known once its port is; Settings reads it per request.
+    settings = Settings(
+        database_url=url,
+        env="test",
+        test_clock=True,  # as TASTEGRAPH_TEST_CLOCK=1
+        ikea_dir=None,
+        rate_limit_enabled=False,
+    )
+    system = build(settings)
+    _load_demo_world(system)
+    platform = _serve(compose(system, run_sweeper=False))
+    settings.public_origin = platform.url
+    sites = _serve(create_demo_sites_app(platform.url))
+    sites_url = sites.url.replace("127.0.0.1", "localhost")
+    try:
+        yield World(platform.url, sites_url, system)
+    finally:
+        sites.stop()
+        platform.stop()
+        system.dispose()
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture
+def browser_context(playwright_instance: Any, tmp_path: Path) -> Iterator[Any]:
+    """A persistent Chromium profile (a normal, non-incognito profile: see the report in test_browser)."""
+    context = playwright_instance.chromium.launch_persistent_context(
+        str(tmp_path / "profile"),
+        executable_path=str(CHROMIUM),
+        args=CHROMIUM_ARGS,
+        headless=True,
+        viewport={"width": 1280, "height": 900},
+    )
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return SCREENSHOTS

@@ -1,0 +1,157 @@
+"""The whole loop in a real browser: sign up and sign in through the pages, visit a third-party page that
+embeds the save button, see why a Pin from that site is in the feed, turn Personalization off, and see
+every off-site reason go.
+
+The platform runs on http://127.0.0.1:PORT and the demo sites on http://localhost:PORT2, so to Chromium
+the widget's request is cross-site, exactly as on a real shop. The session cookie is SameSite=Lax and is
+not sent with it; the visit is tied to the account by the `tg_bid` browser cookie (SameSite=None; Secure),
+linked at sign-in. Chromium keeps Secure cookies from http://127.0.0.1 (a potentially trustworthy origin).
+Incognito-like contexts (`browser.new_context()`) block third-party cookies, so the test uses a
+persistent profile (`launch_persistent_context`), like a person's everyday browser.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import World
+
+pytestmark = pytest.mark.e2e
+
+EMAIL = "robin@example.com"
+PASSWORD = "a long enough password"
+
+
+def shot(page: Any, folder: Path, name: str) -> None:
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def sign_up_and_in(page: Any, world: World, screenshots: Path) -> None:
+    page.goto(world.platform + "/signup")
+    shot(page, screenshots, "01-signup")
+    page.fill("#email", EMAIL)
+    page.fill("#display_name", "Robin")
+    page.fill("#password", PASSWORD)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/\?notice=welcome$"))
+    assert page.locator(".notice").inner_text().startswith("Welcome to Tastegraph!")
+    shot(page, screenshots, "02-home-after-signup")
+
+    page.click("text=Sign out")
+    page.wait_for_url(re.compile(r".*/\?notice=signed_out$"))
+    page.click("a.btn:has-text('Sign in')")
+    page.wait_for_url(re.compile(r".*/signin$"))
+    page.fill("#email", EMAIL)
+    page.fill("#password", PASSWORD)
+    shot(page, screenshots, "03-signin")
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/\?notice=signed_in$"))
+    assert "Robin" in page.locator(".nav-account").inner_text()
+
+
+def offsite_reason_texts(page: Any) -> list[str]:
+    """The texts of every off-site reason on the home feed."""
+    texts: list[str] = page.eval_on_selector_all(
+        ".why-list li", "items => items.map(li => li.textContent.trim())"
+    )
+    return [t for t in texts if t.startswith("You visited ")]
+
+
+def test_offsite_loop_in_a_real_browser(browser_context: Any, world: World, screenshots: Path) -> None:
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    sign_up_and_in(page, world, screenshots)
+
+    # A third-party shop page: the widget draws its Save buttons and reports the visit.
+    with page.expect_response(lambda r: r.url.endswith("/v1/offsite/visits") and r.request.method == "POST") as rinfo:
+        page.goto(world.sites + "/trailpeak-gear/tents/ultralight-2p")
+    response = rinfo.value
+    body = response.json()
+    sent = json.loads(response.request.post_data or "{}")
+    assert sent["url"] == world.sites + "/trailpeak-gear/tents/ultralight-2p"
+    assert sent["site"] == "trailpeak-gear.com"
+    assert re.fullmatch(r"[0-9a-f]{32}", sent["event_id"])
+    assert response.status == 201, body
+    assert body["stored"] is True, body
+    page.wait_for_selector(".tastegraph-save-button")
+    shot(page, screenshots, "04-third-party-shop")
+
+    # The home feed now has Pins from that site, each saying why.
+    page.goto(world.platform + "/")
+    from sqlalchemy import text
+    with world.system.read() as conn:
+        print("VISITS", conn.execute(text("select browser_id, user_id, domain, url from offsite_visits")).all())
+        print("LINKS", conn.execute(text("select * from browser_links")).all())
+    print("COOKIES", browser_context.cookies())
+    cards = page.locator("li.card-offsite", has=page.locator(".card-domain", has_text="trailpeak-gear.com"))
+    assert cards.count() >= 1
+    first = cards.first
+    first.locator("summary").click()
+    why_text = first.locator(".why-list").inner_text()
+    assert "You visited trailpeak-gear.com" in why_text
+    assert page.locator(".banner").count() == 0
+    first.scroll_into_view_if_needed()
+    shot(page, screenshots, "05-feed-with-offsite-reason")
+    assert any("trailpeak-gear.com" in t for t in offsite_reason_texts(page))
+
+    # The Pin page says the same.
+    first.locator("a.card-title").click()
+    page.wait_for_url(re.compile(r".*/pins/\d+$"))
+    assert "You visited trailpeak-gear.com" in page.locator(".why-list").inner_text()
+    shot(page, screenshots, "06-pin-page")
+
+    # Turn Personalization off in the privacy center.
+    page.goto(world.platform + "/settings")
+    toggle = page.locator("#personalization")
+    assert toggle.is_checked()
+    shot(page, screenshots, "07-settings-on")
+    page.click("label.toggle")  # the form saves itself on change
+    page.wait_for_url(re.compile(r".*/settings\?notice=settings_saved$"))
+    assert not page.locator("#personalization").is_checked()
+    first_row = page.locator("table.history tbody tr").first.inner_text()
+    assert "Use sites you visit to improve recommendations" in first_row
+    assert "Privacy center" in first_row
+    shot(page, screenshots, "08-settings-off")
+
+    # No off-site reason anywhere in the feed, and the banner says why.
+    page.goto(world.platform + "/")
+    assert offsite_reason_texts(page) == []
+    banner = page.locator(".banner").inner_text()
+    assert "Personalization using sites you visit is turned off in your settings." in banner
+    shot(page, screenshots, "09-feed-personalization-off")
+
+    assert errors == []
+
+
+def test_other_pages_look_right(browser_context: Any, world: World, screenshots: Path) -> None:
+    """Not a behaviour test: renders the remaining pages so their screenshots can be looked at."""
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(world.platform + "/")
+    shot(page, screenshots, "10-home-signed-out")
+    page.goto(world.platform + "/privacy")
+    shot(page, screenshots, "11-privacy-signed-out")
+    page.click("label.toggle")
+    page.wait_for_url(re.compile(r".*/privacy\?notice=browser_saved$"))
+    assert not page.locator("#allow").is_checked()
+    shot(page, screenshots, "12-privacy-opted-out")
+    page.goto(world.platform + "/no/such/page")
+    shot(page, screenshots, "13-not-found")
+    page.goto(world.sites + "/simmerandsage/")
+    page.wait_for_selector(".tastegraph-save-button")
+    shot(page, screenshots, "14-third-party-blog")
+    page.goto(world.sites + "/trailpeak-gear/")
+    page.wait_for_selector(".tastegraph-save-button")
+    shot(page, screenshots, "15-third-party-shop-home")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(world.platform + "/")
+    shot(page, screenshots, "16-home-phone")
+    assert errors == []
