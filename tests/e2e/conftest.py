@@ -6,6 +6,7 @@ Skipped unless TASTEGRAPH_TEST_BROWSER=1 and /usr/bin/chromium exists.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -160,11 +161,22 @@ def playwright_instance() -> Iterator[Any]:
         yield p
 
 
+def allow_third_party_cookies(profile: Path) -> None:
+    """Chromium here blocks third-party cookies by default, even in a persistent (non-incognito) profile,
+    and Playwright has no switch for it. A person's everyday browser settings are what the save button
+    meets in the wild, so start the profile with "allow third-party cookies" (cookie_controls_mode 0)."""
+    (profile / "Default").mkdir(parents=True, exist_ok=True)
+    prefs = {"profile": {"cookie_controls_mode": 0}}
+    (profile / "Default" / "Preferences").write_text(json.dumps(prefs))
+
+
 @pytest.fixture
 def browser_context(playwright_instance: Any, tmp_path: Path) -> Iterator[Any]:
-    """A persistent Chromium profile (a normal, non-incognito profile: see the report in test_browser)."""
+    """A persistent Chromium profile that allows third-party cookies (see `allow_third_party_cookies`)."""
+    profile = tmp_path / "profile"
+    allow_third_party_cookies(profile)
     context = playwright_instance.chromium.launch_persistent_context(
-        str(tmp_path / "profile"),
+        str(profile),
         executable_path=str(CHROMIUM),
         args=CHROMIUM_ARGS,
         headless=True,

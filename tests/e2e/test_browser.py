@@ -27,8 +27,23 @@ EMAIL = "robin@example.com"
 PASSWORD = "a long enough password"
 
 
-def shot(page: Any, folder: Path, name: str) -> None:
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+def shot(page: Any, folder: Path, name: str, full_page: bool = True) -> None:
+    if full_page:  # let lazy images below the fold load, so the picture shows the whole page
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_load_state("networkidle")
+        page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
+
+
+def watch(page: Any, errors: list[str]) -> None:
+    """Collect script errors and console errors (CSP violations among them), except missing favicons."""
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def console(msg: Any) -> None:
+        if msg.type == "error" and "favicon" not in (msg.location or {}).get("url", ""):
+            errors.append(msg.text)
+
+    page.on("console", console)
 
 
 def sign_up_and_in(page: Any, world: World, screenshots: Path) -> None:
@@ -65,12 +80,14 @@ def offsite_reason_texts(page: Any) -> list[str]:
 def test_offsite_loop_in_a_real_browser(browser_context: Any, world: World, screenshots: Path) -> None:
     page = browser_context.new_page()
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    watch(page, errors)
 
     sign_up_and_in(page, world, screenshots)
 
     # A third-party shop page: the widget draws its Save buttons and reports the visit.
-    with page.expect_response(lambda r: r.url.endswith("/v1/offsite/visits") and r.request.method == "POST") as rinfo:
+    with page.expect_response(
+        lambda r: r.url.endswith("/v1/offsite/visits") and r.request.method == "POST"
+    ) as rinfo:
         page.goto(world.sites + "/trailpeak-gear/tents/ultralight-2p")
     response = rinfo.value
     body = response.json()
@@ -85,11 +102,6 @@ def test_offsite_loop_in_a_real_browser(browser_context: Any, world: World, scre
 
     # The home feed now has Pins from that site, each saying why.
     page.goto(world.platform + "/")
-    from sqlalchemy import text
-    with world.system.read() as conn:
-        print("VISITS", conn.execute(text("select browser_id, user_id, domain, url from offsite_visits")).all())
-        print("LINKS", conn.execute(text("select * from browser_links")).all())
-    print("COOKIES", browser_context.cookies())
     cards = page.locator("li.card-offsite", has=page.locator(".card-domain", has_text="trailpeak-gear.com"))
     assert cards.count() >= 1
     first = cards.first
@@ -127,6 +139,17 @@ def test_offsite_loop_in_a_real_browser(browser_context: Any, world: World, scre
     assert "Personalization using sites you visit is turned off in your settings." in banner
     shot(page, screenshots, "09-feed-personalization-off")
 
+    # Delete the account, with its confirmation.
+    page.goto(world.platform + "/settings")
+    page.click("text=Delete my account…")
+    page.check("input[name=confirm]")
+    page.locator("#delete").scroll_into_view_if_needed()
+    shot(page, screenshots, "09b-delete-account", full_page=False)
+    page.click("form.delete-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/\?notice=deleted$"))
+    assert "has been deleted" in page.locator(".notice").inner_text()
+    assert "Sign in" in page.locator(".nav-account").inner_text()
+
     assert errors == []
 
 
@@ -134,7 +157,7 @@ def test_other_pages_look_right(browser_context: Any, world: World, screenshots:
     """Not a behaviour test: renders the remaining pages so their screenshots can be looked at."""
     page = browser_context.new_page()
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    watch(page, errors)
     page.goto(world.platform + "/")
     shot(page, screenshots, "10-home-signed-out")
     page.goto(world.platform + "/privacy")
@@ -145,6 +168,8 @@ def test_other_pages_look_right(browser_context: Any, world: World, screenshots:
     shot(page, screenshots, "12-privacy-opted-out")
     page.goto(world.platform + "/no/such/page")
     shot(page, screenshots, "13-not-found")
+    assert errors == ["Failed to load resource: the server responded with a status of 404 (Not Found)"]
+    errors.clear()  # that 404 was the point
     page.goto(world.sites + "/simmerandsage/")
     page.wait_for_selector(".tastegraph-save-button")
     shot(page, screenshots, "14-third-party-blog")
@@ -153,5 +178,7 @@ def test_other_pages_look_right(browser_context: Any, world: World, screenshots:
     shot(page, screenshots, "15-third-party-shop-home")
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(world.platform + "/")
-    shot(page, screenshots, "16-home-phone")
+    shot(page, screenshots, "16-home-phone", full_page=False)
+    page.locator("li.card summary").first.click()
+    shot(page, screenshots, "17-home-phone-why", full_page=False)
     assert errors == []

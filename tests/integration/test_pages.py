@@ -355,6 +355,8 @@ def test_no_page_loads_anything_from_another_origin(client: TestClient, system: 
     page_sign_up(client)
     for path in ["/", "/settings"]:
         assert not _EXTERNAL_ASSET.search(client.get(path).text), path
+    csp = client.get("/").headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
     css = client.get("/static/app.css").text
     assert not _CSS_IMPORT.search(css) and "@font-face" not in css
     js = client.get("/static/app.js").text

@@ -242,7 +242,7 @@ def create_demo_sites_app(platform_origin: str) -> FastAPI:
     def image(topic: str, k: int, label: str = "") -> Response:
         if topic not in ("outdoors", "cooking") or not 0 <= k < 100:
             raise HTTPException(404)
-        svg = placeholder_svg(topic, k, label[:40] or None)
+        svg = placeholder_svg(topic, k, label[:40] or None, square=True)
         return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
     return app

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, FastAPI, Form, Request, Response
@@ -32,6 +31,7 @@ from tastegraph.api.schemas import SignUp
 from tastegraph.bootstrap import System
 from tastegraph.catalog import accounts, content
 from tastegraph.consent import BROWSER_SETTING, Reason
+from tastegraph.demo import TOPICS as DEMO_TOPICS
 from tastegraph.kernel import CsrfFailed, NotFound, TastegraphError
 from tastegraph.kernel.urls import domain_of
 from tastegraph.recommend import why
@@ -54,6 +54,12 @@ NOTICES: dict[str, str] = {
     "browser_saved": "Your choice for this browser is saved.",
     "deleted": "Your account and everything about it has been deleted.",
 }
+
+# Pages load nothing from anywhere but this origin (the favicon is a data: URI).
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 SETTING_LABELS: dict[str, str] = {
     "personalization": "Use sites you visit to improve recommendations",
@@ -87,6 +93,7 @@ TOPIC_COLOURS: dict[str, tuple[str, str, str]] = {
     "parenting": ("#fde7b0", "#e3b23c", "#fffaf0"),
     "cars": ("#d9dde2", "#6b7785", "#f5f7f9"),
 }
+DEMO_TOPIC_NAMES: dict[str, str] = dict(DEMO_TOPICS)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _HEIGHTS = (400, 520, 460, 580)
 
@@ -97,14 +104,18 @@ def _hash_colours(topic: str) -> tuple[str, str, str]:
 
 
 def topic_label(slug: str) -> str:
+    """A topic's display name: the demo world's name when it has one, else the slug made readable."""
+    if slug in DEMO_TOPIC_NAMES:
+        return DEMO_TOPIC_NAMES[slug]
     words = slug.replace("-", " ").strip()
     return (words[:1].upper() + words[1:]) if words else "Idea"
 
 
-def placeholder_svg(topic: str, k: int, label: str | None = None) -> str:
-    """A pleasant generated picture: the topic's colours, a simple shape chosen by `k`, and a label."""
+def placeholder_svg(topic: str, k: int, label: str | None = None, *, square: bool = False) -> str:
+    """A pleasant generated picture: the topic's colours, a simple shape chosen by `k`, and a label.
+    400 wide and, unless `square`, one of a few heights (so a feed of them looks like a real one)."""
     top, bottom, shape = TOPIC_COLOURS.get(topic) or _hash_colours(topic)
-    w, h = 400, _HEIGHTS[k % len(_HEIGHTS)]
+    w, h = 400, 400 if square else _HEIGHTS[k % len(_HEIGHTS)]
     cx = 120 + (k * 53) % 160
     cy = 110 + (k * 37) % 90
     variant = k % 6
@@ -148,8 +159,11 @@ def placeholder_svg(topic: str, k: int, label: str | None = None) -> str:
             f'r="{14 + (i * 7 + k) % 30}" fill="{shape}" opacity=".{5 + i % 5}"/>'
             for i in range(9)
         )
-    text = escape(label or topic_label(topic))
+    name = (label or topic_label(topic))[:40]
+    text = escape(name)
     grad = f"g-{topic}-{k}"
+    # The label sits on a translucent dark pill, so it reads on light and dark shapes alike.
+    pill_w = round(len(name) * 12.4 + 32)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
         f'role="img" aria-label="{text}">'
@@ -157,8 +171,9 @@ def placeholder_svg(topic: str, k: int, label: str | None = None) -> str:
         f'<stop offset="0" stop-color="{top}"/><stop offset="1" stop-color="{bottom}"/>'
         "</linearGradient></defs>"
         f'<rect width="{w}" height="{h}" fill="url(#{grad})"/>{art}'
-        f'<text x="24" y="{h - 28}" font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" '
-        f'font-size="26" font-weight="700" fill="#ffffff" fill-opacity=".95">{text}</text></svg>'
+        f'<rect x="18" y="{h - 60}" width="{pill_w}" height="38" rx="19" fill="#1b1410" fill-opacity=".34"/>'
+        f'<text x="33" y="{h - 34}" font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" '
+        f'font-size="20" font-weight="700" fill="#ffffff">{text}</text></svg>'
     )
 
 
@@ -166,6 +181,17 @@ def _svg_response(svg: str) -> Response:
     return Response(
         svg, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400, immutable"}
     )
+
+
+_DEMO_IMAGE = re.compile(r"^/static/demo-img/[a-z0-9][a-z0-9-]{0,39}/(\d{1,4})\.svg$")
+
+
+def image_size(src: str) -> tuple[int, int] | None:
+    """Width and height of a generated picture (so the page can reserve its space), else None."""
+    match = _DEMO_IMAGE.match(src)
+    if match is None:
+        return None
+    return 400, _HEIGHTS[int(match.group(1)) % len(_HEIGHTS)]
 
 
 def image_src(pin: Mapping[str, Any]) -> str:
@@ -247,6 +273,7 @@ class Pages:
         }
         response = templates.TemplateResponse(request, name, ctx, status_code=status)
         response.headers["Cache-Control"] = "no-store"
+        response.headers["Content-Security-Policy"] = PAGE_CSP
         if new_cookie is not None:
             self.csrf.set_cookie(request, response, new_cookie)
         return response
@@ -358,10 +385,12 @@ def _routes(pages: Pages) -> APIRouter:
             if entry.pin is None:
                 continue
             pin = entry.pin.model_dump()
+            src = image_src(pin)
             cards.append(
                 {
                     "pin": pin,
-                    "image": image_src(pin),
+                    "image": src,
+                    "size": image_size(src),
                     "reasons": [str(r.get("text", "")) for r in entry.reasons if r.get("text")],
                     "offsite": any(r.get("kind") == "offsite_visit" for r in entry.reasons),
                 }
@@ -374,7 +403,6 @@ def _routes(pages: Pages) -> APIRouter:
                 "cards": cards,
                 "offsite_used": feed.offsite_data_used,
                 "offsite_note": feed.offsite_data_note,
-                "signed_out_no_browser": caller.user_id is None and caller.browser_id is None,
             },
         )
 
@@ -660,14 +688,6 @@ def _sentence(message: str) -> str:
         return "Something went wrong."
     message = message[:1].upper() + message[1:]
     return message if message.endswith((".", "!", "?")) else message + "."
-
-
-def save_link(platform_origin: str, url: str, title: str = "") -> str:
-    """The platform page the save button opens (used by the demo sites' no-script fallback)."""
-    query = f"url={quote(url, safe='')}"
-    if title:
-        query += f"&title={quote(title, safe='')}"
-    return f"{platform_origin.rstrip('/')}/save?{query}"
 
 
 def install(app: FastAPI, system: System) -> None:

@@ -64,7 +64,6 @@
       window.fetch(platform + "/v1/offsite/visits", {
         method: "POST",
         credentials: "include",
-        keepalive: true,
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body)
       }).then(function (response) {
@@ -82,22 +81,31 @@
     button.type = "button";
     button.className = "tastegraph-save-button";
     button.setAttribute("aria-label", "Save to Tastegraph");
-    button.innerHTML =
-      '<svg viewBox="0 0 32 32" width="16" height="16" aria-hidden="true" style="display:block">' +
-      '<circle cx="16" cy="16" r="15" fill="#fff"/><circle cx="16" cy="13" r="5" fill="' + RED + '"/>' +
-      '<path d="M16 18 L13 29 L16 27 L19 29 Z" fill="' + RED + '"/></svg><span>Save</span>';
-    var s = button.style;
-    s.display = "inline-flex";
-    s.alignItems = "center";
-    s.gap = "6px";
-    s.padding = "7px 14px 7px 10px";
-    s.border = "0";
-    s.borderRadius = "999px";
-    s.background = RED;
-    s.color = "#fff";
-    s.font = "700 14px/1.2 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
-    s.cursor = "pointer";
-    s.boxShadow = "0 1px 3px rgba(0,0,0,.2)";
+    // Inline styles that reset everything first: the host page's CSS must not restyle the button.
+    button.style.cssText =
+      "all:initial;box-sizing:border-box;display:inline-flex;align-items:center;gap:6px;" +
+      "padding:7px 14px 7px 10px;border:0;border-radius:999px;background:" + RED + ";color:#fff;" +
+      "font:700 14px/1.2 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;cursor:pointer;" +
+      "box-shadow:0 1px 3px rgba(0,0,0,.2);white-space:nowrap;";
+    var NS = "http://www.w3.org/2000/svg";
+    var icon = document.createElementNS(NS, "svg");
+    icon.setAttribute("viewBox", "0 0 32 32");
+    icon.setAttribute("width", "16");
+    icon.setAttribute("height", "16");
+    icon.setAttribute("aria-hidden", "true");
+    icon.style.cssText = "all:initial;display:block;width:16px;height:16px;flex:none;";
+    var shapes = [
+      ["circle", { cx: "16", cy: "16", r: "15", fill: "#fff" }],
+      ["circle", { cx: "16", cy: "13", r: "5", fill: RED }],
+      ["path", { d: "M16 18 L13 29 L16 27 L19 29 Z", fill: RED }]
+    ];
+    for (var i = 0; i < shapes.length; i++) {
+      var el = document.createElementNS(NS, shapes[i][0]);
+      for (var key in shapes[i][1]) el.setAttribute(key, shapes[i][1][key]);
+      icon.appendChild(el);
+    }
+    button.appendChild(icon);
+    button.appendChild(document.createTextNode("Save"));
     button.addEventListener("click", function () {
       var target = platform + "/save?url=" + encodeURIComponent(url) + "&title=" + encodeURIComponent(title);
       window.open(target, "tastegraph-save", "noopener,width=560,height=640");
