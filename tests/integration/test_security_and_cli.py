@@ -30,8 +30,10 @@ def test_rate_limit_answers_429_with_retry_after(database_url: str) -> None:
         r = client.get("/v1/feed/home")
         assert r.json()["error"]["code"] == "rate_limited"
         assert int(r.headers["retry-after"]) >= 1
-        # Pages and assets are not rate limited.
+        # Reading pages and assets is not limited; posting forms (sign-in guessing) is.
         assert client.get("/healthz").status_code == 200
+        assert client.get("/signin").status_code == 200
+        assert client.post("/signin", data={"email": "a@b.co", "password": "x"}).status_code == 429
     system.dispose()
 
 

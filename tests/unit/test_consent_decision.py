@@ -62,9 +62,12 @@ def test_every_combination(
     assert decision.explain()
 
 
-def test_no_subject_is_refused() -> None:
+def test_no_subject_is_refused_but_signals_are_named_first() -> None:
     d = decide(Purpose.COLLECT_OFFSITE, Subject(None, None), RequestSignals(), NOW, POLICY)
     assert not d.allowed and d.reason is Reason.NO_SUBJECT
+    opted_out = RequestSignals(browser_opted_out=True)
+    d = decide(Purpose.COLLECT_OFFSITE, Subject(None, None), opted_out, NOW, POLICY)
+    assert d.reason is Reason.BROWSER_OPTED_OUT
 
 
 def test_signed_out_browser_ignores_account_setting_field() -> None:

@@ -109,13 +109,18 @@ class TokenBuckets:
             return (1 - tokens) / self.refill
 
 
+def _limited(scope: Scope) -> bool:
+    """The API, and every form post (sign-in and sign-up pages included); not pages or assets."""
+    return bool(scope["path"].startswith("/v1/") or scope["method"] == "POST")
+
+
 class RateLimit:
     def __init__(self, app: ASGIApp, buckets: TokenBuckets | None) -> None:
         self.app = app
         self.buckets = buckets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.buckets is not None and scope["path"].startswith("/v1/"):
+        if scope["type"] == "http" and self.buckets is not None and _limited(scope):
             client = scope.get("client")
             key = client[0] if client else "unknown"
             wait = self.buckets.take(key)

@@ -35,7 +35,7 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.GLOBAL_PRIVACY_CONTROL: "Your browser sent Global Privacy Control.",
     Reason.BROWSER_OPTED_OUT: "This browser opted out of personalization using sites you visit.",
     Reason.RETENTION_EXPIRED: "The data is older than the retention window.",
-    Reason.NO_SUBJECT: "There is no person or browser to attribute this to.",
+    Reason.NO_SUBJECT: "We know nothing about this browser yet, so there is nothing to personalize with.",
 }
 
 OPT_OUT_COOKIE = "tg_optout"
@@ -110,15 +110,16 @@ def decide(
     def deny(reason: Reason) -> Decision:
         return Decision(purpose, subject, False, reason, usable_since)
 
-    if subject.user_id is None and subject.browser_id is None:
-        return deny(Reason.NO_SUBJECT)
-    # Browser signals first: they speak for this request whoever is signed in.
+    # Browser signals first: they speak for this request whoever is signed in, and a browser we have
+    # never seen (no subject yet) should still hear why nothing will be kept.
     if signals.global_privacy_control:
         return deny(Reason.GLOBAL_PRIVACY_CONTROL)
     if signals.do_not_track:
         return deny(Reason.DO_NOT_TRACK)
     if signals.browser_opted_out:
         return deny(Reason.BROWSER_OPTED_OUT)
+    if subject.user_id is None and subject.browser_id is None:
+        return deny(Reason.NO_SUBJECT)
     if subject.signed_in and not subject.personalization:
         return deny(Reason.PERSONALIZATION_OFF)
     if data_time is not None and data_time < usable_since:

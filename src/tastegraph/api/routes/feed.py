@@ -18,7 +18,7 @@ from tastegraph.api.schemas import (
 from tastegraph.bootstrap import System
 from tastegraph.catalog import content
 from tastegraph.collect import EngagementIn, engagement
-from tastegraph.consent import Decision, Purpose
+from tastegraph.consent import Decision, Purpose, Reason
 from tastegraph.recommend import MAX_LIMIT, home_feed, why
 
 router = APIRouter(prefix="/v1", tags=["feed"])
@@ -53,7 +53,8 @@ def build_feed(system: System, caller: Caller, limit: int) -> FeedOut:
             if i.pin_id in pins
         ],
         offsite_data_used=permit.allowed,
-        offsite_data_note=None if permit.allowed else permit.explain(),
+        # A browser we have never seen has nothing withheld, so it gets no note.
+        offsite_data_note=None if permit.allowed or permit.reason is Reason.NO_SUBJECT else permit.explain(),
     )
 
 
