@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,6 +14,8 @@ from tastegraph.config import Settings
 app = typer.Typer(help="Tastegraph: consent-first personalization.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+bench_app = typer.Typer(help="Offline benchmarks.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
 console = Console(stderr=True)
 
 
@@ -88,13 +91,12 @@ def _load_demo(settings: Settings, seed: int, pins: int, users: int, ikea: bool)
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=console) as progress, system.write() as conn:
-            tasks: dict[str, object] = {}
+            tasks: dict[str, Any] = {}
 
             def report(stage: str, done: int, total: int) -> None:
-                task = tasks.get(stage)
-                if task is None:
-                    task = tasks[stage] = progress.add_task(stage, total=total)
-                progress.update(task, completed=done, total=total)  # type: ignore[arg-type]
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task(stage, total=total)
+                progress.update(tasks[stage], completed=done, total=total)
 
             counts = load_world(conn, seed, system.clock.now(), WorldSize(pins=pins, users=users), report)
         console.print("loaded: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
@@ -160,6 +162,45 @@ def _serve_demo(settings: Settings, host: str, port: int, sites_port: int) -> No
         await asyncio.gather(*(s.serve() for s in servers))
 
     asyncio.run(run())
+
+
+@bench_app.command("recall")
+def bench_recall(
+    train: Annotated[Path, typer.Option(help="Training interactions, LightGCN format (user item item ...).")],
+    test: Annotated[Path, typer.Option(help="Test interactions, same format.")],
+    model: Annotated[str | None, typer.Option(help="Model name; default: the project's best.")] = None,
+    k: Annotated[int, typer.Option(help="Cut-off K for Recall@K and NDCG@K.", min=1)] = 20,
+) -> None:
+    """Full-ranking Recall@K / NDCG@K (train items excluded), fit and scoring time, peak memory.
+
+    Prints progress on stderr and one JSON object as the last line on stdout.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tastegraph.kernel import InvalidInput
+    from tastegraph.recommend.offline import DEFAULT_MODEL, evaluate, load_lightgcn, make_model
+
+    try:
+        data = load_lightgcn(train, test)
+        recommender = make_model(model or DEFAULT_MODEL)
+    except InvalidInput as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    console.print(
+        f"{data.n_users:,} users, {data.n_items:,} items, {data.train.nnz:,} train / {data.test.nnz:,} test "
+        f"interactions; model {recommender.name}"
+    )
+    columns = (TextColumn("{task.description:<6}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        tasks: dict[str, Any] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        result = evaluate(recommender, data, k, progress=report)
+    print(json.dumps(result.as_dict()))
 
 
 def main() -> None:
