@@ -64,6 +64,14 @@ def from_rows(train: list[tuple[int, list[int]]], test: list[tuple[int, list[int
     return Interactions(_matrix(train, shape), _matrix(test, shape))
 
 
+def load_lightgcn_file(path: Path) -> sp.csr_matrix:
+    """One file on its own (e.g. to carve a validation split from training data only)."""
+    if not path.is_file():
+        raise InvalidInput(f"no such file: {path}")
+    with path.open() as f:
+        return from_rows(parse_lightgcn(f, str(path)), []).train
+
+
 def load_lightgcn(train_path: Path, test_path: Path) -> Interactions:
     for path in (train_path, test_path):
         if not path.is_file():
@@ -73,3 +81,32 @@ def load_lightgcn(train_path: Path, test_path: Path) -> Interactions:
     with test_path.open() as f:
         test = parse_lightgcn(f, str(test_path))
     return from_rows(train, test)
+
+
+def validation_split(train: sp.csr_matrix, fraction: float = 0.2, seed: int = 0) -> Interactions:
+    """Carve a validation set out of training data: hold out `fraction` of each user's items (at least
+    one, for users with two or more), seeded. Tuning happens here, never on the test set."""
+    rng = np.random.default_rng(seed)
+    keep_rows: list[np.ndarray] = []
+    held_rows: list[np.ndarray] = []
+    keep_users: list[np.ndarray] = []
+    held_users: list[np.ndarray] = []
+    for user in range(train.shape[0]):
+        items = train.indices[train.indptr[user] : train.indptr[user + 1]]
+        if len(items) < 2:
+            keep_rows.append(items)
+            keep_users.append(np.full(len(items), user))
+            continue
+        n_held = max(1, round(fraction * len(items)))
+        shuffled = rng.permutation(items)
+        held_rows.append(shuffled[:n_held])
+        held_users.append(np.full(n_held, user))
+        keep_rows.append(shuffled[n_held:])
+        keep_users.append(np.full(len(items) - n_held, user))
+
+    def build(users: list[np.ndarray], items: list[np.ndarray]) -> sp.csr_matrix:
+        u = np.concatenate(users) if users else np.zeros(0, dtype=np.int64)
+        i = np.concatenate(items) if items else np.zeros(0, dtype=np.int64)
+        return sp.csr_matrix((np.ones(len(i), dtype=np.float32), (u, i)), shape=train.shape)
+
+    return Interactions(build(keep_users, keep_rows), build(held_users, held_rows))

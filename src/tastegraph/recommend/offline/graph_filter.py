@@ -1,17 +1,21 @@
-"""Graph-filter collaborative filtering: a closed-form low-pass filter on the item-item graph.
+"""Graph-filter collaborative filtering: closed-form filters on the normalized item-item graph.
 
-Scores are the user's history passed through two filters on the normalized interaction matrix
-R~ = D_u^-a R D_i^-b (Shen et al., "How Powerful is Graph Convolution for Recommendation?", CIKM 2021,
-GF-CF):
-  - a linear filter  r @ R~^T R~ ,
-  - an ideal low-pass filter keeping the top `rank` singular directions of R~, re-weighted by item degree,
-and their weighted sum. Nothing is trained by gradient descent; fitting is one sparse product and one
-truncated SVD.
+With R~ = D_u^-a R D_i^-b and its SVD R~ = U S V^T, the item-item graph P~ = R~^T R~ = V S^2 V^T has
+eigenvalues lambda = s^2 in [0, 1]. A user's history r is scored as
+
+    score(r) = [ (r D_i^-b) H D_i^b ] * d_i^c
+
+where the filter H is
+  - the full linear filter P~ (every frequency, weight lambda), as in GF-CF (Shen et al., CIKM 2021), plus
+  - on the top `rank` eigen-directions only, a spectral response  alpha + beta * lambda^gamma,
+    i.e. GF-CF's ideal low-pass (alpha) and an extra low-frequency boost (beta, gamma),
+and d_i^c re-weights items by degree (c > 0 favours popular items). No gradient descent: fitting is one
+sparse product and one truncated randomized SVD.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,50 +23,90 @@ import scipy.sparse as sp
 from tastegraph.recommend.offline.sparse_ops import degree_power
 
 
-@dataclass
+@dataclass(frozen=True)
 class GraphFilterParams:
     user_exponent: float = 0.5
     item_exponent: float = 0.5
+    output_exponent: float = 0.0
     rank: int = 256
     ideal_weight: float = 0.3
+    boost_weight: float = 0.0
+    boost_power: float = 1.0
+    svd_oversample: int = 20
     svd_iterations: int = 4
     seed: int = 0
+
+    def with_(self, **changes: float | int) -> GraphFilterParams:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass
+class Spectrum:
+    """What fitting computes once for given exponents and rank; filters of any shape reuse it."""
+
+    item_graph: sp.csr_matrix  # P~ (items x items)
+    basis: np.ndarray  # V (items x rank), float32
+    eigenvalues: np.ndarray  # lambda = s^2, descending
+    item_degree: np.ndarray
+
+
+def spectrum(train: sp.csr_matrix, params: GraphFilterParams) -> Spectrum:
+    from sklearn.utils.extmath import randomized_svd
+
+    train = train.astype(np.float32)
+    user_deg = np.asarray(train.sum(axis=1)).ravel()
+    item_deg = np.asarray(train.sum(axis=0)).ravel()
+    norm = sp.csr_matrix(
+        sp.diags(degree_power(user_deg, -params.user_exponent))
+        @ train
+        @ sp.diags(degree_power(item_deg, -params.item_exponent))
+    )
+    item_graph = sp.csr_matrix(norm.T @ norm).astype(np.float32)
+    rank = min(params.rank, min(train.shape) - 1)
+    if rank <= 0:
+        return Spectrum(item_graph, np.zeros((train.shape[1], 0), np.float32), np.zeros(0), item_deg)
+    _, s, vt = randomized_svd(
+        norm,
+        n_components=rank,
+        n_oversamples=params.svd_oversample,
+        n_iter=params.svd_iterations,
+        random_state=params.seed,
+    )
+    return Spectrum(
+        item_graph, np.ascontiguousarray(vt.T, dtype=np.float32), s.astype(np.float64) ** 2, item_deg
+    )
 
 
 class GraphFilter:
     name = "graph-filter"
 
-    def __init__(self, params: GraphFilterParams | None = None) -> None:
+    def __init__(self, params: GraphFilterParams | None = None, fitted: Spectrum | None = None) -> None:
         self.params = params or GraphFilterParams()
-        self.item_graph = sp.csr_matrix((0, 0), dtype=np.float32)
-        self.basis = np.zeros((0, 0), dtype=np.float32)  # items x rank
-        self.item_in = np.zeros(0, dtype=np.float32)
-        self.item_out = np.zeros(0, dtype=np.float32)
+        self.fitted = fitted
 
     def fit(self, train: sp.csr_matrix) -> None:
-        from sklearn.utils.extmath import randomized_svd
+        self.fitted = spectrum(train, self.params)
 
+    def response(self) -> np.ndarray:
+        """The extra spectral response on the top eigen-directions (the linear part is added in full)."""
+        assert self.fitted is not None
         p = self.params
-        train = train.astype(np.float32)
-        user_deg = np.asarray(train.sum(axis=1)).ravel()
-        item_deg = np.asarray(train.sum(axis=0)).ravel()
-        norm = sp.csr_matrix(
-            sp.diags(degree_power(user_deg, -p.user_exponent))
-            @ train
-            @ sp.diags(degree_power(item_deg, -p.item_exponent))
-        )
-        self.item_graph = sp.csr_matrix(norm.T @ norm).astype(np.float32)
-        if p.rank > 0 and p.ideal_weight != 0:
-            rank = min(p.rank, min(train.shape) - 1)
-            _, _, vt = randomized_svd(norm, n_components=rank, n_iter=p.svd_iterations, random_state=p.seed)
-            self.basis = np.ascontiguousarray(vt.T, dtype=np.float32)
-            self.item_in = degree_power(item_deg, -p.item_exponent)
-            self.item_out = degree_power(item_deg, p.item_exponent)
+        lam = self.fitted.eigenvalues[: p.rank]
+        top = float(lam[0]) if lam.size and lam[0] > 0 else 1.0
+        shape = p.ideal_weight + p.boost_weight * np.power(lam / top, p.boost_power)
+        return np.asarray(shape, dtype=np.float32)
 
     def score(self, history: sp.csr_matrix) -> np.ndarray:
+        assert self.fitted is not None, "fit first"
+        p, f = self.params, self.fitted
         history = history.astype(np.float32)
-        scores = np.asarray((history @ self.item_graph).toarray(), dtype=np.float32)
-        if self.basis.size:
-            low = (history @ sp.diags(self.item_in)) @ self.basis
-            scores += self.params.ideal_weight * ((low @ self.basis.T) * self.item_out)
+        scores = np.asarray((history @ f.item_graph).toarray(), dtype=np.float32)
+        basis = f.basis[:, : p.rank]
+        if basis.shape[1]:
+            d_in = degree_power(f.item_degree, -p.item_exponent)
+            d_out = degree_power(f.item_degree, p.item_exponent)
+            low = np.asarray(history @ sp.diags(d_in) @ basis, dtype=np.float32) * self.response()
+            scores += (low @ basis.T) * d_out
+        if p.output_exponent:
+            scores *= degree_power(f.item_degree, p.output_exponent)
         return scores

@@ -48,6 +48,20 @@ def rank_users(model: Recommender, data: Interactions, users: np.ndarray, k: int
     return top_k(scores, k)
 
 
+def metrics_for(
+    model: Recommender, data: Interactions, users: np.ndarray, k: int, batch_size: int = 1024
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-user Recall@k and NDCG@k of an already fitted model."""
+    recalls, ndcgs = [], []
+    for start in range(0, len(users), batch_size):
+        batch = users[start : start + batch_size]
+        recall, ndcg = recall_ndcg(rank_users(model, data, batch, k), data.test[batch], k)
+        recalls.append(recall)
+        ndcgs.append(ndcg)
+    empty = np.zeros(0)
+    return (np.concatenate(recalls) if recalls else empty, np.concatenate(ndcgs) if ndcgs else empty)
+
+
 def evaluate(
     model: Recommender,
     data: Interactions,
