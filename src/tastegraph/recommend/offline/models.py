@@ -130,13 +130,13 @@ class ALS:
         return users @ self.item_factors.T
 
 
-def _graph_filter() -> Recommender:
-    from tastegraph.recommend.offline.graph_filter import GraphFilter
+def _graph_filter(**settings: float) -> Recommender:
+    from tastegraph.recommend.offline.graph_filter import GraphFilter, GraphFilterParams
 
-    return GraphFilter()
+    return GraphFilter(GraphFilterParams(**settings))  # type: ignore[arg-type]
 
 
-MODELS: dict[str, Callable[[], Recommender]] = {
+MODELS: dict[str, Callable[..., Recommender]] = {
     "graph-filter": _graph_filter,
     "most-popular": MostPopular,
     "item-knn": ItemKNN,
@@ -144,17 +144,32 @@ MODELS: dict[str, Callable[[], Recommender]] = {
     "als": ALS,
 }
 
-
 # The project's best model with its default settings (chosen on validation data: docs/benchmarks.md).
 DEFAULT_MODEL = "graph-filter"
 
 
-def make_model(name: str) -> Recommender:
+def _number(text: str) -> float | int:
+    value = float(text)
+    return int(value) if value.is_integer() and "." not in text else value
+
+
+def make_model(spec: str) -> Recommender:
+    """A model from "name" or "name:setting=value,setting=value" (e.g. "rp3beta:alpha=0.8,beta=0.4")."""
     from tastegraph.kernel import InvalidInput
 
+    name, _, settings_text = spec.partition(":")
+    if name not in MODELS:
+        raise InvalidInput(f"unknown model {name!r}; choose from {', '.join(sorted(MODELS))}", field="model")
+    settings: dict[str, float | int] = {}
+    for part in filter(None, settings_text.split(",")):
+        key, eq, value = part.partition("=")
+        try:
+            settings[key.strip().replace("-", "_")] = _number(value)
+        except ValueError:
+            eq = ""
+        if not eq:
+            raise InvalidInput(f"model settings are key=number pairs, not {part!r}", field="model")
     try:
-        return MODELS[name]()
-    except KeyError:
-        raise InvalidInput(
-            f"unknown model {name!r}; choose from {', '.join(sorted(MODELS))}", field="model"
-        ) from None
+        return MODELS[name](**settings)
+    except TypeError as exc:
+        raise InvalidInput(f"{name} does not take these settings: {exc}", field="model") from None
