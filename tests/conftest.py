@@ -4,6 +4,7 @@ set), a System on a frozen clock, and an HTTP client against the real app."""
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -74,6 +75,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "env": "test",
         "test_clock": True,
         "ikea_dir": None,
+        # Never the working directory's models/: tests must not load, sweep or erase real artifacts.
+        "model_dir": Path(tempfile.gettempdir()) / f"tastegraph-test-models-{uuid.uuid4().hex}",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -85,8 +88,8 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def system(database_url: str, clock: FrozenClock) -> Iterator[System]:
-    sys = build(make_settings(database_url), clock=clock)
+def system(database_url: str, clock: FrozenClock, tmp_path: Path) -> Iterator[System]:
+    sys = build(make_settings(database_url, model_dir=tmp_path / "models"), clock=clock)
     yield sys
     sys.dispose()
 

@@ -18,6 +18,7 @@ from tastegraph.db.engine import READ_ONLY
 from tastegraph.identity import IdentityService
 from tastegraph.kernel import Clock, SettableClock, SystemClock
 from tastegraph.privacy import PersonalDataStore, PrivacyRegistry
+from tastegraph.recommend.model import ModelHolder
 
 
 @dataclass
@@ -27,6 +28,7 @@ class System:
     clock: Clock
     consent: ConsentService
     identity: IdentityService
+    models: ModelHolder
     privacy: PrivacyRegistry = field(default_factory=PrivacyRegistry)
 
     @contextmanager
@@ -62,6 +64,7 @@ def build(settings: Settings, *, clock: Clock | None = None, engine: Engine | No
         clock=clock,
         consent=ConsentService(Policy(offsite_retention=retention)),
         identity=IdentityService(session_ttl=timedelta(days=settings.session_days)),
+        models=ModelHolder(settings.model_dir),
     )
     _wire(system, retention)
     return system
@@ -79,6 +82,16 @@ def _wire(system: System, retention: timedelta) -> None:
 
     # Every personal-data store, in erasure order: dependents before what they reference.
     reg = system.privacy
+    # Trained models hold people's interactions (and off-site domains, within retention).
+    models = system.models
+    reg.register(
+        PersonalDataStore(
+            "models",
+            lambda _conn, uid: models.export_user(uid),
+            lambda _conn, uid: models.erase_user(uid),
+            lambda _conn, now: models.sweep(now),
+        )
+    )
     reg.register(PersonalDataStore("engagement_events", engagement.export, engagement.erase))
     reg.register(
         PersonalDataStore(

@@ -1,4 +1,4 @@
-"""The command line: tastegraph db upgrade | demo | serve | sweep."""
+"""The command line: tastegraph db upgrade | demo | serve | sweep | train | bench."""
 
 from __future__ import annotations
 
@@ -44,6 +44,49 @@ def sweep() -> None:
     deleted = system.sweep()
     print(json.dumps({"deleted": deleted}))
     system.dispose()
+
+
+@app.command("train")
+def train_command(
+    rank: Annotated[int, typer.Option(help="Rank of the graph filter's low-pass part.", min=1)] = 64,
+    seed: Annotated[int, typer.Option(help="Seed of the filter's randomized SVD and of the walks.")] = 0,
+    keep: Annotated[int, typer.Option(help="Model versions to keep (older ones are deleted).", min=1)] = 5,
+) -> None:
+    """Train a model from the stored engagement and write it as a new version to TASTEGRAPH_MODEL_DIR.
+
+    Prints progress on stderr and one JSON object on stdout. A running server picks the new version up
+    on SIGHUP or restart (or POST /v1/admin/reload-model in development).
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tastegraph.bootstrap import build
+    from tastegraph.kernel import InvalidInput
+    from tastegraph.recommend import TrainingParams, model_store, train
+
+    settings = _settings()
+    system = build(settings)
+    columns = (TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console) as progress, system.read() as conn:
+            tasks: dict[str, Any] = {}
+
+            def report(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task(stage, total=total)
+                progress.update(tasks[stage], completed=done, total=total)
+
+            params = TrainingParams(rank=rank, seed=seed)
+            artifact = train(conn, system.consent, system.clock.now(), params, report)
+    except InvalidInput as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        system.dispose()
+    path = model_store.save(settings.model_dir, artifact)
+    pruned = model_store.prune(settings.model_dir, keep)
+    console.print(f"model [bold]{artifact.version}[/bold] written to {path}")
+    keys = ("version", "created_at", "counts", "offsite_expires_at", "training_seconds")
+    print(json.dumps({**{k: artifact.meta[k] for k in keys}, "path": str(path), "pruned": pruned}))
 
 
 @app.command()

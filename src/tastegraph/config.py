@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # Cookies are Secure when the request came over https; set this behind a TLS-terminating proxy.
     cookies_always_secure: bool = False
     ikea_dir: Path | None = Field(default_factory=_default_ikea_dir)
+    # Trained model versions (`tastegraph train`), relative to the working directory.
+    model_dir: Path = Path("models")
 
     @property
     def rate_limits_on(self) -> bool:

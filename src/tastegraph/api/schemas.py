@@ -138,6 +138,52 @@ class FeedOut(BaseModel):
     offsite_data_note: str | None = None
 
 
+class PinsOut(BaseModel):
+    items: list[FeedEntry]
+
+
+class BoardCard(BaseModel):
+    id: int
+    name: str
+    description: str
+    owner_id: int
+    owner_name: str
+    pin_count: int
+
+
+class BoardSuggestion(BaseModel):
+    board_id: int
+    reasons: list[dict[str, Any]]
+    board: BoardCard
+
+
+class BoardsOut(BaseModel):
+    items: list[BoardSuggestion]
+
+
+class PersonCard(BaseModel):
+    id: int
+    display_name: str
+
+
+class PersonSuggestion(BaseModel):
+    user_id: int
+    reasons: list[dict[str, Any]]
+    user: PersonCard
+
+
+class PeopleOut(BaseModel):
+    items: list[PersonSuggestion]
+
+
+class ModelStatus(BaseModel):
+    loaded: bool
+    version: str | None = None
+    created_at: str | None = None
+    offsite_expires_at: str | None = None
+    counts: dict[str, Any] = Field(default_factory=dict)
+
+
 class WhyOut(BaseModel):
     pin_id: int
     reasons: list[dict[str, Any]]

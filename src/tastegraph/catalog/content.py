@@ -148,6 +148,41 @@ def boards_of(conn: Connection, user_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def get_boards(conn: Connection, board_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Boards by id (missing ids are left out), with their owner's name and Pin count."""
+    ids = list(dict.fromkeys(board_ids))
+    if not ids:
+        return {}
+    count = select(func.count()).where(board_pins.c.board_id == boards.c.id).scalar_subquery()
+    rows = conn.execute(
+        select(
+            boards.c.id, boards.c.name, boards.c.description, boards.c.owner_id, users.c.display_name, count
+        )
+        .join(users, users.c.id == boards.c.owner_id)
+        .where(boards.c.id.in_(ids))
+    )
+    return {
+        int(r[0]): {
+            "id": int(r[0]),
+            "name": r[1],
+            "description": r[2],
+            "owner_id": int(r[3]),
+            "owner_name": r[4],
+            "pin_count": int(r[5]),
+        }
+        for r in rows
+    }
+
+
+def get_people(conn: Connection, user_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Public profiles by id (missing ids are left out): what anyone may see of a person."""
+    ids = list(dict.fromkeys(user_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(select(users.c.id, users.c.display_name).where(users.c.id.in_(ids)))
+    return {int(i): {"id": int(i), "display_name": name} for i, name in rows}
+
+
 def _require(conn: Connection, table: Any, ident: int, what: str, field: str) -> Any:
     row = conn.execute(select(table).where(table.c.id == ident)).mappings().first()
     if row is None:

@@ -1,5 +1,24 @@
 """Recommendations: candidate sources, blending and explanations. Off-site signals only through consent."""
 
+from tastegraph.recommend import model_store as model_store
 from tastegraph.recommend.feed import MAX_LIMIT, FeedItem, home_feed, why
+from tastegraph.recommend.follow import Suggestion, boards_to_follow, people_to_follow
+from tastegraph.recommend.model import Model, ModelHolder
+from tastegraph.recommend.related import related_pins
+from tastegraph.recommend.training import TrainingParams, train
 
-__all__ = ["MAX_LIMIT", "FeedItem", "home_feed", "why"]
+__all__ = [
+    "MAX_LIMIT",
+    "FeedItem",
+    "Model",
+    "ModelHolder",
+    "Suggestion",
+    "TrainingParams",
+    "boards_to_follow",
+    "home_feed",
+    "model_store",
+    "people_to_follow",
+    "related_pins",
+    "train",
+    "why",
+]

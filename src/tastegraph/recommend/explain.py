@@ -17,6 +17,8 @@ def reason_text(reason: dict[str, Any]) -> str:
     kind = reason.get("kind")
     if kind == "offsite_visit":
         when = _day(reason.get("at"))
+        if reason.get("via") == "similar_taste":
+            return f"You visited {reason['domain']} (last on {when}); people who visit it also like this."
         if reason.get("via") == "site_topic":
             return (
                 f"You visited {reason['domain']} (last on {when}); this is popular in "
@@ -31,8 +33,37 @@ def reason_text(reason: dict[str, Any]) -> str:
         return f"Saved by {reason.get('user_name', 'someone')}, whom you follow."
     if kind == "topic_interest":
         return f"Popular in {reason.get('topic_name', '')}, a topic you engage with."
+    if kind == "similar_taste":
+        did = "looked at" if reason.get("via") == "engagement" else "saved"
+        return f"People who {did} “{reason.get('pin_title', '')}” also like this."
+    if kind == "new_in_topic":
+        return f"New in {reason.get('topic_name', '')}, a topic you engage with."
     if kind == "popular":
         return "Popular on Tastegraph right now."
+    return _related_or_follow_text(reason)
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return one if n == 1 else many.format(n=n)
+
+
+def _related_or_follow_text(reason: dict[str, Any]) -> str:
+    kind = reason.get("kind")
+    if kind == "saved_together":
+        return f"Saved to boards like “{reason.get('board_name', '')}”"
+    if kind == "same_topic":
+        return f"Popular in {reason.get('topic_name', '')}, like this Pin."
+    if kind == "board_match":
+        n = int(reason.get("pins", 0))
+        what = "ones you saved" if reason.get("from") == "saves" else "ones you looked at"
+        has = _plural(n, "Has a Pin", "Has {n} Pins")
+        return f"{has} like {what}, such as “{reason.get('pin_title', '')}”."
+    if kind == "saved_same_pin":
+        others = int(reason.get("pins", 1)) - 1
+        more = _plural(others, " and 1 more Pin", " and {n} more Pins") if others else ""
+        return f"You both saved “{reason.get('pin_title', '')}”{more}."
+    if kind == "shared_topic":
+        return f"Saves Pins in {reason.get('topic_name', '')}, a topic you engage with."
     return "Recommended for you."
 
 

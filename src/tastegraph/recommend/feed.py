@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -11,18 +12,23 @@ from tastegraph.collect import visits as visit_store
 from tastegraph.consent import Decision
 from tastegraph.recommend import sources
 from tastegraph.recommend.explain import with_text
+from tastegraph.recommend.model import Model
 from tastegraph.recommend.sources import Candidate, Profile
 
 MAX_LIMIT = 100
 
 # Share of the feed each source may claim, in blending order. Off-site and co-save signals are the
-# strongest evidence of current intent; popular Pins only fill what is left.
+# strongest evidence of current intent, and the trained model's taste scores rank with co-saves; brand-new
+# Pins in the viewer's topics get a steady share so they reach people before anyone engages with them;
+# popular Pins only fill what is left.
 SOURCE_WEIGHTS: dict[str, int] = {
     "offsite_visit": 4,
+    "similar_taste": 3,
     "saved_alongside": 3,
     "followed_board": 2,
     "followed_person": 2,
     "topic_interest": 2,
+    "new_in_topic": 2,
     "popular": 1,
 }
 
@@ -36,13 +42,17 @@ class FeedItem:
         return {"pin_id": self.pin_id, "reasons": self.reasons}
 
 
-def _gather(conn: Connection, profile: Profile, pool: int) -> dict[str, list[Candidate]]:
+def _gather(
+    conn: Connection, profile: Profile, pool: int, now: datetime, model: Model | None
+) -> dict[str, list[Candidate]]:
     return {
         "offsite_visit": sources.offsite(conn, profile, pool),
+        "similar_taste": sources.similar_taste(conn, profile, model, pool),
         "saved_alongside": sources.saved_alongside(conn, profile, pool),
         "followed_board": sources.followed_boards(conn, profile, pool),
         "followed_person": sources.followed_people(conn, profile, pool),
         "topic_interest": sources.topic_interests(conn, profile, pool),
+        "new_in_topic": sources.new_in_topic(conn, profile, now, pool),
         "popular": sources.popular(conn, pool + len(profile.excluded)),
     }
 
@@ -77,27 +87,42 @@ def _blend(by_source: dict[str, list[Candidate]], excluded: set[int], limit: int
 
 
 def home_feed(
-    conn: Connection, user_id: int | None, offsite_permit: Decision, limit: int = 25
+    conn: Connection,
+    user_id: int | None,
+    offsite_permit: Decision,
+    limit: int = 25,
+    *,
+    now: datetime,
+    model: Model | None = None,
 ) -> list[FeedItem]:
     """The home feed for a signed-in person or a signed-out browser.
 
     Off-site visits come only through `offsite_permit`, the consent decision for this request; when it
-    refuses, no off-site data is read at all.
+    refuses, no off-site data is read at all (and the model sees none either). Without a trained
+    `model` the feed uses the live sources only.
     """
     limit = max(1, min(limit, MAX_LIMIT))
     visits = visit_store.usable_visits(conn, offsite_permit)
     profile = sources.load_profile(conn, user_id, visits)
-    return _blend(_gather(conn, profile, pool=max(limit, 30)), profile.excluded, limit)
+    return _blend(_gather(conn, profile, max(limit, 30), now, model), profile.excluded, limit)
 
 
-def why(conn: Connection, user_id: int | None, offsite_permit: Decision, pin_id: int) -> list[dict[str, Any]]:
+def why(
+    conn: Connection,
+    user_id: int | None,
+    offsite_permit: Decision,
+    pin_id: int,
+    *,
+    now: datetime,
+    model: Model | None = None,
+) -> list[dict[str, Any]]:
     """Every reason the feed machinery has for showing `pin_id` to this person, from the same sources."""
     visits = visit_store.usable_visits(conn, offsite_permit)
     profile = sources.load_profile(conn, user_id, visits)
     if pin_id in profile.excluded:
         return []
     found: list[dict[str, Any]] = []
-    for cands in _gather(conn, profile, pool=MAX_LIMIT).values():
+    for cands in _gather(conn, profile, MAX_LIMIT, now, model).values():
         for c in cands:
             if c.pin_id == pin_id and c.reason not in found:
                 found.append(c.reason)

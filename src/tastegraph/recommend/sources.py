@@ -8,9 +8,10 @@ import weakref
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, Engine, desc, func, select
 
 from tastegraph.catalog.tables import (
@@ -26,6 +27,7 @@ from tastegraph.catalog.tables import (
 )
 from tastegraph.collect import Visit
 from tastegraph.collect.tables import engagement_events
+from tastegraph.recommend.model import Model
 
 
 @dataclass
@@ -40,8 +42,11 @@ class Profile:
 
     user_id: int | None
     saved: list[tuple[int, datetime]] = field(default_factory=list)  # (pin, saved_at), newest first
+    # Every Pin the viewer saved or hid: never recommended again.
     excluded: set[int] = field(default_factory=set)
     visits: list[Visit] = field(default_factory=list)
+    _engaged: list[int] | None = None
+    _topics: list[tuple[int, str, str, int]] | None = None
 
 
 def _iso(dt: datetime) -> str:
@@ -62,9 +67,49 @@ def load_profile(conn: Connection, user_id: int | None, visits: list[Visit]) -> 
             .limit(500)
         )
     ]
-    hidden = conn.execute(select(hides.c.pin_id).where(hides.c.user_id == user_id)).scalars()
-    profile.excluded = {p for p, _ in profile.saved} | {int(h) for h in hidden}
+    profile.excluded = excluded_pins(conn, user_id)
     return profile
+
+
+def excluded_pins(conn: Connection, user_id: int | None) -> set[int]:
+    """Every Pin the person saved (not only the newest 500 the sources look at) or hid."""
+    if user_id is None:
+        return set()
+    saved = conn.execute(select(board_pins.c.pin_id).where(board_pins.c.saved_by == user_id)).scalars()
+    hidden = conn.execute(select(hides.c.pin_id).where(hides.c.user_id == user_id)).scalars()
+    return {int(p) for p in saved} | {int(h) for h in hidden}
+
+
+def engaged_pins(conn: Connection, profile: Profile, limit: int = 100) -> list[int]:
+    """Pins the viewer clicked or looked at closely, newest first (with repeats, for counting)."""
+    if profile.user_id is None:
+        return []
+    if profile._engaged is None:
+        profile._engaged = [
+            int(p)
+            for p in conn.execute(
+                select(engagement_events.c.pin_id)
+                .where(
+                    engagement_events.c.user_id == profile.user_id,
+                    engagement_events.c.kind.in_(("click", "closeup")),
+                    engagement_events.c.pin_id.is_not(None),
+                )
+                .order_by(engagement_events.c.occurred_at.desc())
+                .limit(limit)
+            ).scalars()
+        ]
+    return profile._engaged
+
+
+def viewer_topics(conn: Connection, profile: Profile, k: int = 3) -> list[tuple[int, str, str, int]]:
+    """The viewer's top topics by what they saved, clicked and looked at closely:
+    (topic id, slug, name, engagements)."""
+    if profile.user_id is None:
+        return []
+    if profile._topics is None:
+        engaged = [p for p, _ in profile.saved[:100]] + engaged_pins(conn, profile)
+        profile._topics = _top_topics(conn, Counter(engaged), k)
+    return profile._topics
 
 
 def followed_boards(conn: Connection, profile: Profile, limit: int) -> list[Candidate]:
@@ -192,24 +237,7 @@ def popular_in_topic(conn: Connection, topic_id: int, limit: int) -> list[int]:
 
 def topic_interests(conn: Connection, profile: Profile, limit: int) -> list[Candidate]:
     """Popular Pins in the topics of what the viewer saved, clicked and looked at closely."""
-    if profile.user_id is None:
-        return []
-    engaged = [p for p, _ in profile.saved[:100]]
-    engaged += [
-        int(p)
-        for p in conn.execute(
-            select(engagement_events.c.pin_id)
-            .where(
-                engagement_events.c.user_id == profile.user_id,
-                engagement_events.c.kind.in_(("click", "closeup")),
-                engagement_events.c.pin_id.is_not(None),
-            )
-            .order_by(engagement_events.c.occurred_at.desc())
-            .limit(100)
-        ).scalars()
-    ]
-    counts = Counter(engaged)
-    top = _top_topics(conn, counts, 3)
+    top = viewer_topics(conn, profile)
     out: list[Candidate] = []
     per_topic = max(1, limit // max(1, len(top)))
     for topic_id, slug, name, n in top:
@@ -270,3 +298,129 @@ def popular(conn: Connection, limit: int) -> list[Candidate]:
         select(pins.c.id, pins.c.save_count).order_by(pins.c.save_count.desc(), pins.c.id).limit(limit)
     )
     return [Candidate(int(r[0]), {"kind": "popular", "saves": int(r[1])}) for r in rows]
+
+
+# --- the trained model and cold start ----------------------------------------------------------------
+
+# How much of the viewer's history the model sees per request: enough to capture taste, few enough that
+# scoring each history item on its own (to name the one behind each Pin) stays cheap.
+TASTE_SAVES = 40
+TASTE_ENGAGED = 16
+TASTE_DOMAINS = 8
+TASTE_WEIGHTS = {"save": 1.0, "engagement": 0.5, "site": 0.5}
+
+
+History = list[tuple[int, float, dict[str, Any]]]
+
+
+def _taste_history(conn: Connection, profile: Profile, model: Model) -> History:
+    """(model column, weight, what it is) for the viewer's recent saves, clicks and usable visits."""
+    history: History = []
+    saved = profile.saved[:TASTE_SAVES]
+    for (pin_id, at), col in zip(saved, model.pin_index([p for p, _ in saved]).tolist(), strict=True):
+        if col >= 0:
+            history.append((col, TASTE_WEIGHTS["save"], {"via": "save", "pin_id": pin_id, "at": _iso(at)}))
+    engaged = [p for p in dict.fromkeys(engaged_pins(conn, profile)) if p not in profile.excluded]
+    engaged = engaged[:TASTE_ENGAGED]
+    for pin_id, col in zip(engaged, model.pin_index(engaged).tolist(), strict=True):
+        if col >= 0:
+            history.append((col, TASTE_WEIGHTS["engagement"], {"via": "engagement", "pin_id": pin_id}))
+    # Visits arrive here only through the request's consent decision (profile.visits); newest first.
+    latest: dict[str, Visit] = {}
+    counts: Counter[str] = Counter()
+    for v in profile.visits:
+        latest.setdefault(v.domain, v)
+        counts[v.domain] += 1
+    for domain in list(latest)[:TASTE_DOMAINS]:
+        col = model.domain_column(domain)
+        if col >= 0:
+            last = _iso(latest[domain].visited_at)
+            origin = {"via": "site", "domain": domain, "at": last, "visits": counts[domain]}
+            history.append((col, TASTE_WEIGHTS["site"], origin))
+    return history
+
+
+def similar_taste(conn: Connection, profile: Profile, model: Model | None, limit: int) -> list[Candidate]:
+    """Pins the trained model scores highest for the viewer's history, each naming the history item
+    (a save, a close-up or click, or a visited site) that contributes most to its score."""
+    if model is None:
+        return []
+    history = _taste_history(conn, profile, model)
+    if not history:
+        return []
+    per_item = model.score_rows([h[0] for h in history], [h[1] for h in history])
+    total = per_item.sum(axis=0)
+    drop = model.pin_index(list(profile.excluded))
+    total[drop[drop >= 0]] = 0.0
+    total[[h[0] for h in history if h[0] < model.n_pins]] = 0.0
+    k = min(limit, int(np.count_nonzero(total > 0)))
+    if k == 0:
+        return []
+    best = np.argpartition(-total, k - 1)[:k]
+    best = best[np.lexsort((best, -total[best]))]
+    because = per_item[:, best].argmax(axis=0)
+    origins = [history[int(i)][2] for i in because]
+    titles = _titles(conn, [o["pin_id"] for o in origins if "pin_id" in o])
+    out = []
+    for col, origin in zip(best.tolist(), origins, strict=True):
+        if origin["via"] == "site":
+            reason = {"kind": "offsite_visit", **origin, "via": "similar_taste"}
+        else:
+            reason = {"kind": "similar_taste", **origin, "pin_title": titles.get(origin["pin_id"], "")}
+        out.append(Candidate(int(model.pin_ids[col]), reason))
+    return out
+
+
+def _titles(conn: Connection, pin_ids: list[int]) -> dict[int, str]:
+    if not pin_ids:
+        return {}
+    rows = conn.execute(select(pins.c.id, pins.c.title).where(pins.c.id.in_(set(pin_ids))))
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
+NEW_PIN_AGE = timedelta(days=14)
+NEW_PIN_MAX_SAVES = 3
+# Finding a topic's new Pins walks all of the topic's Pins (about 10 ms of a feed on the demo world), so,
+# like popular lists, they are kept per topic for POPULAR_TTL_SECONDS: a new Pin shows up within that.
+NewPin = tuple[int, datetime, int]  # (pin id, created at, saves)
+_new_cache: weakref.WeakKeyDictionary[Engine, dict[int, tuple[float, datetime, list[NewPin]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def new_pins_in_topic(conn: Connection, topic_id: int, now: datetime) -> list[NewPin]:
+    """The topic's Pins created in the last 14 days with at most 3 saves, newest first."""
+    per_engine = _new_cache.setdefault(conn.engine, {})
+    hit = per_engine.get(topic_id)
+    # A clock moved back (tests) could miss older Pins: read again then too.
+    if hit is None or time.monotonic() - hit[0] > POPULAR_TTL_SECONDS or now < hit[1]:
+        rows = conn.execute(
+            select(pins.c.id, pins.c.created_at, pins.c.save_count)
+            .join(pin_topics, pin_topics.c.pin_id == pins.c.id)
+            .where(
+                pin_topics.c.topic_id == topic_id,
+                pins.c.created_at >= now - NEW_PIN_AGE,
+                pins.c.save_count <= NEW_PIN_MAX_SAVES,
+            )
+            .order_by(pins.c.created_at.desc(), pins.c.id.desc())
+            .limit(POPULAR_DEPTH)
+        )
+        hit = (time.monotonic(), now, [(int(p), at, int(n)) for p, at, n in rows])
+        per_engine[topic_id] = hit
+    return [p for p in hit[2] if p[1] >= now - NEW_PIN_AGE and p[1] <= now]
+
+
+def new_in_topic(conn: Connection, profile: Profile, now: datetime, limit: int) -> list[Candidate]:
+    """Cold start: Pins created in the last 14 days with few saves, in the viewer's topics, newest
+    first, so a new Pin reaches people through its topics before anyone has engaged with it."""
+    found: dict[int, tuple[datetime, int, str, str]] = {}
+    for topic_id, slug, name, _ in viewer_topics(conn, profile):
+        for pin_id, created, saves in new_pins_in_topic(conn, topic_id, now):
+            if pin_id not in profile.excluded:
+                found.setdefault(pin_id, (created, saves, slug, name))
+    newest = sorted(found.items(), key=lambda kv: (kv[1][0], kv[0]), reverse=True)[:limit]
+    out = []
+    for pin_id, (created, n, slug, name) in newest:
+        reason = {"kind": "new_in_topic", "topic": slug, "topic_name": name, "created_at": _iso(created)}
+        out.append(Candidate(pin_id, {**reason, "saves": n}))
+    return out

@@ -34,7 +34,6 @@ from tastegraph.consent import BROWSER_SETTING, Reason
 from tastegraph.demo import TOPICS as DEMO_TOPICS
 from tastegraph.kernel import CsrfFailed, NotFound, TastegraphError
 from tastegraph.kernel.urls import domain_of
-from tastegraph.recommend import why
 from tastegraph.web.csrf import FIELD as CSRF_FIELD
 from tastegraph.web.csrf import CsrfTokens
 
@@ -413,7 +412,7 @@ def _routes(pages: Pages) -> APIRouter:
         with system.read() as conn:
             pin = content.get_pin(conn, pin_id)  # NotFound -> the 404 page
             permit = feed_routes.offsite_permit(system, conn, caller)
-            reasons = why(conn, caller.user_id, permit, pin_id)
+            reasons = feed_routes.explain_pin(system, conn, caller, permit, pin_id)
         return pages.render(
             request,
             "pin.html",

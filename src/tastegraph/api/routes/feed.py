@@ -41,9 +41,10 @@ def offsite_permit(system: System, conn: Connection, caller: Caller) -> Decision
 
 
 def build_feed(system: System, caller: Caller, limit: int) -> FeedOut:
+    now = system.clock.now()
     with system.read() as conn:
         permit = offsite_permit(system, conn, caller)
-        items = home_feed(conn, caller.user_id, permit, limit)
+        items = home_feed(conn, caller.user_id, permit, limit, now=now, model=system.models.current(now))
         pins = content.get_pins(conn, [i.pin_id for i in items])
     return FeedOut(
         # A Pin deleted since its source ranked it (e.g. a cached popular list) is left out.
@@ -56,6 +57,14 @@ def build_feed(system: System, caller: Caller, limit: int) -> FeedOut:
         # A browser we have never seen has nothing withheld, so it gets no note.
         offsite_data_note=None if permit.allowed or permit.reason is Reason.NO_SUBJECT else permit.explain(),
     )
+
+
+def explain_pin(
+    system: System, conn: Connection, caller: Caller, permit: Decision, pin_id: int
+) -> list[dict[str, object]]:
+    """Every reason the feed has for `pin_id`, on the system clock and the current model."""
+    now = system.clock.now()
+    return why(conn, caller.user_id, permit, pin_id, now=now, model=system.models.current(now))
 
 
 @router.get("/pins/{pin_id}", response_model=PinOut, summary="One Pin")
@@ -76,7 +85,7 @@ def get_why(pin_id: int, system: SystemDep, caller: CallerDep) -> WhyOut:
     with system.read() as conn:
         content.get_pin(conn, pin_id)  # 404 for unknown Pins
         permit = offsite_permit(system, conn, caller)
-        return WhyOut(pin_id=pin_id, reasons=why(conn, caller.user_id, permit, pin_id))
+        return WhyOut(pin_id=pin_id, reasons=explain_pin(system, conn, caller, permit, pin_id))
 
 
 @router.post(

@@ -1,0 +1,222 @@
+"""The trained model in memory (`Model`) and the holder that loads, reloads and retires it.
+
+Requests ask the holder for the current model; `None` means "use the live SQL sources". A model stops
+being served when its directory disappears (erasure, retention sweep, another process pruning) or when
+the off-site data inside it leaves the retention window.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from tastegraph.recommend import model_store
+from tastegraph.recommend.model_store import Artifact, ArtifactError, index_of
+from tastegraph.recommend.offline.graph_filter import GraphFilter, GraphFilterParams, Spectrum
+from tastegraph.recommend.walks import WalkGraph, build_graph
+
+log = logging.getLogger("tastegraph.recommend.model")
+
+
+@dataclass
+class Model:
+    """A loaded artifact, with the indexes requests need (walk graph, fitted filter, id lookups)."""
+
+    artifact: Artifact
+    pin_ids: np.ndarray  # sorted; a Pin's position is its column
+    user_ids: np.ndarray  # sorted; a person's position is their row
+    board_ids: np.ndarray  # sorted
+    domains: list[str]  # domain columns follow the Pin columns
+    board_pins: sp.csr_matrix  # boards x Pins
+    pin_boards: sp.csr_matrix  # Pins x boards
+    saves: sp.csr_matrix  # people x Pins
+    graph: WalkGraph
+    filter: GraphFilter
+    seed: int
+    offsite_expires_at: datetime | None
+    domain_columns: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.domain_columns = {d: len(self.pin_ids) + j for j, d in enumerate(self.domains)}
+
+    @classmethod
+    def from_artifact(cls, artifact: Artifact) -> Model:
+        a, meta = artifact.arrays, artifact.meta
+        # Settings the filter no longer has are ignored, so an artifact survives small changes to it.
+        known = {f.name for f in fields(GraphFilterParams)}
+        params = GraphFilterParams(**{k: v for k, v in meta["filter"].items() if k in known})
+        spectrum = Spectrum(
+            item_graph=artifact.csr("filter.item_graph"),
+            basis=a["filter.basis"],
+            eigenvalues=a["filter.eigenvalues"],
+            item_degree=a["filter.item_degree"],
+        )
+        board_pins = artifact.csr("board_pins")
+        expires = meta.get("offsite_expires_at")
+        return cls(
+            artifact=artifact,
+            pin_ids=a["pin_ids"],
+            user_ids=a["user_ids"],
+            board_ids=a["board_ids"],
+            domains=[str(d) for d in a["domains"]],
+            board_pins=board_pins,
+            pin_boards=sp.csr_matrix(board_pins.T),
+            saves=artifact.csr("saves"),
+            graph=build_graph(board_pins, seed=int(meta.get("seed", 0))),
+            filter=GraphFilter(params, fitted=spectrum),
+            seed=int(meta.get("seed", 0)),
+            offsite_expires_at=None if expires is None else datetime.fromisoformat(expires),
+        )
+
+    @property
+    def version(self) -> str:
+        return self.artifact.version
+
+    @property
+    def n_pins(self) -> int:
+        return len(self.pin_ids)
+
+    def pin_index(self, pin_ids: list[int] | np.ndarray) -> np.ndarray:
+        return index_of(self.pin_ids, np.asarray(pin_ids, dtype=np.int64))
+
+    def user_index(self, user_id: int) -> int:
+        return int(index_of(self.user_ids, np.asarray([user_id]))[0])
+
+    def domain_column(self, domain: str) -> int:
+        """The column of a domain, or -1 if no one's visits to it were in training."""
+        return self.domain_columns.get(domain, -1)
+
+    def score(self, columns: list[int], weights: list[float]) -> np.ndarray:
+        """Pin scores of one history (the given columns with their weights)."""
+        n_cols = self.n_pins + len(self.domains)
+        history = sp.csr_matrix(
+            (np.asarray(weights, np.float32), (np.zeros(len(columns), np.int64), np.asarray(columns))),
+            shape=(1, n_cols),
+        )
+        history.sum_duplicates()
+        return self.filter.score(history)[0, : self.n_pins]
+
+    def score_rows(self, columns: list[int], weights: list[float]) -> np.ndarray:
+        """Pin scores of each history column on its own (len(columns) x Pins).
+
+        The filter is linear in the history, so these rows add up to the score of the whole history and
+        the row with the largest entry is the part of the history that recommends a Pin most.
+        """
+        n_cols = self.n_pins + len(self.domains)
+        history = sp.csr_matrix(
+            (np.asarray(weights, np.float32), (np.arange(len(columns)), np.asarray(columns))),
+            shape=(len(columns), n_cols),
+        )
+        return self.filter.score(history)[:, : self.n_pins]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "created_at": self.artifact.meta["created_at"],
+            "counts": self.artifact.meta.get("counts", {}),
+            "offsite_expires_at": self.artifact.meta.get("offsite_expires_at"),
+        }
+
+
+class ModelHolder:
+    """The newest usable model of a directory, loaded at start and again on `reload()`."""
+
+    def __init__(self, model_dir: Path) -> None:
+        self.model_dir = model_dir
+        self._model: Model | None = None
+        self._loaded = False
+        self._lock = threading.Lock()
+        self._warned_expired: str | None = None
+
+    def reload(self) -> Model | None:
+        """Load the newest version that loads; keep nothing if none does."""
+        with self._lock:
+            model = None
+            for name in reversed(model_store.versions(self.model_dir)):
+                try:
+                    model = Model.from_artifact(model_store.load(self.model_dir / name))
+                    break
+                except (ArtifactError, KeyError, ValueError) as exc:
+                    log.warning("skipping model %s: %s", name, exc)
+            self._model, self._loaded = model, True
+            if model is not None:
+                log.info("model %s loaded from %s", model.version, self.model_dir)
+            return model
+
+    def current(self, now: datetime) -> Model | None:
+        if not self._loaded:
+            self.reload()
+        model = self._model
+        if model is None:
+            return None
+        path = model.artifact.path
+        if path is not None and not path.is_dir():
+            log.info("model %s was deleted; using live sources until the next reload", model.version)
+            self._model = None
+            return None
+        if model.offsite_expires_at is not None and now >= model.offsite_expires_at:
+            if self._warned_expired != model.version:
+                self._warned_expired = model.version
+                log.warning("model %s holds off-site data past retention; retrain it", model.version)
+            return None
+        return model
+
+    # --- personal data: the artifacts hold people's interactions ------------------------------------
+
+    def _versions_with(self, user_id: int) -> list[Path]:
+        out = []
+        for name in model_store.versions(self.model_dir):
+            path = self.model_dir / name
+            try:
+                ids = model_store.load_array(path, "user_ids")
+            except (OSError, KeyError, ValueError):
+                continue
+            if index_of(ids, np.asarray([user_id]))[0] >= 0:
+                out.append(path)
+        return out
+
+    def export_user(self, user_id: int) -> list[dict[str, Any]]:
+        """Per version holding the person: the Pins and domains of their row."""
+        out = []
+        for path in self._versions_with(user_id):
+            artifact = model_store.load(path)
+            ids = artifact.arrays["pin_ids"]
+            at = int(index_of(artifact.arrays["user_ids"], np.asarray([user_id]))[0])
+            cols = artifact.csr("interactions")[at].indices
+            domains = artifact.arrays["domains"]
+            out.append(
+                {
+                    "version": artifact.version,
+                    "created_at": artifact.meta["created_at"],
+                    "pin_ids": sorted(int(ids[c]) for c in cols if c < len(ids)),
+                    "domains": sorted(str(domains[c - len(ids)]) for c in cols if c >= len(ids)),
+                }
+            )
+        return out
+
+    def erase_user(self, user_id: int) -> int:
+        """Delete every version that holds the person; serve live sources until the next training."""
+        doomed = self._versions_with(user_id)
+        for path in doomed:
+            model_store.delete(path)
+        return len(doomed)
+
+    def sweep(self, now: datetime) -> int:
+        """Delete versions whose off-site data has outlived the retention window."""
+        deleted = 0
+        for name in model_store.versions(self.model_dir):
+            try:
+                expires = model_store.read_meta(self.model_dir / name).get("offsite_expires_at")
+            except ArtifactError:
+                continue
+            if expires is not None and now >= datetime.fromisoformat(expires):
+                model_store.delete(self.model_dir / name)
+                deleted += 1
+        return deleted

@@ -1,0 +1,159 @@
+"""Related Pins ("more like this"): Pixie walks on the board x Pin graph from the trained model, then
+live co-saves, then popular Pins of the same topics. Each Pin's reason names a board that links it to
+the query Pin in the graph the walk used; board names are read live, so a deleted board is never named.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, func, select
+
+from tastegraph.catalog.tables import board_pins, boards, pin_topics, topics
+from tastegraph.recommend.explain import with_text
+from tastegraph.recommend.feed import FeedItem
+from tastegraph.recommend.model import Model
+from tastegraph.recommend.sources import Candidate, excluded_pins, popular_in_topic
+from tastegraph.recommend.walks import pixie
+
+WALK_STEPS = 20_000
+
+
+def related_pins(
+    conn: Connection, pin_id: int, user_id: int | None, model: Model | None, limit: int
+) -> list[FeedItem]:
+    """Up to `limit` Pins related to `pin_id`: never `pin_id` itself, nor a Pin the viewer (when signed
+    in) saved or hid."""
+    skip = excluded_pins(conn, user_id) | {pin_id}
+    want = limit + min(len(skip), 500)  # the live sources filter `skip` after the query
+    order: dict[int, list[dict[str, Any]]] = {}
+
+    def take(cands: list[Candidate]) -> None:
+        """Fill up to `limit` Pins; a Pin found again by a later source keeps one reason per kind."""
+        for c in cands:
+            if c.pin_id not in skip and (c.pin_id in order or len(order) < limit):
+                bucket = order.setdefault(c.pin_id, [])
+                if all(r["kind"] != c.reason["kind"] for r in bucket):
+                    bucket.append(c.reason)
+
+    if model is not None:
+        take(walked(conn, model, pin_id, skip, limit))
+    if len(order) < limit:
+        take(co_saved(conn, pin_id, want))
+    if len(order) < limit:
+        take(same_topic(conn, pin_id, want))
+    return [FeedItem(p, with_text(r)) for p, r in order.items()]
+
+
+def walked(conn: Connection, model: Model, pin_id: int, skip: set[int], limit: int) -> list[Candidate]:
+    """The Pins Pixie walks from `pin_id` visit most, up to `limit` that a board links to it."""
+    q = int(model.pin_index([pin_id])[0])
+    if q < 0:
+        return []  # a Pin newer than the model
+    exclude = model.pin_index(list(skip))
+    result = pixie(
+        model.graph,
+        np.asarray([q]),
+        total_steps=WALK_STEPS,
+        top=2 * limit + 10,  # spare for results only longer paths reach
+        seed=model.seed * 1_000_003 + q,
+        exclude=exclude[exclude >= 0],
+    )
+    links = _linking_boards(model, q, result.items)
+    links = [link for link in links if link[2]][:limit]
+    names = _board_names(conn, {int(model.board_ids[b]) for _, _, ranked in links for b, _ in ranked})
+    out = []
+    for r, count, ranked in links:
+        live = [(int(model.board_ids[b]), shares) for b, shares in ranked if int(model.board_ids[b]) in names]
+        if not live:
+            continue  # its linking boards were deleted since training
+        board_id, shares = live[0]
+        reason = {
+            "kind": "saved_together",
+            "pin_id": pin_id,
+            "boards": count,
+            "board_id": board_id,
+            "board_name": names[board_id],
+            "shares_board": shares,
+        }
+        out.append(Candidate(int(model.pin_ids[r]), reason))
+    return out
+
+
+# (result Pin position, boards holding both Pins, the best 3 linking [(board position, holds the query)])
+Links = list[tuple[int, int, list[tuple[int, bool]]]]
+
+
+def _linking_boards(model: Model, q: int, results: np.ndarray) -> Links:
+    """For each result Pin: how many boards hold it and the query Pin `q`, and the boards holding it
+    that link it to `q` (they hold `q` too, or another Pin saved with `q`), best first: boards holding
+    both, then by Pins shared with `q`'s boards (the best 3). A result only longer paths reach has none."""
+    q_boards = model.pin_boards[q].indices
+    near = np.zeros(model.n_pins, dtype=np.float32)
+    near[model.board_pins[q_boards].indices] = 1.0  # Pins saved with q (and q)
+    near_on_board = np.asarray(model.board_pins @ near).ravel()
+    holds_q = np.zeros(len(model.board_ids), dtype=bool)
+    holds_q[q_boards] = True
+    rows = model.pin_boards[results]
+    out = []
+    for k, r in enumerate(results.tolist()):
+        r_boards = rows.indices[rows.indptr[k] : rows.indptr[k + 1]]
+        overlap = near_on_board[r_boards] - near[r]  # not counting r itself
+        both = holds_q[r_boards]
+        idx = np.flatnonzero(both | (overlap > 0))
+        order = idx[np.lexsort((r_boards[idx], -overlap[idx], ~both[idx]))]
+        out.append((r, int(both.sum()), [(int(r_boards[i]), bool(both[i])) for i in order[:3]]))
+    return out
+
+
+def _board_names(conn: Connection, board_ids: set[int]) -> dict[int, str]:
+    if not board_ids:
+        return {}
+    rows = conn.execute(select(boards.c.id, boards.c.name).where(boards.c.id.in_(board_ids)))
+    return {int(i): str(n) for i, n in rows}
+
+
+def co_saved(conn: Connection, pin_id: int, want: int) -> list[Candidate]:
+    """Live: Pins on the same boards as `pin_id`, most shared boards first."""
+    seed, other = board_pins.alias("seed"), board_pins.alias("other")
+    n = func.count().label("n")
+    rows = conn.execute(
+        select(other.c.pin_id, n, func.min(other.c.board_id))
+        .join(other, other.c.board_id == seed.c.board_id)
+        .where(seed.c.pin_id == pin_id, other.c.pin_id != pin_id)
+        .group_by(other.c.pin_id)
+        .order_by(n.desc(), other.c.pin_id)
+        .limit(want)
+    ).all()
+    names = _board_names(conn, {int(r[2]) for r in rows})
+    return [
+        Candidate(
+            int(p),
+            {
+                "kind": "saved_together",
+                "pin_id": pin_id,
+                "boards": int(count),
+                "board_id": int(b),
+                "board_name": names.get(int(b), ""),
+                "shares_board": True,
+            },
+        )
+        for p, count, b in rows
+    ]
+
+
+def same_topic(conn: Connection, pin_id: int, want: int) -> list[Candidate]:
+    """Popular Pins in the query Pin's topics: what a brand-new Pin with no saves is related to."""
+    rows = conn.execute(
+        select(topics.c.id, topics.c.slug, topics.c.name)
+        .join(pin_topics, pin_topics.c.topic_id == topics.c.id)
+        .where(pin_topics.c.pin_id == pin_id)
+        .order_by(topics.c.slug)
+    ).all()
+    out = []
+    for topic_id, slug, name in rows:
+        for p in popular_in_topic(conn, int(topic_id), want):
+            reason = {"kind": "same_topic", "pin_id": pin_id, "topic": slug, "topic_name": name}
+            out.append(Candidate(p, reason))
+    return out

@@ -1,0 +1,214 @@
+"""Training: turn stored engagement into a model artifact.
+
+The artifact holds
+  - the board x Pin graph (every save) for Pixie walks,
+  - a person x (Pin + domain) interaction matrix: saves, clicks and close-ups (never hides; a hidden Pin
+    is dropped from the person's row), plus one column per off-site domain ("domain:<name>") for people
+    whose consent allows it *now*, read only through `collect.visits.usable_visits`,
+  - a graph filter fitted on that matrix, for personalized scores,
+  - the id maps (Pins, people, boards, domains).
+
+Off-site visits make the artifact personal data with a shelf life: `offsite_expires_at` is when its
+oldest visit leaves the retention window, after which the server stops using it and the retention sweep
+deletes it. Only the last `offsite_lookback` of visits are used, so a fresh artifact lives for weeks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sqlalchemy import ColumnElement, Connection, Select, select
+
+from tastegraph.catalog.tables import board_pins, boards, hides, pins, users
+from tastegraph.collect import visits as visit_store
+from tastegraph.collect.tables import engagement_events
+from tastegraph.consent import ConsentService, Purpose, RequestSignals
+from tastegraph.kernel import InvalidInput
+from tastegraph.recommend.model_store import Artifact, index_of
+from tastegraph.recommend.offline.graph_filter import GraphFilter, GraphFilterParams
+
+Progress = Callable[[str, int, int], None]
+
+# Interaction weights: a save is the strongest positive signal; a click, close-up or site visit says less.
+SAVE_WEIGHT = 1.0
+ENGAGE_WEIGHT = 0.5
+DOMAIN_WEIGHT = 0.5
+ENGAGE_KINDS = ("click", "closeup")
+
+
+@dataclass(frozen=True)
+class TrainingParams:
+    rank: int = 64
+    seed: int = 0
+    offsite_lookback: timedelta = timedelta(days=14)
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def _ids(conn: Connection, column: ColumnElement[Any]) -> np.ndarray:
+    return np.asarray(sorted(int(i) for i in conn.execute(select(column)).scalars()), dtype=np.int64)
+
+
+def _binary(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], value: float) -> sp.csr_matrix:
+    keep = (rows >= 0) & (cols >= 0)
+    m = sp.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], cols[keep])), shape=shape
+    )
+    m.sum_duplicates()
+    m.data[:] = value
+    return m
+
+
+def _pairs(conn: Connection, query: Select[Any]) -> tuple[np.ndarray, np.ndarray]:
+    rows = conn.execute(query).all()
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    a = np.asarray(rows, dtype=np.int64)
+    return a[:, 0], a[:, 1]
+
+
+@dataclass
+class _Offsite:
+    domains: list[str]
+    matrix: sp.csr_matrix  # users x domains
+    oldest: datetime | None
+    users_used: int
+    users_refused: int
+    visits_used: int
+
+
+def _offsite(
+    conn: Connection,
+    consent: ConsentService,
+    user_ids: np.ndarray,
+    now: datetime,
+    lookback: timedelta,
+    report: Progress,
+) -> _Offsite:
+    """Domain columns from the visits each person's consent allows at `now`, and only those."""
+    since = now - lookback
+    per_user: list[tuple[int, set[str]]] = []
+    oldest: datetime | None = None
+    refused = used = 0
+    total = len(user_ids)
+    for i, uid in enumerate(user_ids.tolist()):
+        decision = consent.decide(conn, Purpose.PERSONALIZE_WITH_OFFSITE, uid, None, RequestSignals(), now)
+        if not decision.allowed:
+            refused += 1
+        else:
+            visits = [v for v in visit_store.usable_visits(conn, decision) if v.visited_at >= since]
+            if visits:
+                per_user.append((i, {v.domain for v in visits}))
+                used += len(visits)
+                first = min(v.visited_at for v in visits)
+                oldest = first if oldest is None else min(oldest, first)
+        if i % 500 == 0 or i == total - 1:
+            report("consent + visits", i + 1, total)
+    domains = sorted({d for _, ds in per_user for d in ds})
+    col = {d: j for j, d in enumerate(domains)}
+    rows = np.asarray([i for i, ds in per_user for _ in ds], dtype=np.int64)
+    cols = np.asarray([col[d] for _, ds in per_user for d in sorted(ds)], dtype=np.int64)
+    matrix = _binary(rows, cols, (total, len(domains)), DOMAIN_WEIGHT)
+    return _Offsite(domains, matrix, oldest, len(per_user), refused, used)
+
+
+def train(
+    conn: Connection,
+    consent: ConsentService,
+    now: datetime,
+    params: TrainingParams = TrainingParams(),
+    progress: Progress | None = None,
+) -> Artifact:
+    """Read the stored engagement as of `now` and fit a model. Nothing is written here."""
+    report = progress or _no_progress
+    started = time.perf_counter()
+    report("catalogue", 0, 1)
+    pin_ids, user_ids, board_ids = _ids(conn, pins.c.id), _ids(conn, users.c.id), _ids(conn, boards.c.id)
+    n_pins, n_users = len(pin_ids), len(user_ids)
+    report("catalogue", 1, 1)
+
+    report("saves", 0, 1)
+    save_rows = conn.execute(select(board_pins.c.board_id, board_pins.c.pin_id, board_pins.c.saved_by)).all()
+    saves_a = np.asarray(save_rows, dtype=np.int64).reshape(-1, 3)
+    b_idx, p_idx, u_idx = (
+        index_of(board_ids, saves_a[:, 0]),
+        index_of(pin_ids, saves_a[:, 1]),
+        index_of(user_ids, saves_a[:, 2]),
+    )
+    board_graph = _binary(b_idx, p_idx, (len(board_ids), n_pins), 1.0)
+    saves = _binary(u_idx, p_idx, (n_users, n_pins), SAVE_WEIGHT)
+    report("saves", 1, 1)
+
+    report("engagement", 0, 1)
+    eu, ep = _pairs(
+        conn,
+        select(engagement_events.c.user_id, engagement_events.c.pin_id).where(
+            engagement_events.c.kind.in_(ENGAGE_KINDS), engagement_events.c.pin_id.is_not(None)
+        ),
+    )
+    engaged = _binary(index_of(user_ids, eu), index_of(pin_ids, ep), (n_users, n_pins), ENGAGE_WEIGHT)
+    hu, hp = _pairs(conn, select(hides.c.user_id, hides.c.pin_id))
+    hidden = _binary(index_of(user_ids, hu), index_of(pin_ids, hp), (n_users, n_pins), 1.0)
+    on_site = sp.csr_matrix(saves.maximum(engaged))
+    on_site = sp.csr_matrix(on_site - on_site.multiply(hidden))  # a hidden Pin is never a positive signal
+    on_site.eliminate_zeros()
+    report("engagement", 1, 1)
+
+    offsite = _offsite(conn, consent, user_ids, now, params.offsite_lookback, report)
+    interactions = sp.csr_matrix(sp.hstack([on_site, offsite.matrix], format="csr"), dtype=np.float32)
+    if interactions.nnz == 0:
+        raise InvalidInput("nothing to train on: no saves, clicks or close-ups are stored yet")
+
+    report("graph filter", 0, 1)
+    rank = max(1, min(params.rank, min(interactions.shape) - 1))
+    model = GraphFilter(GraphFilterParams(rank=rank, seed=params.seed))
+    model.fit(interactions)
+    fitted = model.fitted
+    assert fitted is not None
+    report("graph filter", 1, 1)
+
+    expires = None if offsite.oldest is None else offsite.oldest + consent.policy.offsite_retention
+    artifact = Artifact(
+        arrays={
+            "pin_ids": pin_ids,
+            "user_ids": user_ids,
+            "board_ids": board_ids,
+            "domains": np.asarray(offsite.domains, dtype=np.str_),
+            "filter.basis": fitted.basis,
+            "filter.eigenvalues": fitted.eigenvalues,
+            "filter.item_degree": np.asarray(fitted.item_degree),
+        },
+        meta={
+            "created_at": now.isoformat(),
+            "seed": params.seed,
+            "filter": asdict(model.params),
+            "offsite_lookback_days": params.offsite_lookback.total_seconds() / 86400,
+            "offsite_expires_at": None if expires is None else expires.isoformat(),
+            "counts": {
+                "pins": n_pins,
+                "users": n_users,
+                "boards": len(board_ids),
+                "domains": len(offsite.domains),
+                "saves": len(save_rows),
+                "engagement_events": len(eu),
+                "interactions": int(interactions.nnz),
+                "users_with_offsite": offsite.users_used,
+                "users_offsite_refused": offsite.users_refused,
+                "visits_used": offsite.visits_used,
+            },
+        },
+    )
+    artifact.put_csr("board_pins", board_graph)
+    artifact.put_csr("saves", saves)
+    artifact.put_csr("interactions", interactions)
+    artifact.put_csr("filter.item_graph", fitted.item_graph)
+    artifact.meta["training_seconds"] = round(time.perf_counter() - started, 3)
+    return artifact
