@@ -40,7 +40,7 @@ GRIDS: dict[str, list[str]] = {
     ],
     "als": [
         f"als:factors={f},regularization={r},alpha={al}"
-        for f, r, al in itertools.product((128, 256), (0.01, 0.1), (10, 40))
+        for f, r, al in itertools.product((128, 256), (0.05,), (10, 40))
     ],
 }
 UNTUNED = ["most-popular", "graph-filter"]

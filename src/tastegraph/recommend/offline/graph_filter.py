@@ -8,8 +8,8 @@ eigenvalues lambda = s^2 in [0, 1]. A user's history r is scored as
 where the filter H is the full linear filter P~ (every frequency, weight lambda) plus an ideal low-pass
 filter of weight alpha on the top `rank` eigen-directions, as in GF-CF (Shen et al., CIKM 2021). What
 we change is chosen on validation data (bench/recall_tuning.py, docs/benchmarks.md): softer degree
-normalization (a = b = 0.4 instead of 0.5), a wider pass band (rank 768 instead of 256) and an equal
-weight for the ideal filter (alpha = 1 instead of 0.3). No gradient descent: fitting is one sparse
+normalization (a = 0.3, b = 0.45 instead of 0.5), a wider pass band (rank 640 instead of 256), a heavier
+ideal filter (alpha = 1.5 instead of 0.3) and a more accurate SVD (oversampling 128). No gradient descent: fitting is one sparse
 product and one truncated randomized SVD.
 """
 
@@ -25,11 +25,11 @@ from tastegraph.recommend.offline.sparse_ops import degree_power
 
 @dataclass(frozen=True)
 class GraphFilterParams:
-    user_exponent: float = 0.4
-    item_exponent: float = 0.4
-    rank: int = 768
-    ideal_weight: float = 1.0
-    svd_oversample: int = 20
+    user_exponent: float = 0.3
+    item_exponent: float = 0.45
+    rank: int = 640
+    ideal_weight: float = 1.5
+    svd_oversample: int = 128
     svd_iterations: int = 4
     seed: int = 0
 
