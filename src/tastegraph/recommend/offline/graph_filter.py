@@ -9,8 +9,8 @@ where the filter H is the full linear filter P~ (every frequency, weight lambda)
 filter of weight alpha on the top `rank` eigen-directions, as in GF-CF (Shen et al., CIKM 2021). What
 we change is chosen on validation data (bench/recall_tuning.py, docs/benchmarks.md): softer degree
 normalization (a = 0.3, b = 0.45 instead of 0.5), a wider pass band (rank 640 instead of 256), a heavier
-ideal filter (alpha = 1.5 instead of 0.3) and a more accurate SVD (oversampling 128). No gradient descent: fitting is one sparse
-product and one truncated randomized SVD.
+ideal filter (alpha = 1.5 instead of 0.3) and a more accurate SVD (oversampling 128). No gradient
+descent: fitting is one sparse product and one truncated randomized SVD.
 """
 
 from __future__ import annotations
