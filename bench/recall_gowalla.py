@@ -32,11 +32,12 @@ from tastegraph.recommend.offline.models import make_model
 
 GRIDS: dict[str, list[str]] = {
     "item-knn": [
-        f"item-knn:neighbours={k},shrink={s}" for k, s in itertools.product((50, 100, 200, 500), (0, 10, 50))
+        f"item-knn:neighbours={k},shrink={s}"
+        for k, s in itertools.product((100, 200, 500, 1000), (0, 10, 50, 100, 200))
     ],
     "rp3beta": [
         f"rp3beta:alpha={a},beta={b},neighbours={k}"
-        for a, b, k in itertools.product((0.6, 0.8, 1.0), (0.3, 0.5, 0.7), (100, 200, 500))
+        for a, b, k in itertools.product((0.4, 0.5, 0.6, 0.8, 1.0), (0.2, 0.3, 0.4, 0.5), (200, 500, 1000))
     ],
     "als": [
         f"als:factors={f},regularization={r},alpha={al}"
