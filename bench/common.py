@@ -33,6 +33,13 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DOC = REPO / "docs" / "benchmarks.md"
 
+# Optional: a `git archive` export of a commit (see `run_all.py --snapshot`) to benchmark instead of the
+# working tree, so figures belong to one commit even while src/ is being edited. Both this process (which
+# migrates and loads the world) and the server import tastegraph from it.
+SNAPSHOT = os.environ.get("TASTEGRAPH_BENCH_SRC") or None
+if SNAPSHOT:
+    sys.path.insert(0, str(Path(SNAPSHOT) / "src"))
+
 # A maintenance connection to the local PostgreSQL; scratch databases are created from it and dropped.
 PG_ADMIN_URL = os.environ.get("TASTEGRAPH_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -61,8 +68,10 @@ def _pg_url(dbname: str) -> str:
 def _pg_admin(sql: str) -> None:
     import psycopg
 
-    with psycopg.connect(PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
-        c.execute(sql)  # type: ignore[arg-type]
+    with psycopg.connect(
+        PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+    ) as c:
+        c.execute(sql.encode())
 
 
 @contextlib.contextmanager
@@ -76,6 +85,9 @@ def scratch_database(backend: str, name: str) -> Iterator[Database]:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     elif backend == "postgresql":
+        # Unique per process, so a smoke test and a full run (or two checkouts) never share or drop
+        # each other's database.
+        name = f"{name}_{os.getpid()}"
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
             raise ValueError(f"unsafe database name {name!r}")
         _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -99,8 +111,14 @@ def prepare_database(url: str, pins: int, users: int, seed: int = DEMO_SEED) -> 
         upgrade(engine)
         with engine.begin() as conn:
             counts = load_world(conn, seed, datetime.now(UTC), WorldSize(pins=pins, users=users))
-        with engine.begin() as conn:  # fresh planner statistics after the bulk load
-            conn.exec_driver_sql("ANALYZE")
+        # Steady state after the bulk load: planner statistics, and on PostgreSQL the visibility map
+        # (index-only scans skip the heap) as autovacuum would leave it on a live system.
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE")
+        else:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")
     finally:
         engine.dispose()
     return {"rows": counts, "seconds": round(time.perf_counter() - started, 1)}
@@ -150,6 +168,8 @@ class Server:
             "TASTEGRAPH_ENV": "development",
         }
         env.pop("TASTEGRAPH_TEST_CLOCK", None)
+        if SNAPSHOT:
+            env["PYTHONPATH"] = str(Path(SNAPSHOT) / "src")
         cmd = [str(BIN / "tastegraph"), "serve", "--port", str(self.port), "--workers", str(self.workers)]
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
@@ -160,10 +180,10 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log_tail()}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
-                    # Every worker must be up, not just the first to bind: hit it a few more times.
-                    if self._workers_ready():
-                        return self
+                healthy = httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200
+                # Every worker must be up, not just the first one to answer.
+                if healthy and self._workers_ready():
+                    return self
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"server did not become healthy in {timeout} s:\n{self.log_tail()}")
@@ -180,9 +200,12 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User+system CPU of the server's whole process group (supervisor and workers) so far."""
+        return sum(self.cpu_by_pid().values())
+
+    def cpu_by_pid(self) -> dict[int, float]:
         if self.proc is None:
-            return 0.0
-        return process_group_cpu(self.proc.pid)
+            return {}
+        return process_group_cpu_by_pid(self.proc.pid)
 
     def stop(self) -> None:
         if self.proc is None:
@@ -221,21 +244,27 @@ def _proc_stat(pid: str) -> list[str] | None:
     return raw[raw.rindex(")") + 2 :].split()
 
 
-def process_group_cpu(pgid: int) -> float:
-    """CPU seconds (user+system) of live processes in a process group, read from /proc."""
-    total = 0
+def process_group_cpu_by_pid(pgid: int) -> dict[int, float]:
+    """CPU seconds (user+system, all threads) of each live process in a process group, from /proc."""
+    out: dict[int, float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         fields = _proc_stat(entry)
         # fields[2] is pgrp, [11] utime, [12] stime (0-based after the command name)
         if fields is not None and int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / _CLK_TCK
+            out[int(entry)] = (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    return out
+
+
+def process_group_cpu(pgid: int) -> float:
+    return sum(process_group_cpu_by_pid(pgid).values())
 
 
 def postgres_cpu() -> float:
-    """CPU seconds of every process named postgres (the server and its backends), for attribution."""
+    """CPU seconds of the local PostgreSQL: every live process named postgres, plus what the postmaster
+    has reaped from exited children (backends, autovacuum workers), so processes that come and go
+    during a measurement are still counted."""
     total = 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -247,7 +276,8 @@ def postgres_cpu() -> float:
         if comm == "postgres":
             fields = _proc_stat(entry)
             if fields is not None:
-                total += int(fields[11]) + int(fields[12])
+                # [11] utime, [12] stime, [13] cutime, [14] cstime (reaped children)
+                total += sum(int(x) for x in fields[11:15])
     return total / _CLK_TCK
 
 
@@ -275,11 +305,14 @@ class CpuMeter:
 
     server: Server | None
     started: dict[str, float] = field(default_factory=dict)
+    started_pids: dict[int, float] = field(default_factory=dict)
+    _pids: dict[int, float] = field(default_factory=dict)
 
     def _sample(self) -> dict[str, float]:
         busy, total = system_cpu()
+        self._pids = self.server.cpu_by_pid() if self.server else {}
         return {
-            "server": self.server.cpu_seconds() if self.server else 0.0,
+            "server": sum(self._pids.values()),
             "client": self_cpu(),
             "child_tools": children_cpu(),
             "postgres": postgres_cpu(),
@@ -290,16 +323,61 @@ class CpuMeter:
 
     def start(self) -> None:
         self.started = self._sample()
+        self.started_pids = dict(self._pids)
 
-    def stop(self) -> dict[str, float]:
+    def stop(self) -> dict[str, Any]:
         end = self._sample()
         d = {k: end[k] - self.started[k] for k in end}
         wall = d.pop("wall")
         total = d.pop("total")
         busy = d.pop("busy")
-        out = {f"{k}_cores": round(v / wall, 2) for k, v in d.items()}
+        out: dict[str, Any] = {f"{k}_cores": round(v / wall, 2) for k, v in d.items()}
         out["machine_busy_pct"] = round(100 * busy / total, 1) if total else 0.0
+        # Whatever else ran meanwhile (other tenants, the kernel's share): not ours, but it competed.
+        ours = sum(d[k] for k in ("server", "client", "child_tools", "postgres"))
+        out["other_cores"] = round(max(0.0, busy - ours) / wall, 2)
+        # Per server process (the supervisor is ~0): shows how evenly connections landed on workers.
+        per_pid = [(end_v - self.started_pids.get(pid, 0.0)) / wall for pid, end_v in self._pids.items()]
+        out["server_process_cores"] = sorted((round(v, 2) for v in per_pid if v >= 0.01), reverse=True)
         return out
+
+
+QUIET_TIMEOUT = float(os.environ.get("TASTEGRAPH_BENCH_QUIET_TIMEOUT", "300"))
+
+
+def wait_for_quiet(max_busy_pct: float = 15.0, quiet_seconds: int = 3, timeout: float | None = None) -> float:
+    """Wait until the machine has been mostly idle for a few seconds (other tenants share these cores).
+
+    Returns the busy share of the last second; gives up after `timeout` and says so on stderr."""
+    timeout = QUIET_TIMEOUT if timeout is None else timeout
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    busy = 100.0
+    while time.monotonic() < deadline:
+        busy = background_busy(1.0)
+        quiet = quiet + 1 if busy <= max_busy_pct else 0
+        if quiet >= quiet_seconds:
+            return busy
+    print(f"[bench] machine still {busy:.0f}% busy after {timeout:.0f} s; measuring anyway", file=sys.stderr)
+    return busy
+
+
+# A run during which other processes (other tenants of this machine) used more than this many cores is
+# repeated, up to MAX_ATTEMPTS times in all; the reports show the "other" load that remained.
+OTHER_LOAD_LIMIT = 0.2
+MAX_ATTEMPTS = 3
+
+
+def contaminated(cpu: dict[str, Any]) -> bool:
+    return float(cpu.get("other_cores", 0.0)) > OTHER_LOAD_LIMIT
+
+
+def background_busy(seconds: float = 1.0) -> float:
+    """Share of the machine (0..100) busy while this process sleeps: other tenants' load."""
+    b0, t0 = system_cpu()
+    time.sleep(seconds)
+    b1, t1 = system_cpu()
+    return round(100 * (b1 - b0) / (t1 - t0), 1) if t1 > t0 else 0.0
 
 
 # --- statistics -------------------------------------------------------------------------------------
@@ -354,9 +432,13 @@ def sign_in_users(base_url: str, user_numbers: Sequence[int], concurrency: int =
 
     def one(n: int) -> Identity:
         with httpx.Client(base_url=base_url, timeout=60) as c:
-            r = c.post("/v1/sessions", json={"email": f"demo{n}@demo.tastegraph.test", "password": DEMO_PASSWORD})
+            r = c.post(
+                "/v1/sessions", json={"email": f"demo{n}@demo.tastegraph.test", "password": DEMO_PASSWORD}
+            )
             r.raise_for_status()
-            return Identity("signed_in", _cookie_header(c.cookies, ("tg_session", "tg_bid_local")), r.json()["user_id"])
+            return Identity(
+                "signed_in", _cookie_header(c.cookies, ("tg_session", "tg_bid_local")), r.json()["user_id"]
+            )
 
     with ThreadPoolExecutor(concurrency) as pool:
         return list(pool.map(one, user_numbers))
@@ -394,12 +476,18 @@ def _run(cmd: Sequence[str]) -> str:
 
 def machine_info() -> dict[str, str]:
     lscpu = _run(["lscpu"])
-    model = next((ln.split(":", 1)[1].strip() for ln in lscpu.splitlines() if ln.startswith("Model name")), "?")
+    model = next(
+        (ln.split(":", 1)[1].strip() for ln in lscpu.splitlines() if ln.startswith("Model name")), "?"
+    )
     virt = next(
         (ln.split(":", 1)[1].strip() for ln in lscpu.splitlines() if ln.startswith("Hypervisor vendor")), ""
     )
     mem_kb = next(
-        (int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")),
+        (
+            int(ln.split()[1])
+            for ln in Path("/proc/meminfo").read_text().splitlines()
+            if ln.startswith("MemTotal")
+        ),
         0,
     )
     pg = ""
@@ -418,7 +506,18 @@ def machine_info() -> dict[str, str]:
         "sqlite": sqlite3.sqlite_version,
         "postgresql": pg,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": source_version(),
     }
+
+
+def source_version() -> str:
+    """The commit the server ran, and whether src/ had uncommitted changes (others edit it concurrently)."""
+    if SNAPSHOT:
+        commit = (Path(SNAPSHOT) / "COMMIT").read_text().strip()
+        return f"{commit} (a clean `git archive` export, via run_all.py --snapshot)"
+    head = _run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]) or "unknown"
+    dirty = _run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src"])
+    return head + (" + uncommitted changes in src/" if dirty else "")
 
 
 def machine_line(info: dict[str, str]) -> str:
