@@ -153,7 +153,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         system.dispose()
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running on the main thread while it is open,
+# which would break later tests that start their own loop (asyncio.run) if it lived for the session.
+@pytest.fixture(scope="module")
 def playwright_instance() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
