@@ -116,19 +116,23 @@ def run(backend: str, quick: bool, calls: int, use_pyinstrument: bool) -> None:
             visits.record_visits(conn, system.consent, user_id, None, RequestSignals(), items, now)
         browser = None
         cases = {
-            "signed-in with visits": Caller(user_id, browser, "x", RequestSignals()),
-            "signed-in, no visits": Caller(8, None, "x", RequestSignals()),
-            "signed-out, no cookie": Caller(None, None, None, RequestSignals()),
+            "signed-in with visits": [Caller(user_id, browser, "x", RequestSignals())],
+            "signed-in, no visits": [Caller(8, None, "x", RequestSignals())],
+            # Different people each call: nothing per-person is warm (as under real traffic).
+            "signed-in, a different person each call": [
+                Caller(u, None, "x", RequestSignals()) for u in range(100, 100 + calls)
+            ],
+            "signed-out, no cookie": [Caller(None, None, None, RequestSignals())],
         }
-        for label, caller in cases.items():
+        for label, callers in cases.items():
             for _ in range(3):  # warm caches and the pool
-                build_feed(system, caller, 25)
+                build_feed(system, cases["signed-in, no visits"][0], 25)
             timer.by_site.clear()
             walls = []
             with timer.measuring():
-                for _ in range(calls):
+                for i in range(calls):
                     t0 = time.perf_counter()
-                    build_feed(system, caller, 25)
+                    build_feed(system, callers[i % len(callers)], 25)
                     walls.append(time.perf_counter() - t0)
             sql_total = sum(sum(v) for v in timer.by_site.values()) / calls
             print(
@@ -154,7 +158,7 @@ def run(backend: str, quick: bool, calls: int, use_pyinstrument: bool) -> None:
         if use_pyinstrument:
             from pyinstrument import Profiler
 
-            caller = cases["signed-in with visits"]
+            caller = cases["signed-in with visits"][0]
             profiler = Profiler(interval=0.0005)
             profiler.start()
             for _ in range(calls):
@@ -181,6 +185,8 @@ LIVE_FRAMES = (
     "followed_boards",
     "followed_people",
     "popular",
+    "new_in_topic",
+    "similar_taste",
     "_blend",
     "get_pins",
     "serialize_response",
