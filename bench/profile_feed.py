@@ -288,6 +288,52 @@ def live(backend: str, quick: bool, seconds: int, connections: int) -> None:
         print(f"  {100 * count / total:5.1f}%  {frame}")
 
 
+def plans(rounds: int, users: int) -> None:
+    """PostgreSQL: which plan the co-save query (sources.saved_alongside) gets, per person, after each
+    of several fresh ANALYZEs (ANALYZE samples rows at random, so statistics differ between runs)."""
+    import json
+
+    from tastegraph.bootstrap import build
+    from tastegraph.config import Settings
+    from tastegraph.recommend import sources
+
+    with scratch_database("postgresql", "tastegraph_bench_plans") as db:
+        prepare_database(db.url, *FULL_WORLD)
+        system = build(Settings(database_url=db.url, rate_limit_enabled=False))
+        timer = StatementTimer(system.engine)
+        for r in range(rounds):
+            if r:
+                with system.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.exec_driver_sql("ANALYZE board_pins")
+            kinds: dict[str, list[float]] = defaultdict(list)
+            for uid in range(1, users + 1):
+                with system.read() as conn:
+                    profile = sources.load_profile(conn, uid, [])
+                    timer.sql_by_site.clear()
+                    with timer.measuring():
+                        sources.saved_alongside(conn, profile, 30)
+                    found = [v for k, v in timer.sql_by_site.items() if "saved_alongside" in k]
+                    if not found:
+                        continue
+                    stmt, params = min(found, key=lambda sp: len(sp[0]))
+                    stmt = max((sp for sp in found), key=lambda sp: sp[0].count("JOIN"))[0]
+                    params = next(p for st, p in found if st == stmt)
+                    raw = conn.connection.dbapi_connection
+                    assert raw is not None
+                    cur = raw.cursor()
+                    cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + stmt, params)
+                    plan = cur.fetchone()[0][0]
+                text_plan = json.dumps(plan["Plan"])
+                kind = "parallel hash join" if "Parallel" in text_plan else (
+                    "hash join" if "Hash Join" in text_plan else "nested loop")
+                kinds[kind].append(float(plan["Execution Time"]))
+            summary = ", ".join(
+                f"{k}: {len(v)} people, median {median(v):.1f} ms" for k, v in sorted(kinds.items())
+            )
+            print(f"ANALYZE round {r + 1}: {summary}")
+        system.dispose()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backend", default="sqlite", choices=["sqlite", "postgresql"])
@@ -297,8 +343,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--live", action="store_true", help="py-spy a real server under load instead")
     p.add_argument("--seconds", type=int, default=20)
     p.add_argument("--connections", type=int, default=4)
+    p.add_argument("--plans", action="store_true", help="PostgreSQL: co-save query plans across ANALYZEs")
     a = p.parse_args(argv)
-    if a.live:
+    if a.plans:
+        plans(rounds=5, users=100)
+    elif a.live:
         live(a.backend, a.quick, a.seconds, a.connections)
     else:
         run(a.backend, a.quick, a.calls, a.pyinstrument)
