@@ -514,7 +514,8 @@ def source_version() -> str:
     """The commit the server ran, and whether src/ had uncommitted changes (others edit it concurrently)."""
     if SNAPSHOT:
         commit = (Path(SNAPSHOT) / "COMMIT").read_text().strip()
-        return f"{commit} (a clean `git archive` export, via run_all.py --snapshot)"
+        how = "a clean `git archive` export in `TASTEGRAPH_BENCH_SRC`, as `run_all.py --snapshot` makes"
+        return f"{commit} ({how})"
     head = _run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]) or "unknown"
     dirty = _run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src"])
     return head + (" + uncommitted changes in src/" if dirty else "")

@@ -312,20 +312,28 @@ def plans(rounds: int, users: int) -> None:
                     timer.sql_by_site.clear()
                     with timer.measuring():
                         sources.saved_alongside(conn, profile, 30)
-                    found = [v for k, v in timer.sql_by_site.items() if "saved_alongside" in k]
+                    # The co-save aggregation is the statement with the self-join (the other one
+                    # fetches titles).
+                    found = [
+                        sp
+                        for k, sp in timer.sql_by_site.items()
+                        if "saved_alongside" in k and "JOIN" in sp[0]
+                    ]
                     if not found:
                         continue
-                    stmt, params = min(found, key=lambda sp: len(sp[0]))
-                    stmt = max((sp for sp in found), key=lambda sp: sp[0].count("JOIN"))[0]
-                    params = next(p for st, p in found if st == stmt)
+                    stmt, params = found[0]
                     raw = conn.connection.dbapi_connection
                     assert raw is not None
                     cur = raw.cursor()
                     cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + stmt, params)
-                    plan = cur.fetchone()[0][0]
-                text_plan = json.dumps(plan["Plan"])
-                kind = "parallel hash join" if "Parallel" in text_plan else (
-                    "hash join" if "Hash Join" in text_plan else "nested loop")
+                    row = cur.fetchone()
+                    assert row is not None
+                    plan = row[0][0]
+                nodes = set(re.findall(r'"Node Type": "([^"]+)"', json.dumps(plan["Plan"])))
+                join = (
+                    "hash join" if "Hash Join" in nodes else "nested loop" if "Nested Loop" in nodes else "?"
+                )
+                kind = ("parallel " if nodes & {"Gather", "Gather Merge"} else "") + join
                 kinds[kind].append(float(plan["Execution Time"]))
             summary = ", ".join(
                 f"{k}: {len(v)} people, median {median(v):.1f} ms" for k, v in sorted(kinds.items())
