@@ -48,7 +48,7 @@ def _gather(
     return {
         "offsite_visit": sources.offsite(conn, profile, pool),
         "similar_taste": sources.similar_taste(conn, profile, model, pool),
-        "saved_alongside": sources.saved_alongside(conn, profile, pool),
+        "saved_alongside": sources.saved_alongside(conn, profile, pool, model=model),
         "followed_board": sources.followed_boards(conn, profile, pool),
         "followed_person": sources.followed_people(conn, profile, pool),
         "topic_interest": sources.topic_interests(conn, profile, pool),

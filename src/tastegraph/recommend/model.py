@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from tastegraph.recommend import model_store
 from tastegraph.recommend.model_store import Artifact, ArtifactError, index_of
 from tastegraph.recommend.offline.graph_filter import GraphFilter, GraphFilterParams, Spectrum
+from tastegraph.recommend.offline.sparse_ops import degree_power
 from tastegraph.recommend.walks import WalkGraph, build_graph
 
 log = logging.getLogger("tastegraph.recommend.model")
@@ -41,10 +42,31 @@ class Model:
     filter: GraphFilter
     seed: int
     offsite_expires_at: datetime | None
+    # Per Pin, the Pins sharing the most boards with it (see training.top_co_saved); None in artifacts
+    # made before it existed, which count boards in common per request instead (`co_saved`).
+    co_saved_top: sp.csr_matrix | None = None
     domain_columns: dict[str, int] = field(init=False)
+    # The filter's parts in the form one request needs (see `score` and `contributions`): computed once
+    # at load, so a request pays only for the rows of its own history.
+    _graph: sp.csr_matrix = field(init=False, repr=False)
+    _d_in: np.ndarray = field(init=False, repr=False)
+    _d_out: np.ndarray = field(init=False, repr=False)
+    _basis: np.ndarray = field(init=False, repr=False)
+    _basis_in: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.domain_columns = {d: len(self.pin_ids) + j for j, d in enumerate(self.domains)}
+        fitted, p = self.filter.fitted, self.filter.params
+        assert fitted is not None
+        # The item graph is R~^T R~, symmetric: row c holds what column c holds, so per-request work
+        # reads rows (CSR slices) only.
+        self._graph = sp.csr_matrix(fitted.item_graph, dtype=np.float32)
+        self._d_in = degree_power(fitted.item_degree, -p.item_exponent)
+        self._d_out = degree_power(fitted.item_degree, p.item_exponent)[: self.n_pins]
+        basis = np.asarray(fitted.basis[:, : p.rank], dtype=np.float32)
+        # Rows: every column (Pins and domains) in; Pins only out.
+        self._basis_in = np.ascontiguousarray(basis * self._d_in[:, None])
+        self._basis = np.ascontiguousarray(basis[: self.n_pins] * (p.ideal_weight * self._d_out[:, None]))
 
     @classmethod
     def from_artifact(cls, artifact: Artifact) -> Model:
@@ -73,6 +95,7 @@ class Model:
             filter=GraphFilter(params, fitted=spectrum),
             seed=int(meta.get("seed", 0)),
             offsite_expires_at=None if expires is None else datetime.fromisoformat(expires),
+            co_saved_top=artifact.csr("co_saved") if "co_saved.shape" in a else None,
         )
 
     @property
@@ -94,14 +117,38 @@ class Model:
         return self.domain_columns.get(domain, -1)
 
     def score(self, columns: list[int], weights: list[float]) -> np.ndarray:
-        """Pin scores of one history (the given columns with their weights)."""
-        n_cols = self.n_pins + len(self.domains)
-        history = sp.csr_matrix(
-            (np.asarray(weights, np.float32), (np.zeros(len(columns), np.int64), np.asarray(columns))),
-            shape=(1, n_cols),
-        )
-        history.sum_duplicates()
-        return self.filter.score(history)[0, : self.n_pins]
+        """Pin scores of one history (the given columns with their weights).
+
+        The graph filter's score (`GraphFilter.score`: the item graph plus the weighted low-pass part),
+        computed from the parts prepared at load: the rows of the item graph the history touches, and
+        the low-pass part through `rank` numbers instead of a full matrix product.
+        """
+        if not columns:
+            return np.zeros(self.n_pins, dtype=np.float32)
+        cols = np.asarray(columns, dtype=np.int64)
+        w = np.asarray(weights, dtype=np.float32)
+        out = np.asarray(self._graph[cols].T @ w, dtype=np.float32)[: self.n_pins]
+        out += self._basis @ (w @ self._basis_in[cols])
+        return out
+
+    def contributions(self, columns: list[int], weights: list[float], targets: np.ndarray) -> np.ndarray:
+        """What each history column on its own adds to the score of each target Pin
+        (len(columns) x len(targets)); each column sums to the target's `score`."""
+        cols = np.asarray(columns, dtype=np.int64)
+        w = np.asarray(weights, dtype=np.float32)
+        t = np.asarray(targets, dtype=np.int64)
+        graph_part = self._graph[t][:, cols].toarray().T
+        low_part = self._basis_in[cols] @ self._basis[t].T
+        return np.asarray((graph_part + low_part) * w[:, None], dtype=np.float32)
+
+    def co_saved(self, pins: np.ndarray) -> sp.csr_matrix:
+        """Boards in common between each given Pin (rows, model positions) and other Pins (columns):
+        the top lists made at training when the artifact has them, else every Pin counted now (the
+        given Pin itself included)."""
+        rows = np.asarray(pins, dtype=np.int64)
+        if self.co_saved_top is not None:
+            return sp.csr_matrix(self.co_saved_top[rows])
+        return sp.csr_matrix(self.pin_boards[rows] @ self.board_pins)
 
     def score_rows(self, columns: list[int], weights: list[float]) -> np.ndarray:
         """Pin scores of each history column on its own (len(columns) x Pins).

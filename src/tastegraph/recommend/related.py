@@ -92,18 +92,25 @@ def _linking_boards(model: Model, q: int, results: np.ndarray) -> Links:
     q_boards = model.pin_boards[q].indices
     near = np.zeros(model.n_pins, dtype=np.float32)
     near[model.board_pins[q_boards].indices] = 1.0  # Pins saved with q (and q)
-    near_on_board = np.asarray(model.board_pins @ near).ravel()
     holds_q = np.zeros(len(model.board_ids), dtype=bool)
     holds_q[q_boards] = True
     rows = model.pin_boards[results]
-    out = []
-    for k, r in enumerate(results.tolist()):
-        r_boards = rows.indices[rows.indptr[k] : rows.indptr[k + 1]]
-        overlap = near_on_board[r_boards] - near[r]  # not counting r itself
-        both = holds_q[r_boards]
-        idx = np.flatnonzero(both | (overlap > 0))
-        order = idx[np.lexsort((r_boards[idx], -overlap[idx], ~both[idx]))]
-        out.append((r, int(both.sum()), [(int(r_boards[i]), bool(both[i])) for i in order[:3]]))
+    # One entry per (result, board holding it), for all results at once.
+    owner = np.repeat(np.arange(len(results)), np.diff(rows.indptr))
+    board = rows.indices
+    # Pins saved with q on each of those boards (only those boards: not the whole graph), not
+    # counting the result itself.
+    overlap = np.asarray(model.board_pins[board] @ near).ravel() - near[results[owner]]
+    both = holds_q[board]
+    n_both = np.bincount(owner[both], minlength=len(results))
+    link = np.flatnonzero(both | (overlap > 0))
+    link = link[np.lexsort((board[link], -overlap[link], ~both[link], owner[link]))]
+    by = owner[link]
+    rank = np.arange(len(link)) - np.searchsorted(by, by)  # place within its result's boards
+    link, by = link[rank < 3], by[rank < 3]
+    out: Links = [(r, int(n_both[k]), []) for k, r in enumerate(results.tolist())]
+    for i, k in zip(link.tolist(), by.tolist(), strict=True):
+        out[k][2].append((int(board[i]), bool(both[i])))
     return out
 
 

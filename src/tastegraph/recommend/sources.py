@@ -151,44 +151,92 @@ def followed_people(conn: Connection, profile: Profile, limit: int) -> list[Cand
     ]
 
 
-def saved_alongside(conn: Connection, profile: Profile, limit: int, seeds: int = 20) -> list[Candidate]:
-    """Pins that share boards with the viewer's recent saves ("people who saved X also saved this")."""
+def saved_alongside(
+    conn: Connection, profile: Profile, limit: int, seeds: int = 20, model: Model | None = None
+) -> list[Candidate]:
+    """Pins that share boards with the viewer's recent saves ("people who saved X also saved this").
+
+    With a trained model, boards in common are counted on the model's board x Pin graph (in memory,
+    as of training); seeds newer than the model are counted live in SQL, and so is everything
+    without a model. Either way a Pin's reason names the seed it shares the most boards with."""
     recent = profile.saved[:seeds]
     if not recent:
         return []
     saved_at = dict(recent)
     seed_ids = list(saved_at)
-    bp_seed = board_pins.alias("seed")
-    bp_other = board_pins.alias("other")
-    co = func.count().label("co")
-    rows = conn.execute(
-        select(bp_other.c.pin_id, bp_seed.c.pin_id, co)
-        .join(bp_other, bp_other.c.board_id == bp_seed.c.board_id)
-        .where(bp_seed.c.pin_id.in_(seed_ids), bp_other.c.pin_id.not_in(seed_ids))
-        .group_by(bp_other.c.pin_id, bp_seed.c.pin_id)
-        .order_by(co.desc(), bp_other.c.pin_id)
-        .limit(limit * 3)
-    ).all()
-    titles = dict(conn.execute(select(pins.c.id, pins.c.title).where(pins.c.id.in_(seed_ids))).all())
+    rows: list[tuple[int, int, int]] = []  # (Pin, seed, boards in common)
+    live = seed_ids
+    if model is not None:
+        cols = model.pin_index(seed_ids)
+        known = cols >= 0
+        live = [p for p, ok in zip(seed_ids, known.tolist(), strict=True) if not ok]
+        if known.any():
+            rows += _co_saved_in_model(model, cols[known], np.asarray(seed_ids)[known], limit * 3)
+    if live:
+        rows += _co_saved_live(conn, live, seed_ids, limit * 3)
+    rows.sort(key=lambda r: (-r[2], r[0]))
+    titles = _titles(conn, seed_ids)
     out: list[Candidate] = []
-    seen: set[int] = set()
+    seen: set[int] = set(seed_ids)
     for pin_id, via, n in rows:
         if pin_id in seen:
             continue
         seen.add(pin_id)
         out.append(
             Candidate(
-                int(pin_id),
+                pin_id,
                 {
                     "kind": "saved_alongside",
-                    "pin_id": int(via),
+                    "pin_id": via,
                     "pin_title": titles.get(via, ""),
-                    "boards_in_common": int(n),
-                    "at": _iso(saved_at[int(via)]),
+                    "boards_in_common": n,
+                    "at": _iso(saved_at[via]),
                 },
             )
         )
-    return out[:limit]
+        if len(out) == limit:
+            break
+    return out
+
+
+def _co_saved_in_model(
+    model: Model, cols: np.ndarray, seed_ids: np.ndarray, want: int
+) -> list[tuple[int, int, int]]:
+    """The `want` best (Pin, seed, boards in common) of the seeds at model positions `cols`; per Pin
+    only its best seed (the lowest seed id among equals), never a seed itself."""
+    co = model.co_saved(cols)
+    seed = np.repeat(seed_ids, np.diff(co.indptr))
+    pin, n = co.indices, co.data
+    keep = np.isin(pin, cols, invert=True)
+    seed, pin, n = seed[keep], pin[keep], n[keep]
+    order = np.lexsort((seed, pin, -n))  # most boards first, then Pin position, then seed id
+    _, first = np.unique(pin[order], return_index=True)  # each Pin's best entry
+    best = order[np.sort(first)][:want]
+    return list(
+        zip(
+            model.pin_ids[pin[best]].tolist(),
+            seed[best].tolist(),
+            n[best].astype(np.int64).tolist(),
+            strict=True,
+        )
+    )
+
+
+def _co_saved_live(
+    conn: Connection, seeds: list[int], all_seeds: list[int], want: int
+) -> list[tuple[int, int, int]]:
+    bp_seed = board_pins.alias("seed")
+    bp_other = board_pins.alias("other")
+    co = func.count().label("co")
+    rows = conn.execute(
+        select(bp_other.c.pin_id, bp_seed.c.pin_id, co)
+        .join(bp_other, bp_other.c.board_id == bp_seed.c.board_id)
+        .where(bp_seed.c.pin_id.in_(seeds), bp_other.c.pin_id.not_in(all_seeds))
+        .group_by(bp_other.c.pin_id, bp_seed.c.pin_id)
+        .order_by(co.desc(), bp_other.c.pin_id)
+        .limit(want)
+    ).all()
+    return [(int(p), int(v), int(n)) for p, v, n in rows]
 
 
 def _top_topics(conn: Connection, pin_ids: Iterable[int], k: int) -> list[tuple[int, str, str, int]]:
@@ -272,32 +320,89 @@ def offsite(conn: Connection, profile: Profile, limit: int, max_domains: int = 5
             "at": _iso(v.visited_at),
             "visits": visits_per_domain[d],
         }
-        from_site = [
-            int(p)
-            for p in conn.execute(
-                select(pins.c.id)
-                .where(pins.c.domain == d)
-                .order_by(pins.c.save_count.desc(), pins.c.id)
-                .limit(per_domain)
-            ).scalars()
-        ]
+        from_site = popular_from_domain(conn, d, per_domain)
         out.extend(Candidate(p, {**base, "via": "pins_from_site"}) for p in from_site)
-        for topic_id, slug, name, _ in _domain_topics(conn, d):
+        for topic_id, slug, name, _ in domain_topics(conn, d):
             for p in popular_in_topic(conn, topic_id, per_domain):
                 out.append(Candidate(p, {**base, "via": "site_topic", "topic": slug, "topic_name": name}))
     return out
 
 
-def _domain_topics(conn: Connection, domain: str, k: int = 2) -> list[tuple[int, str, str, int]]:
+# What a site's Pins are (its most saved Pins, its main topics) is catalogue data, the same for everyone,
+# so like the topic lists it is kept per domain for POPULAR_TTL_SECONDS. Who visited which site is not:
+# that still comes, per request, only from the consent-checked visits in `Profile.visits`.
+_domain_cache: weakref.WeakKeyDictionary[Engine, dict[tuple[str, str], tuple[float, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _domain_cached(conn: Connection, kind: str, domain: str, load: Any) -> Any:
+    per_engine = _domain_cache.setdefault(conn.engine, {})
+    hit = per_engine.get((kind, domain))
+    if hit is None or time.monotonic() - hit[0] > POPULAR_TTL_SECONDS:
+        hit = (time.monotonic(), load())
+        per_engine[(kind, domain)] = hit
+    return hit[1]
+
+
+def popular_from_domain(conn: Connection, domain: str, limit: int) -> list[int]:
+    """The domain's most saved Pins."""
+    if limit > POPULAR_DEPTH:
+        return _popular_from_domain(conn, domain, limit)
+    ranked: list[int] = _domain_cached(
+        conn, "pins", domain, lambda: _popular_from_domain(conn, domain, POPULAR_DEPTH)
+    )
+    return ranked[:limit]
+
+
+def _popular_from_domain(conn: Connection, domain: str, limit: int) -> list[int]:
+    return [
+        int(p)
+        for p in conn.execute(
+            select(pins.c.id)
+            .where(pins.c.domain == domain)
+            .order_by(pins.c.save_count.desc(), pins.c.id)
+            .limit(limit)
+        ).scalars()
+    ]
+
+
+def domain_topics(conn: Connection, domain: str, k: int = 2) -> list[tuple[int, str, str, int]]:
+    """The main topics of (up to 200 of) the domain's Pins."""
+    found: list[tuple[int, str, str, int]] = _domain_cached(
+        conn, f"topics{k}", domain, lambda: _domain_topics(conn, domain, k)
+    )
+    return found
+
+
+def _domain_topics(conn: Connection, domain: str, k: int) -> list[tuple[int, str, str, int]]:
     ids = conn.execute(select(pins.c.id).where(pins.c.domain == domain).limit(200)).scalars().all()
     return _top_topics(conn, (int(i) for i in ids), k)
 
 
+_popular_all: weakref.WeakKeyDictionary[Engine, tuple[float, list[tuple[int, int]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def popular(conn: Connection, limit: int) -> list[Candidate]:
+    """The most saved Pins of all (the top POPULAR_DEPTH kept for POPULAR_TTL_SECONDS)."""
+    hit = _popular_all.get(conn.engine)
+    if limit > POPULAR_DEPTH:
+        rows = _popular(conn, limit)
+    else:
+        if hit is None or time.monotonic() - hit[0] > POPULAR_TTL_SECONDS:
+            hit = (time.monotonic(), _popular(conn, POPULAR_DEPTH))
+            _popular_all[conn.engine] = hit
+        rows = hit[1][:limit]
+    return [Candidate(p, {"kind": "popular", "saves": n}) for p, n in rows]
+
+
+def _popular(conn: Connection, limit: int) -> list[tuple[int, int]]:
     rows = conn.execute(
         select(pins.c.id, pins.c.save_count).order_by(pins.c.save_count.desc(), pins.c.id).limit(limit)
     )
-    return [Candidate(int(r[0]), {"kind": "popular", "saves": int(r[1])}) for r in rows]
+    return [(int(r[0]), int(r[1])) for r in rows]
 
 
 # --- the trained model and cold start ----------------------------------------------------------------
@@ -348,17 +453,19 @@ def similar_taste(conn: Connection, profile: Profile, model: Model | None, limit
     history = _taste_history(conn, profile, model)
     if not history:
         return []
-    per_item = model.score_rows([h[0] for h in history], [h[1] for h in history])
-    total = per_item.sum(axis=0)
+    columns, weights = [h[0] for h in history], [h[1] for h in history]
+    # The filter is linear in the history: score the whole history once, then split the score of only
+    # the Pins kept into what each history item adds; the largest part names the reason.
+    total = model.score(columns, weights)
     drop = model.pin_index(list(profile.excluded))
     total[drop[drop >= 0]] = 0.0
-    total[[h[0] for h in history if h[0] < model.n_pins]] = 0.0
+    total[[c for c in columns if c < model.n_pins]] = 0.0
     k = min(limit, int(np.count_nonzero(total > 0)))
     if k == 0:
         return []
     best = np.argpartition(-total, k - 1)[:k]
     best = best[np.lexsort((best, -total[best]))]
-    because = per_item[:, best].argmax(axis=0)
+    because = model.contributions(columns, weights, best).argmax(axis=0)
     origins = [history[int(i)][2] for i in because]
     titles = _titles(conn, [o["pin_id"] for o in origins if "pin_id" in o])
     out = []

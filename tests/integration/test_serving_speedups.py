@@ -1,0 +1,115 @@
+"""The serving shortcuts answer what the slow paths answer: the model's per-request scoring against the
+graph filter itself, the co-saves kept at training against counting them live in SQL, and the cached
+per-site and per-topic lists against the tables."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+from sqlalchemy import func, select
+
+from tastegraph.bootstrap import System
+from tastegraph.catalog.tables import board_pins, pin_topics, pins
+from tastegraph.demo import WorldSize, load_world
+from tastegraph.recommend import Model, model_store, train
+from tastegraph.recommend import sources as src
+from tastegraph.recommend.training import top_co_saved
+
+SEED = 5
+
+
+def _trained_world(system: System) -> Model:
+    with system.write() as conn:
+        load_world(conn, SEED, system.clock.now(), WorldSize(pins=400, users=60))
+    with system.read() as conn:
+        artifact = train(conn, system.consent, system.clock.now())
+    model_store.save(system.models.model_dir, artifact)
+    model = system.models.reload()
+    assert model is not None and model.co_saved_top is not None
+    return model
+
+
+def test_model_scoring_matches_the_graph_filter(system: System) -> None:
+    model = _trained_world(system)
+    rng = np.random.default_rng(0)
+    cols = [int(c) for c in rng.choice(model.n_pins, 12, replace=False)] + [3, 3]  # a repeat adds up
+    weights = [float(w) for w in rng.uniform(0.2, 1.0, len(cols))]
+    per_item = model.score_rows(cols, weights)  # the filter's own product, one history item per row
+    total = model.score(cols, weights)
+    np.testing.assert_allclose(total, per_item.sum(axis=0), rtol=1e-4, atol=1e-5)
+    targets = np.argsort(-total)[:20]
+    np.testing.assert_allclose(
+        model.contributions(cols, weights, targets), per_item[:, targets], rtol=1e-4, atol=1e-5
+    )
+
+
+def test_co_saved_top_lists_count_boards_in_common(system: System) -> None:
+    model = _trained_world(system)
+    co = (model.pin_boards @ model.board_pins).toarray()
+    np.fill_diagonal(co, 0)
+    top = top_co_saved(model.board_pins, k=5).toarray()
+    for p in range(model.n_pins):
+        kept = np.flatnonzero(top[p])
+        assert len(kept) == min(5, np.count_nonzero(co[p]))
+        assert (top[p, kept] == co[p, kept]).all()  # the true counts
+        if len(kept):  # and nothing left out beats what was kept
+            assert co[p][np.setdiff1d(np.arange(model.n_pins), kept)].max(initial=0) <= top[p, kept].min()
+
+
+def test_saved_alongside_from_the_model_matches_live_sql(system: System) -> None:
+    model = _trained_world(system)
+    with system.read() as conn:
+        for user in range(1, 30):
+            profile = src.load_profile(conn, user, [])
+            live = src.saved_alongside(conn, profile, 30)
+            fast = src.saved_alongside(conn, profile, 30, model=model)
+            # SQL keeps the best 90 (Pin, seed) pairs before keeping one per Pin, so it may find fewer.
+            assert len(fast) >= len(live)
+            fast = fast[: len(live)]
+            assert [c.reason["boards_in_common"] for c in fast] == [
+                c.reason["boards_in_common"] for c in live
+            ]
+            cut = min((c.reason["boards_in_common"] for c in live), default=0)
+            assert {c.pin_id for c in fast if c.reason["boards_in_common"] > cut} == {
+                c.pin_id for c in live if c.reason["boards_in_common"] > cut
+            }
+            for c in fast:  # the named seed really shares that many boards with the Pin
+                seed_boards = select(board_pins.c.board_id).where(board_pins.c.pin_id == c.reason["pin_id"])
+                n = conn.execute(
+                    select(func.count())
+                    .select_from(board_pins)
+                    .where(board_pins.c.pin_id == c.pin_id, board_pins.c.board_id.in_(seed_boards))
+                ).scalar_one()
+                assert n == c.reason["boards_in_common"] and c.pin_id not in dict(profile.saved[:20])
+
+
+def test_cached_site_and_topic_lists_match_the_tables(system: System) -> None:
+    _trained_world(system)
+    with system.read() as conn:
+        domains = Counter(conn.execute(select(pins.c.domain)).scalars()).most_common(3)
+        for domain, _ in domains:
+            want = [
+                int(p)
+                for p in conn.execute(
+                    select(pins.c.id)
+                    .where(pins.c.domain == domain)
+                    .order_by(pins.c.save_count.desc(), pins.c.id)
+                    .limit(7)
+                ).scalars()
+            ]
+            assert src.popular_from_domain(conn, domain, 7) == want
+            assert src.popular_from_domain(conn, domain, 7) == want  # from the cache
+            ids = conn.execute(select(pins.c.id).where(pins.c.domain == domain).limit(200)).scalars().all()
+            topics = Counter(
+                conn.execute(select(pin_topics.c.topic_id).where(pin_topics.c.pin_id.in_(ids))).scalars()
+            )
+            found = src.domain_topics(conn, domain)
+            assert found[0][3] == topics.most_common(1)[0][1] and topics[found[0][0]] == found[0][3]
+        top = [
+            (int(p), int(n))
+            for p, n in conn.execute(
+                select(pins.c.id, pins.c.save_count).order_by(pins.c.save_count.desc(), pins.c.id).limit(40)
+            )
+        ]
+        assert [(c.pin_id, c.reason["saves"]) for c in src.popular(conn, 40)] == top
