@@ -88,10 +88,12 @@ class Config:
 
 @dataclass(frozen=True)
 class Target:
-    """One request's identity: which class it belongs to and the Cookie header it sends."""
+    """One request's identity: which class it belongs to, the Cookie header it sends, and the path it
+    asks for when not the run's common one."""
 
     label: str
     cookie: str
+    path: str = ""
 
 
 # --- setup ------------------------------------------------------------------------------------------
@@ -211,7 +213,7 @@ async def _open_loop(
     n = max(1, int(rate * seconds))
     loop = asyncio.get_running_loop()
     samples: list[Sample] = []
-    heads = [_request_head(host, port_n, path, t.cookie, connections > 0) for t in targets]
+    heads = [_request_head(host, port_n, t.path or path, t.cookie, connections > 0) for t in targets]
     t0 = loop.time() + 0.1
 
     async def fresh_connection(i: int, due: float, issued: float) -> None:

@@ -114,3 +114,11 @@ def test_people_small_run(tiny_lastfm: Path) -> None:
     result = _run("people_lastfm.py", "--data", str(tiny_lastfm), "--no-docs")
     recalls = result["recall_at_20"]
     assert isinstance(recalls, dict) and len(recalls) == 4
+
+
+def test_serving_small_run() -> None:
+    result = _run("serving_gowalla.py", "--quick", timeout=240)
+    summary = result["summary"]["sqlite"]  # type: ignore[index]
+    assert result["ok"] and {"feed", "related"} <= set(summary)
+    for kind in ("feed", "related"):
+        assert summary[kind]["errors"] == 0 and summary[kind]["achieved_median"] > 0
