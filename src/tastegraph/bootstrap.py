@@ -9,8 +9,10 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, Engine
 
+from tastegraph.ads import accounts as ad_accounts
+from tastegraph.ads import audiences
 from tastegraph.catalog import content
-from tastegraph.collect import engagement, visits
+from tastegraph.collect import advertiser_events, engagement, visits
 from tastegraph.config import Settings
 from tastegraph.consent import ConsentService, Policy
 from tastegraph.db import make_engine
@@ -58,22 +60,24 @@ def build(settings: Settings, *, clock: Clock | None = None, engine: Engine | No
     if clock is None:
         clock = SettableClock() if settings.test_clock else SystemClock()
     retention = timedelta(days=settings.offsite_retention_days)
+    ad_retention = timedelta(days=settings.advertiser_event_retention_days)
     system = System(
         settings=settings,
         engine=engine or make_engine(settings.database_url),
         clock=clock,
-        consent=ConsentService(Policy(offsite_retention=retention)),
+        consent=ConsentService(Policy(offsite_retention=retention, advertiser_retention=ad_retention)),
         identity=IdentityService(session_ttl=timedelta(days=settings.session_days)),
         models=ModelHolder(settings.model_dir),
     )
-    _wire(system, retention)
+    _wire(system, retention, ad_retention)
     return system
 
 
-def _wire(system: System, retention: timedelta) -> None:
+def _wire(system: System, retention: timedelta, ad_retention: timedelta) -> None:
     consent, identity = system.consent, system.identity
     # Withdrawing consent deletes what may no longer be used, in the same transaction.
     consent.on_withdrawal(visits.on_withdrawal)
+    consent.on_withdrawal(audiences.on_withdrawal)
     # Signing in on a browser moves its signed-out data to the account.
     identity.on_link(visits.attach_browser)
     identity.on_link(
@@ -92,6 +96,16 @@ def _wire(system: System, retention: timedelta) -> None:
             lambda _conn, now: models.sweep(now),
         )
     )
+    reg.register(PersonalDataStore("audiences", audiences.export, audiences.erase))
+    reg.register(
+        PersonalDataStore(
+            "advertiser_events",
+            lambda conn, uid: advertiser_events.export(conn, uid, identity.browsers_of(conn, uid)),
+            lambda conn, uid: advertiser_events.erase(conn, uid, identity.browsers_of(conn, uid)),
+            lambda conn, now: advertiser_events.sweep(conn, now, ad_retention),
+        )
+    )
+    reg.register(PersonalDataStore("advertisers_managed", ad_accounts.export, ad_accounts.erase))
     reg.register(PersonalDataStore("engagement_events", engagement.export, engagement.erase))
     reg.register(
         PersonalDataStore(

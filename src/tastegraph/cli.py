@@ -10,12 +10,15 @@ import typer
 from rich.console import Console
 
 from tastegraph.config import Settings
+from tastegraph.kernel import TastegraphError
 
 app = typer.Typer(help="Tastegraph: consent-first personalization.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 bench_app = typer.Typer(help="Offline benchmarks.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+ad_account_app = typer.Typer(help="Advertisers' ad accounts and their API tokens.", no_args_is_help=True)
+app.add_typer(ad_account_app, name="ad-account")
 console = Console(stderr=True)
 
 
@@ -44,6 +47,71 @@ def sweep() -> None:
     deleted = system.sweep()
     print(json.dumps({"deleted": deleted}))
     system.dispose()
+
+
+@ad_account_app.command("create")
+def ad_account_create(
+    name: Annotated[str, typer.Option(help="The advertiser's name")],
+    website: Annotated[
+        str | None, typer.Option(help="Its site, e.g. shop.example: Pins linking there are its Pins")
+    ] = None,
+) -> None:
+    """Create an advertiser with one ad account and an API token; prints {"id", "token", "tag_id"}."""
+    from tastegraph.ads import accounts
+    from tastegraph.bootstrap import build
+
+    system = build(_settings())
+    try:
+        with system.write() as conn:
+            account, token = accounts.create_account(conn, name, system.clock.now(), website=website)
+    except TastegraphError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        system.dispose()
+    print(json.dumps({"id": account.id, "token": token.token, "tag_id": account.tag_id}))
+
+
+@ad_account_app.command("token")
+def ad_account_token(
+    account: Annotated[int, typer.Option("--account", help="The ad account's id")],
+    label: Annotated[str, typer.Option(help="What the token is for")] = "",
+) -> None:
+    """Create another API token for an ad account; prints {"id", "token"}."""
+    from tastegraph.ads import accounts
+    from tastegraph.bootstrap import build
+
+    system = build(_settings())
+    try:
+        with system.write() as conn:
+            token = accounts.create_token(conn, account, system.clock.now(), label)
+    except TastegraphError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        system.dispose()
+    print(json.dumps({"id": token.id, "token": token.token}))
+
+
+@ad_account_app.command("revoke")
+def ad_account_revoke(
+    account: Annotated[int, typer.Option("--account", help="The ad account's id")],
+    token_id: Annotated[int, typer.Option("--token-id", help="The token's id (not its value)")],
+) -> None:
+    """Revoke an API token: it stops working at once."""
+    from tastegraph.ads import accounts
+    from tastegraph.bootstrap import build
+
+    system = build(_settings())
+    try:
+        with system.write() as conn:
+            accounts.revoke_token(conn, account, token_id, system.clock.now())
+    except TastegraphError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        system.dispose()
+    print(json.dumps({"revoked": token_id}))
 
 
 @app.command("train")

@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     ikea_dir: Path | None = Field(default_factory=_default_ikea_dir)
     # Trained model versions (`tastegraph train`), relative to the working directory.
     model_dir: Path = Path("models")
+    # Advertisers' events are kept this long (visitor audiences look back at most 540 days).
+    advertiser_event_retention_days: int = Field(default=540, ge=1, le=540)
+    # Requests per minute per ad account on /v1/ad_accounts/... (429 with Retry-After beyond it).
+    # Unlike the per-IP limit this one also holds under the test clock, so tests can exercise it.
+    ads_rate_limit_per_minute: int = Field(default=1200, ge=1)
+    ads_rate_limit_enabled: bool = True
+    # Body limits for the conversions API (1,000 events) and customer-list uploads (1,000,000 rows).
+    ads_events_max_body_bytes: int = Field(default=8_000_000, ge=1024)
+    customer_list_max_body_bytes: int = Field(default=200_000_000, ge=1024)
 
     @property
     def rate_limits_on(self) -> bool:

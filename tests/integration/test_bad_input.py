@@ -148,7 +148,7 @@ def test_json_routes_need_json_and_same_origin(client: TestClient, system: Syste
         "/v1/me/settings", json={"personalization": False}, headers={"Origin": "https://evil.example"}
     )
     _assert_error(r, 403, "origin")
-    assert client.get("/v1/me/settings").json() == {"personalization": True}
+    assert client.get("/v1/me/settings").json()["personalization"] is True
     r = client.patch(
         "/v1/me/settings", json={"personalization": False}, headers={"Origin": "http://127.0.0.1:8000"}
     )

@@ -75,7 +75,7 @@ def test_export_has_everything(client: TestClient, system: System) -> None:
         ("personalization", "true"),
         ("personalization", "false"),
     ]
-    assert data["consent"]["settings"] == {"personalization": True}
+    assert data["consent"]["settings"]["personalization"] is True
     assert data["catalog"]["saves"][0]["pin_id"] == ctx["pins"][0]
     assert data["catalog"]["hidden_pins"][0]["pin_id"] == ctx["pins"][3]
     assert data["identity"]["linked_browsers"]

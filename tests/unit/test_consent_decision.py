@@ -40,7 +40,7 @@ def expected(
 
 CASES = list(
     itertools.product(
-        list(Purpose), [True, False], [True, False], [True, False], [True, False], [True, False], list(AGES)
+        [Purpose.COLLECT_OFFSITE, Purpose.PERSONALIZE_WITH_OFFSITE], [True, False], [True, False], [True, False], [True, False], [True, False], list(AGES)
     )
 )
 

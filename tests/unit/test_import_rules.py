@@ -18,6 +18,10 @@ ALLOWED: dict[str, set[str]] = {
     "collect": {"kernel", "consent", "identity", "catalog"},
     # recommend reads signals only through consent-gated readers in collect.
     "recommend": {"kernel", "consent", "catalog", "collect"},
+    # ads reads advertisers' events and on-site engagement only through collect's readers, and asks
+    # consent person by person (DESIGN.md lists consent, identity, catalog, recommend; collect is added
+    # for the same reason recommend has it).
+    "ads": {"kernel", "consent", "identity", "catalog", "recommend", "collect"},
     "config": {"kernel"},
 }
 ENTRY_POINTS = {"api", "web", "cli", "server"}

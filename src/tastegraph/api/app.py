@@ -15,8 +15,9 @@ from threadpoolctl import threadpool_limits
 from tastegraph import __version__
 from tastegraph.api import errors
 from tastegraph.api.middleware import BodyLimit, EmbeddableCors, RateLimit, SecurityHeaders, TokenBuckets
-from tastegraph.api.routes import accounts, feed, offsite, privacy, recommendations, testing
+from tastegraph.api.routes import accounts, ads, feed, offsite, privacy, recommendations, tag, testing
 from tastegraph.bootstrap import System
+from tastegraph.config import Settings
 
 log = logging.getLogger("tastegraph.api")
 
@@ -40,6 +41,15 @@ def reload_on_sighup(system: System) -> bool:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, system.models.reload))
     return True
+
+
+def body_limit(settings: Settings, path: str) -> int:
+    """Customer lists (up to 1,000,000 rows) and conversion batches (1,000 events) may be larger."""
+    if path.startswith("/v1/ad_accounts/"):
+        if path.endswith("/customer_lists"):
+            return settings.customer_list_max_body_bytes
+        return max(settings.max_body_bytes, settings.ads_events_max_body_bytes)
+    return settings.max_body_bytes
 
 
 def create_app(system: System, *, run_sweeper: bool = True) -> FastAPI:
@@ -68,7 +78,12 @@ def create_app(system: System, *, run_sweeper: bool = True) -> FastAPI:
     )
     app.state.system = system
     errors.install(app)
-    for module in (accounts, offsite, feed, recommendations, privacy):
+    app.state.ad_account_buckets = (
+        TokenBuckets(system.settings.ads_rate_limit_per_minute)
+        if system.settings.ads_rate_limit_enabled
+        else None
+    )
+    for module in (accounts, offsite, feed, recommendations, privacy, ads, tag):
         app.include_router(module.router)
     if system.settings.test_clock:
         app.include_router(testing.router)
@@ -85,5 +100,5 @@ def create_app(system: System, *, run_sweeper: bool = True) -> FastAPI:
     app.add_middleware(
         RateLimit, buckets=TokenBuckets(settings.rate_limit_per_minute) if settings.rate_limits_on else None
     )
-    app.add_middleware(BodyLimit, limit_for=lambda _path: settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit_for=lambda path: body_limit(settings, path))
     return app

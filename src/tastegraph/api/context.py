@@ -34,16 +34,22 @@ class Caller:
 def get_caller(request: Request, system: SystemDep) -> Caller:
     token = request.cookies.get(SESSION_COOKIE)
     browser_id = valid_browser_id(read_cross_site_cookie(request, BROWSER_COOKIE))
+    signals = RequestSignals.from_request(
+        request.headers, {OPT_OUT_COOKIE: read_cross_site_cookie(request, OPT_OUT_COOKIE) or ""}
+    )
     with system.read() as conn:
         user_id = system.identity.user_for_session(conn, token, system.clock.now())
-    return Caller(
-        user_id,
-        browser_id,
-        token,
-        RequestSignals.from_request(
-            request.headers, {OPT_OUT_COOKIE: read_cross_site_cookie(request, OPT_OUT_COOKIE) or ""}
-        ),
-    )
+        gpc_pending = (
+            signals.global_privacy_control
+            and user_id is not None
+            and system.consent.settings(conn, user_id)["ads_advertiser_data"]
+        )
+    if gpc_pending and user_id is not None:
+        # Sec-GPC: 1 from a signed-in person is an opt-out of sharing: advertiser data stops shaping
+        # their ads from now on (logged in the consent ledger with source "global_privacy_control").
+        with system.write() as conn:
+            system.consent.honor_gpc(conn, user_id, system.clock.now())
+    return Caller(user_id, browser_id, token, signals)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

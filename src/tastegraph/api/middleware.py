@@ -110,8 +110,13 @@ class TokenBuckets:
 
 
 def _limited(scope: Scope) -> bool:
-    """The API, and every form post (sign-in and sign-up pages included); not pages or assets."""
-    return bool(scope["path"].startswith("/v1/") or scope["method"] == "POST")
+    """The API, and every form post (sign-in and sign-up pages included); not pages or assets. The
+    advertiser API is limited per ad account instead (api.routes.ads), since one advertiser's servers
+    may share an address with others'."""
+    path = scope["path"]
+    if path.startswith("/v1/ad_accounts/"):
+        return False
+    return bool(path.startswith("/v1/") or scope["method"] == "POST")
 
 
 class RateLimit:
@@ -191,7 +196,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        embeddable = scope["path"] in ("/widget.js",) or scope["path"] in EMBEDDABLE_PATHS
+        embeddable = scope["path"] in ("/widget.js", "/tag.js") or scope["path"] in EMBEDDABLE_PATHS
 
         async def add(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -19,6 +19,9 @@ class SignUp(StrictModel):
     email: StrictStr = Field(max_length=320)
     password: StrictStr = Field(max_length=256)
     display_name: StrictStr | None = Field(default=None, max_length=80)
+    # Optional; only its hash is kept (matched against advertisers' hashed phone numbers when the
+    # person allows advertiser data). Must include the country code, e.g. "+1 650 555 1234".
+    phone: StrictStr | None = Field(default=None, max_length=40)
 
 
 class SignIn(StrictModel):
@@ -36,10 +39,13 @@ class SessionOut(BaseModel):
 
 class SettingsPatch(StrictModel):
     personalization: StrictBool | None = None
+    # "Use info from advertisers to improve ads" (on by default).
+    ads_advertiser_data: StrictBool | None = None
 
 
 class SettingsOut(BaseModel):
     personalization: bool
+    ads_advertiser_data: bool
 
 
 class LedgerItem(BaseModel):

@@ -1,9 +1,20 @@
 """Collection: validation and idempotent ingest of every signal kind, and consent-gated reads of them."""
 
+from tastegraph.collect import advertiser_events as advertiser_events
 from tastegraph.collect import engagement as engagement
 from tastegraph.collect import tables as tables
 from tastegraph.collect import visits as visits
 from tastegraph.collect.engagement import EngagementIn, Kind
 from tastegraph.collect.visits import Visit, VisitIn, VisitOutcome
 
-__all__ = ["EngagementIn", "Kind", "Visit", "VisitIn", "VisitOutcome", "engagement", "tables", "visits"]
+__all__ = [
+    "EngagementIn",
+    "Kind",
+    "Visit",
+    "VisitIn",
+    "VisitOutcome",
+    "advertiser_events",
+    "engagement",
+    "tables",
+    "visits",
+]

@@ -146,6 +146,24 @@ def recent_engagement(conn: Connection, user_id: int, limit: int = 200) -> list[
     return [dict(r) for r in rows]
 
 
+def people_engaged_with_domain(
+    conn: Connection, domain: str, kinds: Sequence[Kind], since: datetime
+) -> set[int]:
+    """People who saved, clicked or closed up Pins linking to `domain` since `since` (engagement
+    audiences). Consent for using them is the caller's to decide, person by person."""
+    rows = conn.execute(
+        select(engagement_events.c.user_id)
+        .join(pins, pins.c.id == engagement_events.c.pin_id)
+        .where(
+            pins.c.domain == domain,
+            engagement_events.c.kind.in_([k.value for k in kinds]),
+            engagement_events.c.occurred_at >= since,
+        )
+        .distinct()
+    )
+    return {int(r.user_id) for r in rows}
+
+
 def export(conn: Connection, user_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(engagement_events)

@@ -4,6 +4,7 @@ from tastegraph.consent import tables as tables
 from tastegraph.consent.decision import (
     OPT_OUT_COOKIE,
     REASON_TEXT,
+    AdvertiserDatum,
     Decision,
     Policy,
     Purpose,
@@ -12,13 +13,21 @@ from tastegraph.consent.decision import (
     Subject,
     decide,
 )
-from tastegraph.consent.service import BROWSER_SETTING, SETTING_DEFAULTS, ConsentService, LedgerEntry
+from tastegraph.consent.service import (
+    BROWSER_SETTING,
+    GPC_SOURCE,
+    SETTING_DEFAULTS,
+    ConsentService,
+    LedgerEntry,
+)
 
 __all__ = [
     "BROWSER_SETTING",
+    "GPC_SOURCE",
     "OPT_OUT_COOKIE",
     "REASON_TEXT",
     "SETTING_DEFAULTS",
+    "AdvertiserDatum",
     "ConsentService",
     "Decision",
     "LedgerEntry",

@@ -1,7 +1,8 @@
 """The one consent decision: may this purpose use (or collect) this person's data, right now?
 
-Every rule about DNT, GPC, the Personalization setting, the signed-out opt-out cookie and the retention
-window lives here and nowhere else. The function is pure: callers hand it the person's settings snapshot
+Every rule about DNT, GPC, the Personalization setting, the signed-out opt-out cookie, the advertiser
+data setting, advertisers' opt-out and limited-data-processing flags and the retention windows lives here
+and nowhere else. The function is pure: callers hand it the person's settings snapshot
 (`Subject`), the request's signals and the clock's "now"; it returns a `Decision`.
 """
 
@@ -18,6 +19,10 @@ class Purpose(StrEnum):
     COLLECT_OFFSITE = "collect_offsite"
     # Use stored off-site visits to shape recommendations.
     PERSONALIZE_WITH_OFFSITE = "personalize_with_offsite"
+    # Let data an advertiser shared about the person (tag, conversions API, customer list) shape the ads
+    # they see: audiences, retargeting, actalikes. Without it such data is kept for aggregate
+    # measurement only.
+    ADS_WITH_ADVERTISER_DATA = "ads_with_advertiser_data"
 
 
 class Reason(StrEnum):
@@ -27,6 +32,10 @@ class Reason(StrEnum):
     BROWSER_OPTED_OUT = "browser_opted_out"
     RETENTION_EXPIRED = "retention_expired"
     NO_SUBJECT = "no_subject"
+    ADVERTISER_DATA_OFF = "advertiser_data_off"
+    ADVERTISER_BLOCKED = "advertiser_blocked"
+    EVENT_OPTED_OUT = "event_opted_out"
+    LIMITED_DATA_PROCESSING = "limited_data_processing"
 
 
 REASON_TEXT: dict[Reason, str] = {
@@ -36,6 +45,10 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.BROWSER_OPTED_OUT: "This browser opted out of personalization using sites you visit.",
     Reason.RETENTION_EXPIRED: "The data is older than the retention window.",
     Reason.NO_SUBJECT: "We know nothing about this browser yet, so there is nothing to personalize with.",
+    Reason.ADVERTISER_DATA_OFF: "Using info from advertisers to improve ads is turned off in your settings.",
+    Reason.ADVERTISER_BLOCKED: "You turned off this advertiser's info in your privacy center.",
+    Reason.EVENT_OPTED_OUT: "The advertiser said you opted out of this use of your data.",
+    Reason.LIMITED_DATA_PROCESSING: "The advertiser asked for limited data processing for this event.",
 }
 
 OPT_OUT_COOKIE = "tg_optout"
@@ -67,6 +80,8 @@ class Subject:
     user_id: int | None
     browser_id: str | None
     personalization: bool = True  # the account setting; a signed-out browser has no account setting
+    advertiser_data: bool = True  # "Use info from advertisers to improve ads"
+    blocked_ad_accounts: frozenset[int] = frozenset()  # advertisers the person turned off one by one
 
     @property
     def signed_in(self) -> bool:
@@ -76,6 +91,18 @@ class Subject:
 @dataclass(frozen=True)
 class Policy:
     offsite_retention: timedelta = timedelta(days=30)
+    # The longest a visitor audience may look back (retention_days 1-540).
+    advertiser_retention: timedelta = timedelta(days=540)
+
+
+@dataclass(frozen=True)
+class AdvertiserDatum:
+    """What an advertiser's event said about its own use, and what its request carried."""
+
+    ad_account_id: int
+    opt_out: bool = False
+    limited_data_processing: bool = False
+    global_privacy_control: bool = False  # the tag request that brought it carried Sec-GPC: 1
 
 
 @dataclass(frozen=True)
@@ -99,12 +126,16 @@ def decide(
     policy: Policy,
     *,
     data_time: datetime | None = None,
+    advertiser_datum: AdvertiserDatum | None = None,
 ) -> Decision:
     """Decide whether `purpose` may touch `subject`'s data now.
 
     `data_time`, when given, is when the datum in question was recorded: data older than the retention
-    window is refused even if no sweep has deleted it yet.
+    window is refused even if no sweep has deleted it yet. `advertiser_datum` describes an advertiser's
+    event for ADS_WITH_ADVERTISER_DATA.
     """
+    if purpose is Purpose.ADS_WITH_ADVERTISER_DATA:
+        return _decide_advertiser_data(subject, signals, now, policy, data_time, advertiser_datum)
     usable_since = now - policy.offsite_retention
 
     def deny(reason: Reason) -> Decision:
@@ -122,6 +153,42 @@ def decide(
         return deny(Reason.NO_SUBJECT)
     if subject.signed_in and not subject.personalization:
         return deny(Reason.PERSONALIZATION_OFF)
+    if data_time is not None and data_time < usable_since:
+        return deny(Reason.RETENTION_EXPIRED)
+    return Decision(purpose, subject, True, None, usable_since)
+
+
+def _decide_advertiser_data(
+    subject: Subject,
+    signals: RequestSignals,
+    now: datetime,
+    policy: Policy,
+    data_time: datetime | None,
+    datum: AdvertiserDatum | None,
+) -> Decision:
+    """Advertiser data may shape ads only with the setting on, no GPC, and no opt-out or LDP on the event.
+
+    Do Not Track is not a condition here: the issue that defined this purpose names GPC as the browser
+    signal (an opt-out of sharing); DNT still governs the save button's off-site data.
+    """
+    purpose = Purpose.ADS_WITH_ADVERTISER_DATA
+    usable_since = now - policy.advertiser_retention
+
+    def deny(reason: Reason) -> Decision:
+        return Decision(purpose, subject, False, reason, usable_since)
+
+    if signals.global_privacy_control or (datum is not None and datum.global_privacy_control):
+        return deny(Reason.GLOBAL_PRIVACY_CONTROL)
+    if datum is not None and datum.opt_out:
+        return deny(Reason.EVENT_OPTED_OUT)
+    if datum is not None and datum.limited_data_processing:
+        return deny(Reason.LIMITED_DATA_PROCESSING)
+    if subject.user_id is None and subject.browser_id is None:
+        return deny(Reason.NO_SUBJECT)
+    if subject.signed_in and not subject.advertiser_data:
+        return deny(Reason.ADVERTISER_DATA_OFF)
+    if datum is not None and datum.ad_account_id in subject.blocked_ad_accounts:
+        return deny(Reason.ADVERTISER_BLOCKED)
     if data_time is not None and data_time < usable_since:
         return deny(Reason.RETENTION_EXPIRED)
     return Decision(purpose, subject, True, None, usable_since)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,14 +10,16 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from tastegraph.consent.decision import Decision, Policy, Purpose, RequestSignals, Subject, decide
-from tastegraph.consent.tables import consent_ledger, user_settings
+from tastegraph.consent.tables import advertiser_data_blocks, consent_ledger, user_settings
 from tastegraph.kernel import InvalidInput
 
 # The settings a person can change, with their defaults. Values are booleans for now.
-SETTING_DEFAULTS: dict[str, bool] = {"personalization": True}
+SETTING_DEFAULTS: dict[str, bool] = {"personalization": True, "ads_advertiser_data": True}
 SETTING_PURPOSES: dict[str, tuple[Purpose, ...]] = {
     "personalization": (Purpose.COLLECT_OFFSITE, Purpose.PERSONALIZE_WITH_OFFSITE),
+    "ads_advertiser_data": (Purpose.ADS_WITH_ADVERTISER_DATA,),
 }
+GPC_SOURCE = "global_privacy_control"
 BROWSER_SETTING = "browser_offsite_personalization"
 
 # Called inside the same transaction when a person withdraws consent for a purpose,
@@ -64,10 +66,58 @@ class ConsentService:
             values.update({name: bool(row[name]) for name in SETTING_DEFAULTS})
         return values
 
-    def subject(self, conn: Connection, user_id: int | None, browser_id: str | None) -> Subject:
+    def subject(
+        self, conn: Connection, user_id: int | None, browser_id: str | None, *, with_ad_blocks: bool = False
+    ) -> Subject:
         if user_id is None:
             return Subject(user_id=None, browser_id=browser_id)
-        return Subject(user_id, browser_id, personalization=self.settings(conn, user_id)["personalization"])
+        values = self.settings(conn, user_id)
+        blocked = frozenset(self.blocked_ad_accounts(conn, user_id)) if with_ad_blocks else frozenset()
+        return Subject(
+            user_id,
+            browser_id,
+            personalization=values["personalization"],
+            advertiser_data=values["ads_advertiser_data"],
+            blocked_ad_accounts=blocked,
+        )
+
+    def subjects_for_ads(self, conn: Connection, user_ids: Iterable[int]) -> dict[int, Subject]:
+        """Subjects (with advertiser blocks) for many people at once, for building audiences."""
+        wanted = sorted(set(user_ids))
+        out: dict[int, Subject] = {}
+        for start in range(0, len(wanted), 2000):
+            chunk = wanted[start : start + 2000]
+            settings = {
+                int(r.user_id): bool(r.ads_advertiser_data)
+                for r in conn.execute(
+                    select(user_settings.c.user_id, user_settings.c.ads_advertiser_data).where(
+                        user_settings.c.user_id.in_(chunk)
+                    )
+                )
+            }
+            blocks: dict[int, set[int]] = {}
+            for r in conn.execute(
+                select(advertiser_data_blocks).where(advertiser_data_blocks.c.user_id.in_(chunk))
+            ):
+                blocks.setdefault(int(r.user_id), set()).add(int(r.ad_account_id))
+            for uid in chunk:
+                out[uid] = Subject(
+                    uid,
+                    None,
+                    advertiser_data=settings.get(uid, SETTING_DEFAULTS["ads_advertiser_data"]),
+                    blocked_ad_accounts=frozenset(blocks.get(uid, ())),
+                )
+        return out
+
+    def blocked_ad_accounts(self, conn: Connection, user_id: int) -> list[int]:
+        return [
+            int(x)
+            for x in conn.execute(
+                select(advertiser_data_blocks.c.ad_account_id).where(
+                    advertiser_data_blocks.c.user_id == user_id
+                )
+            ).scalars()
+        ]
 
     def decide(
         self,
@@ -139,11 +189,54 @@ class ConsentService:
                 conn, user_id, None, name, _text(current[name]), _text(updated[name]) or "", source, now
             )
             if not updated[name]:
-                subject = Subject(user_id, browser_id, personalization=updated["personalization"])
+                subject = Subject(
+                    user_id,
+                    browser_id,
+                    personalization=updated["personalization"],
+                    advertiser_data=updated["ads_advertiser_data"],
+                )
                 for purpose in SETTING_PURPOSES[name]:
                     for handler in self._withdrawal_handlers:
                         handler(conn, subject, purpose, now)
         return updated
+
+    def honor_gpc(self, conn: Connection, user_id: int, now: datetime) -> bool:
+        """A request of this person carried Sec-GPC: 1, an opt-out of sharing: turn advertiser data off
+        (once; logged with source "global_privacy_control"). Returns whether anything changed."""
+        if not self.settings(conn, user_id)["ads_advertiser_data"]:
+            return False
+        self.change(conn, user_id, {"ads_advertiser_data": False}, GPC_SOURCE, now)
+        return True
+
+    def block_advertiser(
+        self, conn: Connection, user_id: int, ad_account_id: int, label: str, now: datetime
+    ) -> None:
+        """Stop using one advertiser's data about this person (logged; withdrawal hooks run)."""
+        if ad_account_id in self.blocked_ad_accounts(conn, user_id):
+            return
+        conn.execute(
+            insert(advertiser_data_blocks).values(
+                user_id=user_id, ad_account_id=ad_account_id, blocked_at=now
+            )
+        )
+        self._record(conn, user_id, None, f"advertiser_data:{label}", "true", "false", "privacy-center", now)
+        subject = Subject(user_id, None, blocked_ad_accounts=frozenset({ad_account_id}))
+        for handler in self._withdrawal_handlers:
+            handler(conn, subject, Purpose.ADS_WITH_ADVERTISER_DATA, now)
+
+    def unblock_advertiser(
+        self, conn: Connection, user_id: int, ad_account_id: int, label: str, now: datetime
+    ) -> None:
+        n = conn.execute(
+            delete(advertiser_data_blocks).where(
+                advertiser_data_blocks.c.user_id == user_id,
+                advertiser_data_blocks.c.ad_account_id == ad_account_id,
+            )
+        ).rowcount
+        if n:
+            self._record(
+                conn, user_id, None, f"advertiser_data:{label}", "false", "true", "privacy-center", now
+            )
 
     def record_browser_choice(
         self,
@@ -201,6 +294,7 @@ class ConsentService:
     def export(self, conn: Connection, user_id: int) -> dict[str, Any]:
         return {
             "settings": self.settings(conn, user_id),
+            "advertisers_turned_off": self.blocked_ad_accounts(conn, user_id),
             "consent_history": [e.as_dict() for e in self.history(conn, user_id)],
         }
 
@@ -211,4 +305,7 @@ class ConsentService:
                 delete(consent_ledger).where(consent_ledger.c.browser_id.in_(browser_ids))
             ).rowcount
         n += conn.execute(delete(user_settings).where(user_settings.c.user_id == user_id)).rowcount
+        n += conn.execute(
+            delete(advertiser_data_blocks).where(advertiser_data_blocks.c.user_id == user_id)
+        ).rowcount
         return n

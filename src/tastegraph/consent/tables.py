@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, true
 
 from tastegraph.kernel.tables import PERSONAL, SUBJECT, IdType, UTCDateTime, metadata
 
@@ -13,6 +13,9 @@ user_settings = Table(
         "user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, info={SUBJECT: True}
     ),
     Column("personalization", Boolean, nullable=False, default=True),
+    # "Use info from advertisers to improve ads". Turned off by the person, or by a request of theirs
+    # carrying Sec-GPC: 1 (an opt-out of sharing; the ledger says which).
+    Column("ads_advertiser_data", Boolean, nullable=False, default=True, server_default=true()),
     Column("updated_at", UTCDateTime, nullable=False),
     info={PERSONAL: True},
 )
@@ -37,5 +40,18 @@ consent_ledger = Table(
     Column("changed_at", UTCDateTime, nullable=False),
     Index("ix_consent_ledger_user", "user_id", "changed_at"),
     Index("ix_consent_ledger_browser", "browser_id", "changed_at"),
+    info={PERSONAL: True},
+)
+
+# Advertisers whose data a person turned off one by one (privacy center). No foreign key to ads: consent
+# uses nothing but kernel, and an ad account that goes away leaves a harmless row.
+advertiser_data_blocks = Table(
+    "advertiser_data_blocks",
+    metadata,
+    Column(
+        "user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, info={SUBJECT: True}
+    ),
+    Column("ad_account_id", IdType, primary_key=True),
+    Column("blocked_at", UTCDateTime, nullable=False),
     info={PERSONAL: True},
 )

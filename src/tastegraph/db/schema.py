@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+import tastegraph.ads.tables
 import tastegraph.catalog.tables
 import tastegraph.collect.tables
 import tastegraph.consent.tables

@@ -34,6 +34,8 @@ from tastegraph.catalog.tables import (
 )
 from tastegraph.collect.tables import engagement_events
 from tastegraph.consent.tables import user_settings
+from tastegraph.identity.normalize import IdentifierKind, plain_hash
+from tastegraph.identity.tables import person_identifiers
 from tastegraph.kernel import Conflict, InvalidInput
 
 Progress = Callable[[str, int, int], None]
@@ -519,6 +521,7 @@ def ensure_topics(conn: Connection, wanted: Sequence[tuple[str, str]]) -> tuple[
 _TABLES: dict[str, Table] = {
     "users": users,
     "user_settings": user_settings,
+    "person_identifiers": person_identifiers,
     "pins": pins,
     "pin_topics": pin_topics,
     "boards": boards,
@@ -642,6 +645,17 @@ class _Generator:
                 "display_name": name, "is_demo": True, "created_at": when,
             })
             self.rows["user_settings"].append({"user_id": uid, "personalization": True, "updated_at": when})
+            # What advertisers' hashed customer lists are matched against; every third person has a phone.
+            email = f"demo{n}@{DEMO_EMAIL_DOMAIN}"
+            email_hash = plain_hash(IdentifierKind.EMAIL, email)
+            self.rows["person_identifiers"].append(
+                {"user_id": uid, "kind": "email", "hash": email_hash, "added_at": when}
+            )
+            if n % 3 == 0 and n < 10_000:
+                phone = plain_hash(IdentifierKind.PHONE, f"+1 650 555 {n:04d}")
+                self.rows["person_identifiers"].append(
+                    {"user_id": uid, "kind": "phone", "hash": phone, "added_at": when}
+                )
 
     # pins -------------------------------------------------------------------------------------------
 

@@ -1,6 +1,9 @@
-"""Identity: sign-in sessions, the first-party browser cookie and its link to an account."""
+"""Identity: sign-in sessions, the first-party browser cookie and its link to an account, normalizing and
+hashing identifiers, matching advertisers' hashes, and private set intersection."""
 
+from tastegraph.identity import normalize as normalize
 from tastegraph.identity import tables as tables
+from tastegraph.identity.normalize import IdentifierKind, hashed_identifier, is_sha256_hex, plain_hash
 from tastegraph.identity.service import (
     BROWSER_COOKIE,
     SESSION_COOKIE,
@@ -9,4 +12,16 @@ from tastegraph.identity.service import (
     valid_browser_id,
 )
 
-__all__ = ["BROWSER_COOKIE", "SESSION_COOKIE", "IdentityService", "LinkHandler", "tables", "valid_browser_id"]
+__all__ = [
+    "BROWSER_COOKIE",
+    "SESSION_COOKIE",
+    "IdentifierKind",
+    "IdentityService",
+    "LinkHandler",
+    "hashed_identifier",
+    "is_sha256_hex",
+    "normalize",
+    "plain_hash",
+    "tables",
+    "valid_browser_id",
+]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
 
-from tastegraph.identity.tables import browser_links, sessions
+from tastegraph.identity.normalize import IdentifierKind, plain_hash
+from tastegraph.identity.tables import browser_links, person_identifiers, sessions
 from tastegraph.kernel.ids import new_browser_id, new_token, sha256_hex
 
 BROWSER_COOKIE = "tg_bid"
@@ -94,6 +95,56 @@ class IdentityService:
         for handler in self._link_handlers:
             handler(conn, browser_id, user_id, now)
 
+    # --- hashed identifiers (what advertisers' hashes are matched against) -----------------------
+
+    def set_identifiers(
+        self,
+        conn: Connection,
+        user_id: int,
+        now: datetime,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+    ) -> None:
+        """Store the hashes of a person's email and phone (replacing earlier ones); plain values are not kept.
+
+        Raises InvalidInput (field "email"/"phone") for a value that does not normalize.
+        """
+        for kind, value in ((IdentifierKind.EMAIL, email), (IdentifierKind.PHONE, phone)):
+            if value is None:
+                continue
+            digest = plain_hash(kind, value, field=kind.value)
+            conn.execute(
+                delete(person_identifiers).where(
+                    person_identifiers.c.user_id == user_id, person_identifiers.c.kind == kind.value
+                )
+            )
+            conn.execute(
+                insert(person_identifiers).values(user_id=user_id, kind=kind.value, hash=digest, added_at=now)
+            )
+
+    def match_hashes(self, conn: Connection, kind: IdentifierKind, hashes: Iterable[str]) -> dict[str, int]:
+        """hash -> user id for every hash (lower-case SHA-256 hex) that names one of our people."""
+        found: dict[str, int] = {}
+        chunk: list[str] = []
+
+        def flush() -> None:
+            rows = conn.execute(
+                select(person_identifiers.c.hash, person_identifiers.c.user_id).where(
+                    person_identifiers.c.kind == kind.value, person_identifiers.c.hash.in_(chunk)
+                )
+            )
+            found.update({r.hash: int(r.user_id) for r in rows})
+            chunk.clear()
+
+        for digest in hashes:
+            chunk.append(digest)
+            if len(chunk) >= 2000:
+                flush()
+        if chunk:
+            flush()
+        return found
+
     # --- personal data -------------------------------------------------------------------------
 
     def export(self, conn: Connection, user_id: int) -> dict[str, Any]:
@@ -101,7 +152,13 @@ class IdentityService:
         open_sessions = conn.execute(
             select(sessions.c.created_at, sessions.c.expires_at).where(sessions.c.user_id == user_id)
         ).mappings()
+        identifiers = conn.execute(
+            select(person_identifiers.c.kind, person_identifiers.c.hash).where(
+                person_identifiers.c.user_id == user_id
+            )
+        ).mappings()
         return {
+            "hashed_identifiers": [{"kind": r["kind"], "sha256": r["hash"]} for r in identifiers],
             "linked_browsers": [
                 {"browser_id": r["browser_id"], "linked_at": r["linked_at"].isoformat()} for r in links
             ],
@@ -114,6 +171,7 @@ class IdentityService:
     def erase(self, conn: Connection, user_id: int) -> int:
         n = conn.execute(delete(browser_links).where(browser_links.c.user_id == user_id)).rowcount
         n += conn.execute(delete(sessions).where(sessions.c.user_id == user_id)).rowcount
+        n += conn.execute(delete(person_identifiers).where(person_identifiers.c.user_id == user_id)).rowcount
         return n
 
     def sweep_sessions(self, conn: Connection, now: datetime) -> int:

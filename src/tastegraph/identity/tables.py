@@ -1,8 +1,8 @@
-"""Identity tables: sign-in sessions and the link from a browser cookie to an account."""
+"""Identity tables: sign-in sessions, the link from a browser cookie to an account, hashed identifiers."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy import Column, ForeignKey, Index, String, Table
 
 from tastegraph.kernel.tables import PERSONAL, SUBJECT, IdType, UTCDateTime, metadata
 
@@ -37,5 +37,24 @@ browser_links = Table(
         info={SUBJECT: True},
     ),
     Column("linked_at", UTCDateTime, nullable=False),
+    info={PERSONAL: True},
+)
+
+# A person's identifiers as advertisers would hash them (identity.normalize): the SHA-256 of the
+# normalized email or phone, never the plain value. Matching an advertiser's hashes is a lookup here.
+person_identifiers = Table(
+    "person_identifiers",
+    metadata,
+    Column(
+        "user_id",
+        IdType,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        info={SUBJECT: True},
+    ),
+    Column("kind", String(16), primary_key=True),
+    Column("hash", String(64), nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+    Index("ix_person_identifiers_kind_hash", "kind", "hash"),
     info={PERSONAL: True},
 )

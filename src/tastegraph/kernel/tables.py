@@ -49,3 +49,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 # names the person (a user id or a browser id). The erasure test walks every table with these.
 PERSONAL = "personal"
 SUBJECT = "subject"
+
+
+def inserted_id(result: Any) -> int:
+    """The primary key a single-row INSERT produced."""
+    key = result.inserted_primary_key
+    assert key is not None, "not a single-row insert"
+    return int(key[0])

@@ -27,10 +27,11 @@ from tastegraph.api.context import Caller, CallerDep, SystemDep
 from tastegraph.api.routes import accounts as account_routes
 from tastegraph.api.routes import feed as feed_routes
 from tastegraph.api.routes import offsite as offsite_routes
+from tastegraph.api.routes import privacy as privacy_routes
 from tastegraph.api.schemas import SignUp
 from tastegraph.bootstrap import System
 from tastegraph.catalog import accounts, content
-from tastegraph.consent import BROWSER_SETTING, Reason
+from tastegraph.consent import BROWSER_SETTING, GPC_SOURCE, Reason
 from tastegraph.demo import TOPICS as DEMO_TOPICS
 from tastegraph.kernel import CsrfFailed, NotFound, TastegraphError
 from tastegraph.kernel.urls import domain_of
@@ -63,6 +64,7 @@ PAGE_CSP = (
 SETTING_LABELS: dict[str, str] = {
     "personalization": "Use sites you visit to improve recommendations",
     BROWSER_SETTING: "Allow personalization using sites I visit (this browser, signed out)",
+    "ads_advertiser_data": "Use info from advertisers to improve ads",
 }
 
 SOURCE_LABELS: dict[str, str] = {
@@ -70,9 +72,17 @@ SOURCE_LABELS: dict[str, str] = {
     "api": "App or API",
     "browser": "This browser, while signed out",
     "privacy-center": "Privacy center",
+    "global_privacy_control": "Your browser's Global Privacy Control signal",
 }
 
 VALUE_LABELS: dict[str | None, str] = {"true": "On", "false": "Off", None: "—"}
+
+
+def setting_label(setting: str) -> str:
+    """A ledger row's setting as a person reads it ("advertiser_data:Acme" is one advertiser's switch)."""
+    if setting.startswith("advertiser_data:"):
+        return f"Use info from {setting.split(':', 1)[1]}"
+    return SETTING_LABELS.get(setting, setting)
 
 
 # --- placeholder images ------------------------------------------------------------------------------
@@ -529,10 +539,13 @@ def _routes(pages: Pages) -> APIRouter:
             current = system.consent.settings(conn, caller.user_id)
             history = system.consent.history(conn, caller.user_id)
             permit = feed_routes.offsite_permit(system, conn, caller)
+        advertisers = privacy_routes.advertisers_about(system, caller.user_id)
+        last_ads_change = next((e for e in history if e.setting == "ads_advertiser_data"), None)
+        turned_off_by_gpc = last_ads_change is not None and last_ads_change.source == GPC_SOURCE
         rows = [
             {
                 "when": _when(e.changed_at),
-                "setting": SETTING_LABELS.get(e.setting, e.setting),
+                "setting": setting_label(e.setting),
                 "old": VALUE_LABELS.get(e.old_value, e.old_value or "—"),
                 "new": VALUE_LABELS.get(e.new_value, e.new_value),
                 "source": SOURCE_LABELS.get(e.source, e.source),
@@ -551,6 +564,9 @@ def _routes(pages: Pages) -> APIRouter:
             caller,
             {
                 "personalization": current["personalization"],
+                "ads_advertiser_data": current["ads_advertiser_data"],
+                "ads_off_by_gpc": turned_off_by_gpc and not current["ads_advertiser_data"],
+                "advertisers": advertisers,
                 "history": rows,
                 "browser_note": browser_note,
                 "retention_days": system.settings.offsite_retention_days,
@@ -564,19 +580,35 @@ def _routes(pages: Pages) -> APIRouter:
         system: SystemDep,
         caller: CallerDep,
         personalization: FormStr = "",
+        ads_advertiser_data: FormStr = "",
+        setting: FormStr = "personalization",
         csrf_token: FormStr = "",
     ) -> Response:
         csrf.check(request, csrf_token)
         if caller.user_id is None:
             return _redirect("/signin?next=/settings")
+        # Each toggle is its own form; `setting` says which one was sent (an unchecked box sends nothing).
+        on = {"personalization": personalization, "ads_advertiser_data": ads_advertiser_data}
+        name = setting if setting in on else "personalization"
         account_routes.change_settings(
-            system,
-            caller.user_id,
-            {"personalization": personalization in ("on", "true", "1")},
-            "privacy-center",
-            caller.browser_id,
+            system, caller.user_id, {name: on[name] in ("on", "true", "1")}, "privacy-center", caller.browser_id
         )
-        return _redirect("/settings?notice=settings_saved")
+        return _redirect("/settings?notice=settings_saved" + ("#ads" if name != "personalization" else ""))
+
+    @router.post("/settings/advertisers/{ad_account_id:int}")
+    def advertiser_choice(
+        ad_account_id: int,
+        request: Request,
+        system: SystemDep,
+        caller: CallerDep,
+        allow: FormStr = "",
+        csrf_token: FormStr = "",
+    ) -> Response:
+        csrf.check(request, csrf_token)
+        if caller.user_id is None:
+            return _redirect("/signin?next=/settings")
+        privacy_routes.set_advertiser_choice(system, caller.user_id, ad_account_id, allow == "yes")
+        return _redirect("/settings?notice=settings_saved#ads")
 
     @router.post("/settings/delete")
     def delete_account(
@@ -646,6 +678,14 @@ def _routes(pages: Pages) -> APIRouter:
     def widget_js() -> FileResponse:
         return FileResponse(
             STATIC / "widget.js",
+            media_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
+
+    @router.get("/tag.js")
+    def tag_js() -> FileResponse:
+        return FileResponse(
+            STATIC / "tag.js",
             media_type="application/javascript",
             headers={"Cache-Control": "public, max-age=3600"},
         )

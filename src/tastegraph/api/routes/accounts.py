@@ -35,6 +35,7 @@ def sign_up(system: System, body: SignUp) -> int:
         now = system.clock.now()
         user_id = accounts.create_user(conn, body.email, body.password, now, body.display_name)
         system.consent.initialize(conn, user_id, now)
+        system.identity.set_identifiers(conn, user_id, now, email=body.email, phone=body.phone)
     return user_id
 
 

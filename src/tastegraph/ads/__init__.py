@@ -1,0 +1,22 @@
+"""Ads: advertisers, ad accounts and their tokens, audiences and customer lists. (Campaigns, targeting,
+the auction and serving come later and build on these.)"""
+
+from tastegraph.ads import accounts as accounts
+from tastegraph.ads import audiences as audiences
+from tastegraph.ads import customer_lists as customer_lists
+from tastegraph.ads import tables as tables
+from tastegraph.ads.accounts import AdAccount, NewToken
+from tastegraph.ads.audiences import MIN_AUDIENCE, Audience, AudienceKind, displayed_size
+
+__all__ = [
+    "MIN_AUDIENCE",
+    "AdAccount",
+    "Audience",
+    "AudienceKind",
+    "NewToken",
+    "accounts",
+    "audiences",
+    "customer_lists",
+    "displayed_size",
+    "tables",
+]

@@ -1,0 +1,108 @@
+"""Ads tables: advertisers, their ad accounts and API tokens, audiences and customer-list uploads."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table
+
+from tastegraph.kernel.tables import PERSONAL, SUBJECT, IdType, UTCDateTime, metadata
+
+# An advertiser may be managed by a person with an account here (the advertiser pages); deleting that
+# account leaves the advertiser without a manager rather than deleting its data.
+advertisers = Table(
+    "advertisers",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("name", String(120), nullable=False),
+    Column(
+        "owner_user_id",
+        IdType,
+        ForeignKey("users.id", ondelete="SET NULL"),
+        nullable=True,
+        index=True,
+        info={SUBJECT: True},
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    info={PERSONAL: True},
+)
+
+ad_accounts = Table(
+    "ad_accounts",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column(
+        "advertiser_id", IdType, ForeignKey("advertisers.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("name", String(120), nullable=False),
+    # Public: it appears in the tag on the advertiser's pages. Not a credential.
+    Column("tag_id", String(32), nullable=False, unique=True),
+    # The advertiser's own site: Pins linking there are "the advertiser's Pins" (engagement audiences).
+    Column("website_domain", String(253), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    info={PERSONAL: False},
+)
+
+# Only the SHA-256 of a token is stored; `prefix` (its first characters) lets a person tell tokens apart.
+ad_tokens = Table(
+    "ad_tokens",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column(
+        "ad_account_id", IdType, ForeignKey("ad_accounts.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(12), nullable=False),
+    Column("label", String(80), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    info={PERSONAL: False},
+)
+
+audiences = Table(
+    "audiences",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column(
+        "ad_account_id", IdType, ForeignKey("ad_accounts.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("kind", String(20), nullable=False),  # visitor | engagement | customer_list | actalike
+    Column("name", String(120), nullable=False),
+    Column("spec", JSON, nullable=False),  # what defines it (event kinds, retention_days, seed, percent)
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("refreshed_at", UTCDateTime, nullable=False),
+    info={PERSONAL: False},
+)
+
+# Who is in an audience. Only people whose consent allowed it at the time it was built; withdrawing
+# consent deletes their rows at once (consent withdrawal hook).
+audience_members = Table(
+    "audience_members",
+    metadata,
+    Column("audience_id", IdType, ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "user_id",
+        IdType,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        info={SUBJECT: True},
+    ),
+    Column("added_at", UTCDateTime, nullable=False),
+    Index("ix_audience_members_user", "user_id"),
+    info={PERSONAL: True},
+)
+
+# What an upload was, never what it contained: the list itself is not kept.
+customer_lists = Table(
+    "customer_lists",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column(
+        "ad_account_id", IdType, ForeignKey("ad_accounts.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("kind", String(10), nullable=False),  # email | phone
+    Column("mode", String(10), nullable=False),  # plain (hashes or plain values) | psi
+    Column("uploaded", Integer, nullable=False),
+    Column("matched", Integer, nullable=False),
+    Column("audience_id", IdType, ForeignKey("audiences.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    info={PERSONAL: False},
+)

@@ -1,0 +1,386 @@
+"""The advertiser API: the conversions API, customer lists, audiences, the account and its tokens.
+
+Every route is authenticated by an ad account's token (`Authorization: Bearer TOKEN`), acts only on
+that account (another account's id is refused with 403), and is rate limited per ad account.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from tastegraph.ads import accounts, audiences, customer_lists
+from tastegraph.ads.audiences import AudienceKind
+from tastegraph.api.context import SystemDep
+from tastegraph.bootstrap import System
+from tastegraph.collect import advertiser_events
+from tastegraph.collect.advertiser_events import MAX_EVENTS, Ingest
+from tastegraph.kernel import (
+    Forbidden,
+    InvalidInput,
+    MalformedBody,
+    RateLimited,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
+
+router = APIRouter(prefix="/v1", tags=["advertisers"])
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def ad_account_for(ad_account_id: int, request: Request, system: SystemDep) -> int:
+    """The ad account in the path, if the request's token acts for it; also takes a rate-limit token."""
+    token = _bearer(request)
+    if token is None:
+        raise Unauthenticated(
+            "send the ad account's API token as 'Authorization: Bearer TOKEN'", field="authorization"
+        )
+    with system.read() as conn:
+        owner = accounts.account_for_token(conn, token)
+    if owner is None:
+        raise Unauthenticated("unknown or revoked API token", field="authorization")
+    if owner != ad_account_id:
+        raise Forbidden("this token acts for another ad account", field="ad_account_id")
+    buckets = getattr(request.app.state, "ad_account_buckets", None)
+    if buckets is not None:
+        wait = buckets.take(str(owner))
+        if wait > 0:
+            raise RateLimited(
+                "too many requests for this ad account; slow down",
+                retry_after_seconds=max(1, math.ceil(wait)),
+            )
+    return owner
+
+
+AdAccountDep = Annotated[int, Depends(ad_account_for)]
+
+
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _json_only(request: Request) -> None:
+    if _content_type(request) != "application/json":
+        raise UnsupportedMediaType("send the body as application/json", field="content-type")
+
+
+# --- the conversions API -------------------------------------------------------------------------
+
+
+class EventsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Each item is validated on its own (see docs/api.md): a bad one fails alone.
+    data: list[Any] = Field(min_length=1, max_length=MAX_EVENTS)
+
+
+class EventError(BaseModel):
+    field: str
+    message: str
+
+
+class EventStatus(BaseModel):
+    status: Literal["processed", "duplicate", "failed"]
+    error: EventError | None = None
+
+
+class EventsResult(BaseModel):
+    events: list[EventStatus]
+    processed: int
+    duplicate: int
+    failed: int
+    test: bool
+
+
+@router.post(
+    "/ad_accounts/{ad_account_id}/events",
+    response_model=EventsResult,
+    response_model_exclude_none=True,
+    summary="Conversions API: send 1-1,000 events",
+    description=(
+        "Each event: event_name (page_visit, view_category, search, add_to_cart, checkout, signup, lead, "
+        "watch_video, custom), action_source (web, app_android, app_ios, offline), event_time (Unix "
+        "seconds, at most 7 days old, at most 5 minutes ahead), event_id, user_data {em, ph, external_id: "
+        "lists of SHA-256 hex of normalized values (plain values are normalized and hashed on arrival); "
+        "client_ip_address, client_user_agent, click_id}, custom_data {value (number or numeric string), "
+        "currency (ISO 4217), order_quantity, order_id, search_query, line_items [{product_id, "
+        "product_name, product_category, product_price, product_quantity}]}, event_source_url, opt_out, "
+        "limited_data_processing. Statuses come back in request order: processed, duplicate (same "
+        "event_name and event_id from this ad account, by tag or API, within 48 hours) or failed with the "
+        "field's path. `?test=true` validates and stores nothing."
+    ),
+    dependencies=[Depends(_json_only)],
+)
+def post_events(
+    ad_account_id: int,
+    body: EventsBody,
+    system: SystemDep,
+    account: AdAccountDep,
+    test: bool = Query(default=False, description="validate only; record nothing"),
+) -> EventsResult:
+    now = system.clock.now()
+    items = [advertiser_events.prepare(raw, f"data[{i}]", now) for i, raw in enumerate(body.data)]
+    ingest = Ingest(account, "api", test_only=test)
+    with system.read() if test else system.write() as conn:
+        outcomes = advertiser_events.record_events(conn, system.identity, system.consent, ingest, items, now)
+    statuses = [EventStatus(**o.as_dict()) for o in outcomes]
+    return EventsResult(
+        events=statuses,
+        processed=sum(s.status == "processed" for s in statuses),
+        duplicate=sum(s.status == "duplicate" for s in statuses),
+        failed=sum(s.status == "failed" for s in statuses),
+        test=test,
+    )
+
+
+@router.get(
+    "/ad_accounts/{ad_account_id}/events/summary",
+    summary="Aggregate counts of the events received (measurement; no person is named)",
+)
+def events_summary(
+    ad_account_id: int,
+    system: SystemDep,
+    account: AdAccountDep,
+    days: int = Query(default=30, ge=1, le=540),
+) -> dict[str, Any]:
+    now = system.clock.now()
+    since = now - timedelta(days=days)
+    with system.read() as conn:
+        rows = advertiser_events.summary(conn, account, since)
+    return {"since": since.isoformat(), "events": rows}
+
+
+# --- customer lists ------------------------------------------------------------------------------
+
+
+class CustomerListBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["email", "phone"]
+    hashed: StrictBool
+    records: list[Any] = Field(min_length=1, max_length=customer_lists.MAX_RECORDS)
+    name: Annotated[StrictStr, Field(max_length=120)] = ""
+
+
+class CustomerListResult(BaseModel):
+    id: int
+    uploaded: int
+    matched: int
+    invalid: int
+    errors: list[EventError]
+    audience_id: int
+    audience: dict[str, Any]
+
+
+def _upload(system: System, account: int, kind: str, hashed: bool, name: str, records: Any) -> dict[str, Any]:
+    """Match a stream of records and save the result, in one transaction (nothing kept on failure)."""
+    with system.write() as conn:
+        matcher = customer_lists.Matcher(conn, system.identity, customer_lists.kind_of(kind), hashed)
+        matcher.feed(records)
+        matcher.finish()
+        return customer_lists.save(conn, system.consent, account, matcher, name, system.clock.now())
+
+
+@router.post(
+    "/ad_accounts/{ad_account_id}/customer_lists",
+    status_code=201,
+    response_model=CustomerListResult,
+    summary="Upload a customer list (JSON, or CSV streamed) and get its audience",
+    description=(
+        "JSON: {kind: email|phone, hashed: bool, records: [...], name?}. CSV: the body as text/csv "
+        "(first column; an optional header row), with ?kind=email|phone&hashed=true|false&name=... . "
+        "Up to 1,000,000 records. Hashed records are SHA-256 hex of normalized values; plain ones are "
+        "normalized and hashed on arrival. The list is matched and discarded: only the counts and the "
+        "audience of matched people whose settings allow it are kept."
+    ),
+)
+async def post_customer_list(
+    ad_account_id: int,
+    request: Request,
+    system: SystemDep,
+    account: AdAccountDep,
+    kind: str | None = Query(default=None, description="CSV uploads: email or phone"),
+    hashed: bool | None = Query(default=None, description="CSV uploads: whether records are SHA-256"),
+    name: str = Query(default="", max_length=120),
+) -> CustomerListResult:
+    ctype = _content_type(request)
+    if ctype == "application/json":
+        try:
+            raw = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedBody("the body is not valid JSON") from exc
+        body = _validated(CustomerListBody, raw)
+        result = await anyio.to_thread.run_sync(
+            lambda: _upload(system, account, body.kind, body.hashed, body.name, body.records)
+        )
+        return CustomerListResult(**result)
+    if ctype not in ("text/csv", "text/plain"):
+        raise UnsupportedMediaType("send JSON, or the list as text/csv", field="content-type")
+    if kind is None or hashed is None:
+        raise InvalidInput("CSV uploads need ?kind=email|phone and ?hashed=true|false", field="kind")
+    stream = request.stream()
+
+    async def next_chunk() -> bytes | None:
+        try:
+            return await stream.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    def chunks() -> Any:
+        # Runs in the worker thread: pulls the body from the event loop a chunk at a time.
+        while (chunk := anyio.from_thread.run(next_chunk)) is not None:
+            yield chunk
+
+    records = customer_lists.csv_records(customer_lists.decode_lines(chunks()))
+    result = await anyio.to_thread.run_sync(lambda: _upload(system, account, kind, hashed, name, records))
+    return CustomerListResult(**result)
+
+
+def _validated(model: type[CustomerListBody], raw: object) -> CustomerListBody:
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or None
+        message = "this field is required" if first.get("type") == "missing" else str(first.get("msg"))
+        raise InvalidInput(message, field=where) from exc
+
+
+# --- audiences -----------------------------------------------------------------------------------
+
+
+class AudienceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["visitor", "engagement", "actalike"]
+    name: Annotated[StrictStr, Field(max_length=120)] = ""
+    # visitor: which event kinds (all when empty), and how far back (1-540 days)
+    event_names: list[StrictStr] | None = None
+    retention_days: StrictInt | None = None
+    # engagement: save, click, closeup (all when empty)
+    engagement_kinds: list[StrictStr] | None = None
+    # actalike: the seed audience, and the size as a percentage (1-10) of eligible people
+    seed_audience_id: StrictInt | None = None
+    percent: float | None = None
+
+
+class AudienceOut(BaseModel):
+    id: int
+    kind: str
+    name: str
+    size: int
+    usable: bool
+    spec: dict[str, Any]
+    refreshed_at: str
+
+
+@router.get("/ad_accounts/{ad_account_id}/audiences", summary="Audiences (sizes rounded)")
+def list_audiences(ad_account_id: int, system: SystemDep, account: AdAccountDep) -> dict[str, Any]:
+    with system.read() as conn:
+        found = audiences.list_for(conn, account)
+    return {"audiences": [a.public() for a in found]}
+
+
+@router.get(
+    "/ad_accounts/{ad_account_id}/audiences/{audience_id}",
+    response_model=AudienceOut,
+    summary="One audience (size rounded, never below the minimum)",
+)
+def get_audience(
+    ad_account_id: int, audience_id: int, system: SystemDep, account: AdAccountDep
+) -> AudienceOut:
+    with system.read() as conn:
+        return AudienceOut(**audiences.get(conn, account, audience_id).public())
+
+
+@router.post(
+    "/ad_accounts/{ad_account_id}/audiences",
+    status_code=201,
+    response_model=AudienceOut,
+    summary="Create a visitor, engagement or actalike audience",
+    dependencies=[Depends(_json_only)],
+)
+def create_audience(
+    ad_account_id: int, body: AudienceCreate, system: SystemDep, account: AdAccountDep
+) -> AudienceOut:
+    kind = AudienceKind(body.kind)
+    if kind is AudienceKind.VISITOR:
+        spec = audiences.visitor_spec(body.event_names, body.retention_days or 30)
+    elif kind is AudienceKind.ENGAGEMENT:
+        spec = audiences.engagement_spec(body.engagement_kinds, body.retention_days or 90)
+    else:
+        spec = audiences.actalike_spec(body.seed_audience_id, body.percent if body.percent is not None else 5)
+    model = system.models.current(system.clock.now()) if kind is AudienceKind.ACTALIKE else None
+    with system.write() as conn:
+        created = audiences.create(
+            conn, system.consent, model, account, kind, body.name, spec, system.clock.now()
+        )
+    return AudienceOut(**created.public())
+
+
+@router.post(
+    "/ad_accounts/{ad_account_id}/audiences/{audience_id}/refresh",
+    response_model=AudienceOut,
+    summary="Recompute an audience's members now (consent is decided again for everyone)",
+)
+def refresh_audience(
+    ad_account_id: int, audience_id: int, system: SystemDep, account: AdAccountDep
+) -> AudienceOut:
+    with system.read() as conn:
+        kind = audiences.get(conn, account, audience_id).kind
+    model = system.models.current(system.clock.now()) if kind is AudienceKind.ACTALIKE else None
+    with system.write() as conn:
+        refreshed = audiences.refresh(conn, system.consent, model, account, audience_id, system.clock.now())
+    return AudienceOut(**refreshed.public())
+
+
+# --- the account and its tokens ----------------------------------------------------------------------
+
+
+@router.get("/ad_accounts/{ad_account_id}", summary="The ad account, with its tag id")
+def get_ad_account(ad_account_id: int, system: SystemDep, account: AdAccountDep) -> dict[str, Any]:
+    with system.read() as conn:
+        return accounts.get_account(conn, account).as_dict()
+
+
+@router.get("/ad_accounts/{ad_account_id}/tokens", summary="The account's API tokens (never their values)")
+def list_tokens(ad_account_id: int, system: SystemDep, account: AdAccountDep) -> dict[str, Any]:
+    with system.read() as conn:
+        return {"tokens": accounts.list_tokens(conn, account)}
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: Annotated[StrictStr, Field(max_length=80)] = ""
+
+
+@router.post(
+    "/ad_accounts/{ad_account_id}/tokens",
+    status_code=201,
+    summary="Create another API token (shown once)",
+    dependencies=[Depends(_json_only)],
+)
+def create_token(
+    ad_account_id: int, body: TokenCreate, system: SystemDep, account: AdAccountDep
+) -> dict[str, Any]:
+    with system.write() as conn:
+        new = accounts.create_token(conn, account, system.clock.now(), body.label)
+    return {"id": new.id, "token": new.token}
+
+
+@router.delete(
+    "/ad_accounts/{ad_account_id}/tokens/{token_id}", status_code=204, summary="Revoke an API token"
+)
+def revoke_token(ad_account_id: int, token_id: int, system: SystemDep, account: AdAccountDep) -> None:
+    with system.write() as conn:
+        accounts.revoke_token(conn, account, token_id, system.clock.now())
