@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import Connection, Engine
 
 from tastegraph.ads import accounts as ad_accounts
-from tastegraph.ads import audiences
+from tastegraph.ads import audiences, customer_lists
 from tastegraph.catalog import content
 from tastegraph.collect import advertiser_events, engagement, visits
 from tastegraph.config import Settings
@@ -49,7 +49,10 @@ class System:
     def sweep(self) -> dict[str, int]:
         """Run retention once, on the system clock."""
         with self.write() as conn:
-            return self.privacy.sweep(conn, self.clock.now())
+            deleted = self.privacy.sweep(conn, self.clock.now())
+            # Not personal data, but secrets: private-set-intersection sessions past their hour.
+            deleted["psi_sessions"] = customer_lists.sweep_psi_sessions(conn, self.clock.now())
+            return deleted
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -114,6 +114,98 @@ def ad_account_revoke(
     print(json.dumps({"revoked": token_id}))
 
 
+def _read_records(path: Path, kind: str, hashed: bool) -> list[str]:
+    """A customer file (one value per line or a CSV's first column) as SHA-256 hex digests."""
+    from tastegraph.ads.customer_lists import csv_records, kind_of
+    from tastegraph.identity import hashed_identifier, plain_hash
+
+    identifier = kind_of(kind)
+    out: list[str] = []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for i, value in enumerate(csv_records(handle)):
+            try:
+                if hashed:
+                    out.append(hashed_identifier(identifier, value, field=f"line {i + 1}"))
+                else:
+                    out.append(plain_hash(identifier, value, field=f"line {i + 1}"))
+            except TastegraphError as exc:
+                console.print(f"[yellow]skipped {exc.field}: {exc.message}[/yellow]")
+    return out
+
+
+@app.command("customer-list")
+def customer_list_upload(
+    file: Annotated[Path, typer.Argument(help="CSV or text file: one email or phone per line")],
+    account: Annotated[int, typer.Option("--account", help="The ad account's id")],
+    token: Annotated[str, typer.Option(envvar="TASTEGRAPH_AD_TOKEN", help="The ad account's API token")],
+    kind: Annotated[str, typer.Option(help="email or phone")] = "email",
+    hashed: Annotated[bool, typer.Option(help="Records are already SHA-256 hex")] = False,
+    name: Annotated[str, typer.Option(help="The audience's name")] = "",
+    url: Annotated[str, typer.Option(help="The platform's address")] = "http://127.0.0.1:8000",
+    private: Annotated[
+        bool, typer.Option("--psi", help="Private set intersection: no identifier leaves in matchable form")
+    ] = False,
+) -> None:
+    """Upload a customer list as an advertiser: streamed CSV, or private set intersection (--psi).
+
+    Plain values are normalized and hashed on this machine before anything is sent. With --psi the
+    platform never sees the hashes either, only points blinded with a secret that stays here.
+    """
+    import httpx
+    from rich.progress import Progress
+
+    from tastegraph.identity import psi
+
+    base = f"{url.rstrip('/')}/v1/ad_accounts/{account}/customer_lists"
+    headers = {"Authorization": f"Bearer {token}"}
+    digests = _read_records(file, kind, hashed)
+    if not digests:
+        console.print("[red]no valid records in the file[/red]")
+        raise typer.Exit(2)
+    with httpx.Client(timeout=600, headers=headers) as client, Progress(console=console) as progress:
+        if private:
+            step = progress.add_task("round 1: the platform's blinded identifiers", total=None)
+            r = client.post(f"{base}/psi", json={"kind": kind, "name": name})
+            _check(r)
+            first = r.json()
+            progress.update(step, total=1, completed=1)
+            what = f"blinding {len(digests):,} records and {first['count']:,} points"
+            step = progress.add_task(what, total=None)
+            records, people = psi.advertiser_round(digests, psi.decode(first["points"], "points"))
+            progress.update(step, total=1, completed=1)
+            step = progress.add_task("round 2: matching", total=None)
+            r = client.post(
+                f"{base}/psi/{first['session_id']}",
+                json={"records": psi.encode(records), "people": psi.encode(people)},
+            )
+            progress.update(step, total=1, completed=1)
+        else:
+            body = "\n".join(digests).encode()
+            task = progress.add_task(f"uploading {len(digests):,} hashed records", total=len(body))
+
+            def chunks() -> Any:
+                size = 1 << 16
+                for start in range(0, len(body), size):
+                    piece = body[start : start + size]
+                    progress.advance(task, len(piece))
+                    yield piece
+
+            r = client.post(
+                base,
+                params={"kind": kind, "hashed": "true", "name": name},
+                content=chunks(),
+                headers={"Content-Type": "text/csv"},
+            )
+    _check(r)
+    print(json.dumps(r.json()))
+
+
+def _check(response: Any) -> None:
+    if response.status_code >= 400:
+        console.print(f"[red]{response.status_code}: {response.text[:500]}[/red]")
+        raise typer.Exit(1)
+
+
 @app.command("train")
 def train_command(
     rank: Annotated[int, typer.Option(help="Rank of the graph filter's low-pass part.", min=1)] = 64,

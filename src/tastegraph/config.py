@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # Body limits for the conversions API (1,000 events) and customer-list uploads (1,000,000 rows).
     ads_events_max_body_bytes: int = Field(default=8_000_000, ge=1024)
     customer_list_max_body_bytes: int = Field(default=200_000_000, ge=1024)
+    # Processes for private-set-intersection rounds (None: one per CPU).
+    psi_workers: int | None = Field(default=None, ge=1, le=64)
 
     @property
     def rate_limits_on(self) -> bool:

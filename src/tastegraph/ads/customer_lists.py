@@ -11,18 +11,20 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert
+import numpy as np
+from sqlalchemy import Connection, delete, insert, select
 
 from tastegraph.ads import audiences
-from tastegraph.ads.tables import customer_lists
+from tastegraph.ads.tables import customer_lists, psi_sessions
 from tastegraph.consent import ConsentService
-from tastegraph.identity import IdentifierKind, IdentityService, is_sha256_hex, plain_hash
-from tastegraph.kernel import InvalidInput, PayloadTooLarge
+from tastegraph.identity import IdentifierKind, IdentityService, is_sha256_hex, plain_hash, psi
+from tastegraph.kernel import InvalidInput, NotFound, PayloadTooLarge
 from tastegraph.kernel.tables import inserted_id
 
 MAX_RECORDS = 1_000_000
@@ -47,6 +49,16 @@ def kind_of(value: object) -> IdentifierKind:
     if value not in KINDS:
         raise InvalidInput('kind must be "email" or "phone"', field="kind")
     return KINDS[str(value)]
+
+
+@dataclass
+class MatchResult:
+    kind: IdentifierKind
+    uploaded: int
+    matched_records: int
+    matched_people: set[int]
+    invalid: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -85,6 +97,11 @@ class Matcher:
                 f"no record is a valid {'SHA-256 hex digest' if self.hashed else self.kind.value}",
                 field=self.errors[0]["field"] if self.errors else "records",
             )
+
+    def result(self) -> MatchResult:
+        return MatchResult(
+            self.kind, self.uploaded, self.matched_records, self.matched_people, self.invalid, self.errors
+        )
 
     def _hash(self, record: object) -> str | None:
         problem: str | None = None
@@ -147,7 +164,7 @@ def save(
     conn: Connection,
     consent: ConsentService,
     ad_account_id: int,
-    matcher: Matcher,
+    matcher: MatchResult,
     name: str,
     now: datetime,
     mode: str = "plain",
@@ -184,3 +201,87 @@ def save(
         "audience_id": audience.id,
         "audience": audience.public(),
     }
+
+
+# --- private set intersection (identity.psi): the platform's two steps ------------------------------
+
+PSI_SESSION_TTL = timedelta(hours=1)
+
+
+def psi_start(
+    conn: Connection,
+    identity: IdentityService,
+    blinder: psi.Blinder,
+    ad_account_id: int,
+    kind: IdentifierKind,
+    name: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Round 1: everyone's identifier of this kind, blinded with a fresh secret, in a shuffled order
+    that is kept (with the secret) until round 2."""
+    people = identity.all_hashes(conn, kind)
+    secrets.SystemRandom().shuffle(people)
+    secret = psi.new_secret()
+    points = blinder.hashes(secret, [h for _, h in people])
+    session_id = secrets.token_hex(16)
+    conn.execute(
+        insert(psi_sessions).values(
+            id=session_id,
+            ad_account_id=ad_account_id,
+            kind=kind.value,
+            name=name,
+            secret=secret,
+            people=np.asarray([uid for uid, _ in people], dtype="<i8").tobytes(),
+            created_at=now,
+            expires_at=now + PSI_SESSION_TTL,
+        )
+    )
+    return {
+        "session_id": session_id,
+        "kind": kind.value,
+        "count": len(people),
+        "points": psi.encode(points),
+        "expires_at": (now + PSI_SESSION_TTL).isoformat(),
+    }
+
+
+def psi_finish(
+    conn: Connection,
+    consent: ConsentService,
+    blinder: psi.Blinder,
+    ad_account_id: int,
+    session_id: str,
+    records: bytes,
+    people_points: bytes,
+    now: datetime,
+) -> dict[str, Any]:
+    """Round 2: find which people are on the list, make the audience, forget the session."""
+    row = conn.execute(
+        select(psi_sessions).where(
+            psi_sessions.c.id == session_id, psi_sessions.c.ad_account_id == ad_account_id
+        )
+    ).first()
+    if row is None or row.expires_at <= now:
+        raise NotFound(
+            "no such private-set-intersection session (or it expired); start again", field="session_id"
+        )
+    people = np.frombuffer(row.people, dtype="<i8")
+    if len(people_points) != len(people) * psi.POINT_BYTES:
+        raise InvalidInput(
+            f"people must hold {len(people)} points, in the order they were sent", field="people"
+        )
+    uploaded = len(records) // psi.POINT_BYTES
+    if uploaded == 0:
+        raise InvalidInput("the list has no records", field="records")
+    if uploaded > MAX_RECORDS:
+        raise PayloadTooLarge(f"a customer list has at most {MAX_RECORDS:,} records")
+    positions = psi.platform_matches(bytes(row.secret), records, people_points, blinder)
+    conn.execute(delete(psi_sessions).where(psi_sessions.c.id == session_id))
+    result = MatchResult(
+        IdentifierKind(row.kind), uploaded, len(positions), {int(people[i]) for i in positions}
+    )
+    return save(conn, consent, ad_account_id, result, row.name, now, mode="psi")
+
+
+def sweep_psi_sessions(conn: Connection, now: datetime) -> int:
+    return conn.execute(delete(psi_sessions).where(psi_sessions.c.expires_at <= now)).rowcount

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, LargeBinary, String, Table
 
 from tastegraph.kernel.tables import PERSONAL, SUBJECT, IdType, UTCDateTime, metadata
 
@@ -104,5 +104,25 @@ customer_lists = Table(
     Column("matched", Integer, nullable=False),
     Column("audience_id", IdType, ForeignKey("audiences.id", ondelete="SET NULL"), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    info={PERSONAL: False},
+)
+
+# A private-set-intersection upload between its two rounds (identity.psi): the platform's secret for
+# this session and the order in which its people's blinded identifiers were sent. Deleted when the
+# second round arrives or when it expires (an hour). It names no one by itself: `people` is the list
+# of everyone with an identifier of that kind, packed as 8-byte ids.
+psi_sessions = Table(
+    "psi_sessions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "ad_account_id", IdType, ForeignKey("ad_accounts.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("kind", String(10), nullable=False),
+    Column("name", String(120), nullable=False, default=""),
+    Column("secret", LargeBinary, nullable=False),
+    Column("people", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
     info={PERSONAL: False},
 )

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 from tastegraph import __version__
 from tastegraph.api import errors
 from tastegraph.api.middleware import BodyLimit, EmbeddableCors, RateLimit, SecurityHeaders, TokenBuckets
-from tastegraph.api.routes import accounts, ads, feed, offsite, privacy, recommendations, tag, testing
+from tastegraph.api.routes import accounts, ads, feed, offsite, privacy, psi, recommendations, tag, testing
 from tastegraph.bootstrap import System
 from tastegraph.config import Settings
 
@@ -46,7 +46,7 @@ def reload_on_sighup(system: System) -> bool:
 def body_limit(settings: Settings, path: str) -> int:
     """Customer lists (up to 1,000,000 rows) and conversion batches (1,000 events) may be larger."""
     if path.startswith("/v1/ad_accounts/"):
-        if path.endswith("/customer_lists"):
+        if "/customer_lists" in path:
             return settings.customer_list_max_body_bytes
         return max(settings.max_body_bytes, settings.ads_events_max_body_bytes)
     return settings.max_body_bytes
@@ -83,7 +83,7 @@ def create_app(system: System, *, run_sweeper: bool = True) -> FastAPI:
         if system.settings.ads_rate_limit_enabled
         else None
     )
-    for module in (accounts, offsite, feed, recommendations, privacy, ads, tag):
+    for module in (accounts, offsite, feed, recommendations, privacy, ads, psi, tag):
         app.include_router(module.router)
     if system.settings.test_clock:
         app.include_router(testing.router)

@@ -2,6 +2,7 @@
 hashing identifiers, matching advertisers' hashes, and private set intersection."""
 
 from tastegraph.identity import normalize as normalize
+from tastegraph.identity import psi as psi
 from tastegraph.identity import tables as tables
 from tastegraph.identity.normalize import IdentifierKind, hashed_identifier, is_sha256_hex, plain_hash
 from tastegraph.identity.service import (
@@ -22,6 +23,7 @@ __all__ = [
     "is_sha256_hex",
     "normalize",
     "plain_hash",
+    "psi",
     "tables",
     "valid_browser_id",
 ]

@@ -145,6 +145,15 @@ class IdentityService:
             flush()
         return found
 
+    def all_hashes(self, conn: Connection, kind: IdentifierKind) -> list[tuple[int, str]]:
+        """(user id, hash) of everyone with an identifier of this kind, by user id."""
+        rows = conn.execute(
+            select(person_identifiers.c.user_id, person_identifiers.c.hash)
+            .where(person_identifiers.c.kind == kind.value)
+            .order_by(person_identifiers.c.user_id)
+        )
+        return [(int(r.user_id), r.hash) for r in rows]
+
     # --- personal data -------------------------------------------------------------------------
 
     def export(self, conn: Connection, user_id: int) -> dict[str, Any]:

@@ -590,9 +590,8 @@ def _routes(pages: Pages) -> APIRouter:
         # Each toggle is its own form; `setting` says which one was sent (an unchecked box sends nothing).
         on = {"personalization": personalization, "ads_advertiser_data": ads_advertiser_data}
         name = setting if setting in on else "personalization"
-        account_routes.change_settings(
-            system, caller.user_id, {name: on[name] in ("on", "true", "1")}, "privacy-center", caller.browser_id
-        )
+        change = {name: on[name] in ("on", "true", "1")}
+        account_routes.change_settings(system, caller.user_id, change, "privacy-center", caller.browser_id)
         return _redirect("/settings?notice=settings_saved" + ("#ads" if name != "personalization" else ""))
 
     @router.post("/settings/advertisers/{ad_account_id:int}")

@@ -187,7 +187,7 @@ def _upload(system: System, account: int, kind: str, hashed: bool, name: str, re
         matcher = customer_lists.Matcher(conn, system.identity, customer_lists.kind_of(kind), hashed)
         matcher.feed(records)
         matcher.finish()
-        return customer_lists.save(conn, system.consent, account, matcher, name, system.clock.now())
+        return customer_lists.save(conn, system.consent, account, matcher.result(), name, system.clock.now())
 
 
 @router.post(

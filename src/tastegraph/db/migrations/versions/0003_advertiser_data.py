@@ -194,6 +194,22 @@ def upgrade() -> None:
     with op.batch_alter_table('customer_lists', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customer_lists_ad_account_id'), ['ad_account_id'], unique=False)
 
+    op.create_table('psi_sessions',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('ad_account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('secret', sa.LargeBinary(), nullable=False),
+    sa.Column('people', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', tastegraph.kernel.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', tastegraph.kernel.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['ad_account_id'], ['ad_accounts.id'], name=op.f('fk_psi_sessions_ad_account_id_ad_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_psi_sessions')),
+    info={'personal': False}
+    )
+    with op.batch_alter_table('psi_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_psi_sessions_ad_account_id'), ['ad_account_id'], unique=False)
+
     with op.batch_alter_table('user_settings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ads_advertiser_data', sa.Boolean(), server_default=sa.true(), nullable=False))
 
@@ -205,6 +221,10 @@ def downgrade() -> None:
     with op.batch_alter_table('user_settings', schema=None) as batch_op:
         batch_op.drop_column('ads_advertiser_data')
 
+    with op.batch_alter_table('psi_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_psi_sessions_ad_account_id'))
+
+    op.drop_table('psi_sessions')
     with op.batch_alter_table('customer_lists', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customer_lists_ad_account_id'))
 

@@ -1,0 +1,98 @@
+"""Customer lists by private set intersection: two rounds (identity.psi; the advertiser's side is
+`tastegraph psi-client` or `tastegraph.identity.psi.advertiser_round`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from tastegraph.ads import customer_lists
+from tastegraph.api.context import SystemDep
+from tastegraph.api.routes.ads import AdAccountDep, CustomerListResult, _json_only
+from tastegraph.bootstrap import System
+from tastegraph.identity import psi
+
+router = APIRouter(prefix="/v1", tags=["advertisers"])
+
+
+class PsiStart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["email", "phone"]
+    name: Annotated[StrictStr, Field(max_length=120)] = ""
+
+
+class PsiRound1(BaseModel):
+    session_id: str
+    kind: str
+    count: int
+    points: str  # base64 of 32-byte points, concatenated
+    expires_at: str
+
+
+class PsiFinish(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # The advertiser's records as H(x)^a, shuffled; and the platform's points of round 1 raised to a,
+    # in the order received. Both base64 of 32-byte points, concatenated.
+    records: StrictStr
+    people: StrictStr
+
+
+def _blinder(system: System) -> psi.Blinder:
+    return psi.Blinder(system.settings.psi_workers)
+
+
+@router.post(
+    "/ad_accounts/{ad_account_id}/customer_lists/psi",
+    status_code=201,
+    response_model=PsiRound1,
+    summary="Private set intersection, round 1: the platform's blinded identifiers",
+    dependencies=[Depends(_json_only)],
+)
+async def psi_start(
+    ad_account_id: int, body: PsiStart, system: SystemDep, account: AdAccountDep
+) -> PsiRound1:
+    def work() -> dict[str, Any]:
+        with system.write() as conn:
+            return customer_lists.psi_start(
+                conn,
+                system.identity,
+                _blinder(system),
+                account,
+                customer_lists.kind_of(body.kind),
+                body.name,
+                system.clock.now(),
+            )
+
+    return PsiRound1(**await anyio.to_thread.run_sync(work))
+
+
+@router.post(
+    "/ad_accounts/{ad_account_id}/customer_lists/psi/{session_id}",
+    status_code=201,
+    response_model=CustomerListResult,
+    summary="Private set intersection, round 2: match and make the audience",
+    dependencies=[Depends(_json_only)],
+)
+async def psi_finish(
+    ad_account_id: int, session_id: str, body: PsiFinish, system: SystemDep, account: AdAccountDep
+) -> CustomerListResult:
+    records = psi.decode(body.records, "records")
+    people = psi.decode(body.people, "people")
+
+    def work() -> dict[str, Any]:
+        with system.write() as conn:
+            return customer_lists.psi_finish(
+                conn,
+                system.consent,
+                _blinder(system),
+                account,
+                session_id,
+                records,
+                people,
+                system.clock.now(),
+            )
+
+    return CustomerListResult(**await anyio.to_thread.run_sync(work))
