@@ -278,7 +278,7 @@ def _load_demo(settings: Settings, seed: int, pins: int, users: int, ikea: bool)
     from tastegraph.bootstrap import build
     from tastegraph.catalog.tables import pins as pins_table
     from tastegraph.db import upgrade
-    from tastegraph.demo import WorldSize, load_ikea, load_world
+    from tastegraph.demo import WorldSize, ensure_demo_advertiser, load_ikea, load_world
 
     system = build(settings)
     upgrade(system.engine)
@@ -307,6 +307,13 @@ def _load_demo(settings: Settings, seed: int, pins: int, users: int, ikea: bool)
         with system.write() as conn:
             added = load_ikea(conn, settings.ikea_dir, system.clock.now())
         console.print(f"IKEA products from {settings.ikea_dir}: {added:,} new Pins")
+    with system.write() as conn:
+        account, token = ensure_demo_advertiser(conn, system.clock.now())
+    if token is not None:
+        console.print(
+            f"demo advertiser {account.name}: ad account {account.id}, tag id {account.tag_id}, "
+            f"API token {token.token} (shown once)"
+        )
     system.dispose()
 
 
@@ -359,6 +366,7 @@ def _serve_demo(settings: Settings, host: str, port: int, sites_port: int) -> No
         f"  signed-out choice  {platform}/privacy\n"
         f"  API docs           {platform}/docs\n"
         f"  third-party sites  {sites}/   (pages that embed the save button)\n"
+        f"  advertiser's shop  {sites}/trailpeak-gear/   (carries the tag: product views, purchases)\n"
     )
 
     async def run() -> None:

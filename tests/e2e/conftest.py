@@ -92,10 +92,12 @@ def _load_demo_world(system: System) -> None:
     except ImportError:  # pragma: no cover - only while the demo package is being written
         load_world = None  # type: ignore[assignment]
     from tastegraph.catalog import content
+    from tastegraph.demo import ensure_demo_advertiser
 
     with system.write() as conn:
         if load_world is not None:
             load_world(conn, WORLD_SEED, now, WorldSize(pins=600, users=60))
+        ensure_demo_advertiser(conn, now)  # the shop on the demo sites carries its tag
         outdoors = content.ensure_topic(conn, "outdoors", "Outdoors")
         cooking = content.ensure_topic(conn, "cooking", "Cooking")
         # Make sure both demo sites have Pins of their own, whatever the seed drew.

@@ -8,6 +8,7 @@ only from loopback pages (a development convenience the visit API accepts only f
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from fastapi.exceptions import HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from tastegraph.demo import TOPIC_DOMAINS
+from tastegraph.demo import DEMO_SHOP_TAG_ID, TOPIC_DOMAINS
 from tastegraph.web.pages import placeholder_svg
 
 HERE = Path(__file__).parent / "demo_sites"
@@ -38,6 +39,11 @@ class Item:
     meta: str = ""
     image: int = 0
 
+    @property
+    def amount(self) -> str:
+        """The price as a number for the tag ("$389" -> "389")."""
+        return self.price.lstrip("$").replace(",", "") or "0"
+
 
 @dataclass(frozen=True)
 class Site:
@@ -48,6 +54,7 @@ class Site:
     topic: str  # placeholder-image colours
     template: str
     items: tuple[Item, ...]
+    tag_id: str | None = None  # an advertiser's site carries the Tastegraph tag
 
     def item(self, category: str, slug: str) -> Item | None:
         return next((i for i in self.items if i.category == category and i.slug == slug), None)
@@ -60,6 +67,7 @@ TRAILPEAK = Site(
     tagline="Light, tough kit for nights under the stars.",
     topic="outdoors",
     template="trailpeak.html",
+    tag_id=DEMO_SHOP_TAG_ID,
     items=(
         Item(
             "ultralight-2p",
@@ -231,6 +239,16 @@ def create_demo_sites_app(platform_origin: str) -> FastAPI:
         if site is None or item is None:
             raise HTTPException(404)
         return page(request, site, {"item": item, "category": category})
+
+    @app.get("/{key}/checkout/{category}/{slug}", response_class=HTMLResponse)
+    def checkout(key: str, category: str, slug: str, request: Request) -> Response:
+        """An invented order confirmation: the tag reports the purchase (checkout)."""
+        site = SITES.get(key)
+        item = site.item(category, slug) if site is not None else None
+        if site is None or item is None or site.tag_id is None:
+            raise HTTPException(404)
+        order_id = "TP-" + secrets.token_hex(4).upper()
+        return page(request, site, {"item": item, "category": category, "order_id": order_id})
 
     @app.get("/assets/{name}.css")
     def stylesheet(name: str) -> FileResponse:

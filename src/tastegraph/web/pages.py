@@ -590,7 +590,7 @@ def _routes(pages: Pages) -> APIRouter:
         # Each toggle is its own form; `setting` says which one was sent (an unchecked box sends nothing).
         on = {"personalization": personalization, "ads_advertiser_data": ads_advertiser_data}
         name = setting if setting in on else "personalization"
-        change = {name: on[name] in ("on", "true", "1")}
+        change: dict[str, object] = {name: on[name] in ("on", "true", "1")}
         account_routes.change_settings(system, caller.user_id, change, "privacy-center", caller.browser_id)
         return _redirect("/settings?notice=settings_saved" + ("#ads" if name != "personalization" else ""))
 
