@@ -35,6 +35,7 @@ from tastegraph.consent import BROWSER_SETTING, GPC_SOURCE, Reason
 from tastegraph.demo import TOPICS as DEMO_TOPICS
 from tastegraph.kernel import CsrfFailed, NotFound, TastegraphError
 from tastegraph.kernel.urls import domain_of
+from tastegraph.web import advertiser_pages
 from tastegraph.web.csrf import FIELD as CSRF_FIELD
 from tastegraph.web.csrf import CsrfTokens
 
@@ -51,6 +52,7 @@ NOTICES: dict[str, str] = {
     "signed_in": "You're signed in.",
     "signed_out": "You're signed out. See you soon.",
     "settings_saved": "Your setting is saved.",
+    "token_revoked": "The token is revoked: it stops working at once.",
     "browser_saved": "Your choice for this browser is saved.",
     "deleted": "Your account and everything about it has been deleted.",
 }
@@ -733,4 +735,5 @@ def install(app: FastAPI, system: System) -> None:
     app.state.pages = pages
     _install_error_pages(app, pages)
     app.include_router(_routes(pages))  # before the /static mount: /static/demo-img/... is generated
+    app.include_router(advertiser_pages.routes(pages))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
