@@ -315,9 +315,12 @@ def create_audience(
 ) -> AudienceOut:
     kind = AudienceKind(body.kind)
     if kind is AudienceKind.VISITOR:
-        spec = audiences.visitor_spec(body.event_names, body.retention_days or 30)
+        # 0 is refused by the spec, not taken as "not given"
+        days = 30 if body.retention_days is None else body.retention_days
+        spec = audiences.visitor_spec(body.event_names, days)
     elif kind is AudienceKind.ENGAGEMENT:
-        spec = audiences.engagement_spec(body.engagement_kinds, body.retention_days or 90)
+        days = 90 if body.retention_days is None else body.retention_days
+        spec = audiences.engagement_spec(body.engagement_kinds, days)
     else:
         spec = audiences.actalike_spec(body.seed_audience_id, body.percent if body.percent is not None else 5)
     model = system.models.current(system.clock.now()) if kind is AudienceKind.ACTALIKE else None
