@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tastegraph.catalog.tables import (
@@ -23,9 +23,19 @@ from tastegraph.catalog.tables import (
 from tastegraph.kernel import Forbidden, InvalidInput, NotFound
 from tastegraph.kernel.urls import domain_of
 
+# Built once, so each request reuses their cache keys (the feed and related Pins read them every time).
+_PIN = select(pins).where(pins.c.id == bindparam("id"))
+_PINS = select(pins).where(pins.c.id.in_(bindparam("ids", expanding=True)))
+_TOPICS_OF = (
+    select(pin_topics.c.pin_id, topics.c.slug)
+    .join(topics, topics.c.id == pin_topics.c.topic_id)
+    .where(pin_topics.c.pin_id.in_(bindparam("ids", expanding=True)))
+    .order_by(topics.c.slug)
+)
+
 
 def get_pin(conn: Connection, pin_id: int) -> dict[str, Any]:
-    row = conn.execute(select(pins).where(pins.c.id == pin_id)).mappings().first()
+    row = conn.execute(_PIN, {"id": pin_id}).mappings().first()
     if row is None:
         raise NotFound(f"no Pin with id {pin_id}", field="pin_id")
     return _pin_dict(row, topics_of(conn, [pin_id]).get(pin_id, []))
@@ -36,7 +46,7 @@ def get_pins(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, An
     ids = list(dict.fromkeys(pin_ids))
     if not ids:
         return {}
-    rows = conn.execute(select(pins).where(pins.c.id.in_(ids))).mappings().all()
+    rows = conn.execute(_PINS, {"ids": ids}).mappings().all()
     tops = topics_of(conn, ids)
     return {int(r["id"]): _pin_dict(r, tops.get(int(r["id"]), [])) for r in rows}
 
@@ -60,13 +70,7 @@ def topics_of(conn: Connection, pin_ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     if not pin_ids:
         return out
-    rows = conn.execute(
-        select(pin_topics.c.pin_id, topics.c.slug)
-        .join(topics, topics.c.id == pin_topics.c.topic_id)
-        .where(pin_topics.c.pin_id.in_(pin_ids))
-        .order_by(topics.c.slug)
-    )
-    for pid, slug in rows:
+    for pid, slug in conn.execute(_TOPICS_OF, {"ids": list(pin_ids)}):
         out.setdefault(int(pid), []).append(slug)
     return out
 

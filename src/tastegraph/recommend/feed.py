@@ -53,36 +53,38 @@ def _gather(
         "followed_person": sources.followed_people(conn, profile, pool),
         "topic_interest": sources.topic_interests(conn, profile, pool),
         "new_in_topic": sources.new_in_topic(conn, profile, now, pool),
-        "popular": sources.popular(conn, pool + len(profile.excluded)),
+        "popular": sources.popular(conn, pool, profile.excluded),
     }
 
 
 def _blend(by_source: dict[str, list[Candidate]], excluded: set[int], limit: int) -> list[FeedItem]:
     """Smooth weighted round-robin over the sources; a Pin found by several sources keeps every reason."""
-    reasons: dict[int, list[dict[str, Any]]] = {}
-    for cands in by_source.values():
-        for c in cands:
-            if c.pin_id not in excluded:
-                bucket = reasons.setdefault(c.pin_id, [])
-                if c.reason not in bucket:
-                    bucket.append(c.reason)
     queues = {s: [c.pin_id for c in by_source[s] if c.pin_id not in excluded] for s in SOURCE_WEIGHTS}
+    heads = dict.fromkeys(SOURCE_WEIGHTS, 0)
     credit = dict.fromkeys(SOURCE_WEIGHTS, 0)
     total = sum(SOURCE_WEIGHTS.values())
     chosen: list[int] = []
     taken: set[int] = set()
     while len(chosen) < limit:
-        live = [s for s in SOURCE_WEIGHTS if queues[s]]
+        live = [s for s in SOURCE_WEIGHTS if heads[s] < len(queues[s])]
         if not live:
             break
         for s in live:
             credit[s] += SOURCE_WEIGHTS[s]
         pick = max(live, key=lambda s: credit[s])
         credit[pick] -= total
-        pin_id = queues[pick].pop(0)
+        pin_id = queues[pick][heads[pick]]
+        heads[pick] += 1
         if pin_id not in taken:
             taken.add(pin_id)
             chosen.append(pin_id)
+    # Reasons of the chosen Pins only, in source order, each once.
+    reasons: dict[int, list[dict[str, Any]]] = {p: [] for p in chosen}
+    for cands in by_source.values():
+        for c in cands:
+            bucket = reasons.get(c.pin_id)
+            if bucket is not None and c.reason not in bucket:
+                bucket.append(c.reason)
     return [FeedItem(p, with_text(reasons[p])) for p in chosen]
 
 

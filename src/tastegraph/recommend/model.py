@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -26,7 +28,37 @@ from tastegraph.recommend.walks import WalkGraph, build_graph
 log = logging.getLogger("tastegraph.recommend.model")
 
 
-@dataclass
+WALK_CACHE_SIZE = 4096
+
+
+class Memo:
+    """A small thread-safe least-recently-used map (requests run on several threads per worker)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+@dataclass(eq=False)
 class Model:
     """A loaded artifact, with the indexes requests need (walk graph, fitted filter, id lookups)."""
 
@@ -45,6 +77,9 @@ class Model:
     # Per Pin, the Pins sharing the most boards with it (see training.top_co_saved); None in artifacts
     # made before it existed, which count boards in common per request instead (`co_saved`).
     co_saved_top: sp.csr_matrix | None = None
+    # Walks from a Pin, by Pin position (see related.walked): a walk depends only on this model and its
+    # query, so an entry never goes stale; a new model starts with an empty cache.
+    walks: Memo = field(default_factory=lambda: Memo(WALK_CACHE_SIZE), init=False, repr=False)
     domain_columns: dict[str, int] = field(init=False)
     # The filter's parts in the form one request needs (see `score` and `contributions`): computed once
     # at load, so a request pays only for the rows of its own history.
@@ -61,12 +96,15 @@ class Model:
         # The item graph is R~^T R~, symmetric: row c holds what column c holds, so per-request work
         # reads rows (CSR slices) only.
         self._graph = sp.csr_matrix(fitted.item_graph, dtype=np.float32)
+        self._graph.sort_indices()  # `_pick` searches rows
         self._d_in = degree_power(fitted.item_degree, -p.item_exponent)
         self._d_out = degree_power(fitted.item_degree, p.item_exponent)[: self.n_pins]
         basis = np.asarray(fitted.basis[:, : p.rank], dtype=np.float32)
         # Rows: every column (Pins and domains) in; Pins only out.
         self._basis_in = np.ascontiguousarray(basis * self._d_in[:, None])
         self._basis = np.ascontiguousarray(basis[: self.n_pins] * (p.ideal_weight * self._d_out[:, None]))
+        if self.n_pins:  # compile the scoring loops now, not in the first request
+            self.contributions([0], [1.0], self.score([0], [1.0])[:1].nonzero()[0])
 
     @classmethod
     def from_artifact(cls, artifact: Artifact) -> Model:
@@ -127,7 +165,10 @@ class Model:
             return np.zeros(self.n_pins, dtype=np.float32)
         cols = np.asarray(columns, dtype=np.int64)
         w = np.asarray(weights, dtype=np.float32)
-        out = np.asarray(self._graph[cols].T @ w, dtype=np.float32)[: self.n_pins]
+        g = self._graph
+        out = np.zeros(g.shape[0], dtype=np.float32)
+        _add_rows(g.indptr, g.indices, g.data, cols, w, out)
+        out = out[: self.n_pins]
         out += self._basis @ (w @ self._basis_in[cols])
         return out
 
@@ -137,7 +178,9 @@ class Model:
         cols = np.asarray(columns, dtype=np.int64)
         w = np.asarray(weights, dtype=np.float32)
         t = np.asarray(targets, dtype=np.int64)
-        graph_part = self._graph[t][:, cols].toarray().T
+        g = self._graph
+        graph_part = np.zeros((len(cols), len(t)), dtype=np.float32)
+        _pick(g.indptr, g.indices, g.data, cols, t, graph_part)
         low_part = self._basis_in[cols] @ self._basis[t].T
         return np.asarray((graph_part + low_part) * w[:, None], dtype=np.float32)
 
@@ -170,6 +213,40 @@ class Model:
             "counts": self.artifact.meta.get("counts", {}),
             "offsite_expires_at": self.artifact.meta.get("offsite_expires_at"),
         }
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_rows(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    rows: np.ndarray,
+    w: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """out += sum of w[k] * row rows[k] of a CSR matrix (no copy of the rows)."""
+    for k in range(len(rows)):
+        r, wk = rows[k], w[k]
+        for j in range(indptr[r], indptr[r + 1]):
+            out[indices[j]] += wk * data[j]
+
+
+@numba.njit(cache=True, nogil=True)
+def _pick(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    cols: np.ndarray,
+    rows: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """out[i, k] = m[rows[k], cols[i]] of a CSR matrix with sorted rows (by binary search)."""
+    for k in range(len(rows)):
+        lo, hi = indptr[rows[k]], indptr[rows[k] + 1]
+        for i in range(len(cols)):
+            at = lo + np.searchsorted(indices[lo:hi], cols[i])
+            if at < hi and indices[at] == cols[i]:
+                out[i, k] = data[at]
 
 
 class ModelHolder:

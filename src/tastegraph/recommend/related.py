@@ -18,6 +18,11 @@ from tastegraph.recommend.sources import Candidate, excluded_pins, popular_in_to
 from tastegraph.recommend.walks import pixie
 
 WALK_STEPS = 20_000
+WALK_KEEP = 300  # results kept per walk: enough for the largest page and the viewer's exclusions
+
+
+def _seed(model: Model, q: int) -> int:
+    return model.seed * 1_000_003 + q
 
 
 def related_pins(
@@ -51,16 +56,29 @@ def walked(conn: Connection, model: Model, pin_id: int, skip: set[int], limit: i
     q = int(model.pin_index([pin_id])[0])
     if q < 0:
         return []  # a Pin newer than the model
+    top = 2 * limit + 10  # spare for results only longer paths reach
     exclude = model.pin_index(list(skip))
-    result = pixie(
-        model.graph,
-        np.asarray([q]),
-        total_steps=WALK_STEPS,
-        top=2 * limit + 10,  # spare for results only longer paths reach
-        seed=model.seed * 1_000_003 + q,
-        exclude=exclude[exclude >= 0],
-    )
-    links = _linking_boards(model, q, result.items)
+    exclude = exclude[exclude >= 0]
+    # The walk from q depends only on the model and q (the exclusions only drop results afterwards),
+    # so its best WALK_KEEP results are kept per model and filtered per request; a request that
+    # excludes too many of them walks again.
+    best = model.walks.get(q)
+    if best is None:
+        best = pixie(
+            model.graph, np.asarray([q]), total_steps=WALK_STEPS, top=WALK_KEEP, seed=_seed(model, q)
+        )
+        model.walks.put(q, best)
+    items = best.items[np.isin(best.items, exclude, invert=True)][:top]
+    if len(items) < top and len(best.items) == WALK_KEEP:
+        items = pixie(
+            model.graph,
+            np.asarray([q]),
+            total_steps=WALK_STEPS,
+            top=top,
+            seed=_seed(model, q),
+            exclude=exclude,
+        ).items
+    links = _linking_boards(model, q, items)
     links = [link for link in links if link[2]][:limit]
     names = _board_names(conn, {int(model.board_ids[b]) for _, _, ranked in links for b, _ in ranked})
     out = []

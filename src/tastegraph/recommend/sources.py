@@ -3,16 +3,17 @@ there, derived from the very rows that produced it."""
 
 from __future__ import annotations
 
+import functools
 import time
 import weakref
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
-from sqlalchemy import Connection, Engine, desc, func, select
+from sqlalchemy import Connection, Engine, bindparam, desc, func, select
 
 from tastegraph.catalog.tables import (
     board_follows,
@@ -47,37 +48,73 @@ class Profile:
     visits: list[Visit] = field(default_factory=list)
     _engaged: list[int] | None = None
     _topics: list[tuple[int, str, str, int]] | None = None
+    _titles: dict[int, str] = field(default_factory=dict)
 
 
 def _iso(dt: datetime) -> str:
     return dt.isoformat()
 
 
+# The per-request statements, built once: SQLAlchemy then reuses each one's cache key and compiled form
+# instead of building and hashing a new statement on every request.
+_SAVES = (
+    select(board_pins.c.pin_id, func.max(board_pins.c.saved_at).label("at"))
+    .where(board_pins.c.saved_by == bindparam("user_id"))
+    .group_by(board_pins.c.pin_id)
+    .order_by(desc("at"), board_pins.c.pin_id)
+)
+_HIDDEN = select(hides.c.pin_id).where(hides.c.user_id == bindparam("user_id"))
+_SAVED_PINS = select(board_pins.c.pin_id).where(board_pins.c.saved_by == bindparam("user_id"))
+_ENGAGED = (
+    select(engagement_events.c.pin_id)
+    .where(
+        engagement_events.c.user_id == bindparam("user_id"),
+        engagement_events.c.kind.in_(("click", "closeup")),
+        engagement_events.c.pin_id.is_not(None),
+    )
+    .order_by(engagement_events.c.occurred_at.desc())
+    .limit(bindparam("limit"))
+)
+_FOLLOWED_BOARDS = (
+    select(board_pins.c.pin_id, boards.c.id, boards.c.name, board_pins.c.saved_at)
+    .join(board_follows, board_follows.c.board_id == board_pins.c.board_id)
+    .join(boards, boards.c.id == board_pins.c.board_id)
+    .where(board_follows.c.user_id == bindparam("user_id"))
+    .order_by(board_pins.c.saved_at.desc())
+    .limit(bindparam("limit"))
+)
+_FOLLOWED_PEOPLE = (
+    select(board_pins.c.pin_id, users.c.id, users.c.display_name, board_pins.c.saved_at)
+    .join(user_follows, user_follows.c.followee_id == board_pins.c.saved_by)
+    .join(users, users.c.id == board_pins.c.saved_by)
+    .where(user_follows.c.follower_id == bindparam("user_id"))
+    .order_by(board_pins.c.saved_at.desc())
+    .limit(bindparam("limit"))
+)
+SAVED_DEPTH = 500  # the newest saves the sources look at
+
+
 def load_profile(conn: Connection, user_id: int | None, visits: list[Visit]) -> Profile:
     profile = Profile(user_id=user_id, visits=visits)
     if user_id is None:
         return profile
-    profile.saved = [
-        (int(p), at)
-        for p, at in conn.execute(
-            select(board_pins.c.pin_id, func.max(board_pins.c.saved_at).label("at"))
-            .where(board_pins.c.saved_by == user_id)
-            .group_by(board_pins.c.pin_id)
-            .order_by(desc("at"))
-            .limit(500)
-        )
-    ]
-    profile.excluded = excluded_pins(conn, user_id)
+    # Every save, newest first: the newest SAVED_DEPTH feed the sources, all of them are excluded.
+    saved = [(int(p), at) for p, at in conn.execute(_SAVES, {"user_id": user_id})]
+    profile.saved = saved[:SAVED_DEPTH]
+    profile.excluded = {p for p, _ in saved} | _hidden(conn, user_id)
     return profile
+
+
+def _hidden(conn: Connection, user_id: int) -> set[int]:
+    return {int(h) for h in conn.execute(_HIDDEN, {"user_id": user_id}).scalars()}
 
 
 def excluded_pins(conn: Connection, user_id: int | None) -> set[int]:
     """Every Pin the person saved (not only the newest 500 the sources look at) or hid."""
     if user_id is None:
         return set()
-    saved = conn.execute(select(board_pins.c.pin_id).where(board_pins.c.saved_by == user_id)).scalars()
-    hidden = conn.execute(select(hides.c.pin_id).where(hides.c.user_id == user_id)).scalars()
-    return {int(p) for p in saved} | {int(h) for h in hidden}
+    saved = conn.execute(_SAVED_PINS, {"user_id": user_id}).scalars()
+    return {int(p) for p in saved} | _hidden(conn, user_id)
 
 
 def engaged_pins(conn: Connection, profile: Profile, limit: int = 100) -> list[int]:
@@ -85,19 +122,8 @@ def engaged_pins(conn: Connection, profile: Profile, limit: int = 100) -> list[i
     if profile.user_id is None:
         return []
     if profile._engaged is None:
-        profile._engaged = [
-            int(p)
-            for p in conn.execute(
-                select(engagement_events.c.pin_id)
-                .where(
-                    engagement_events.c.user_id == profile.user_id,
-                    engagement_events.c.kind.in_(("click", "closeup")),
-                    engagement_events.c.pin_id.is_not(None),
-                )
-                .order_by(engagement_events.c.occurred_at.desc())
-                .limit(limit)
-            ).scalars()
-        ]
+        rows = conn.execute(_ENGAGED, {"user_id": profile.user_id, "limit": limit}).scalars()
+        profile._engaged = [int(p) for p in rows]
     return profile._engaged
 
 
@@ -115,14 +141,7 @@ def viewer_topics(conn: Connection, profile: Profile, k: int = 3) -> list[tuple[
 def followed_boards(conn: Connection, profile: Profile, limit: int) -> list[Candidate]:
     if profile.user_id is None:
         return []
-    rows = conn.execute(
-        select(board_pins.c.pin_id, boards.c.id, boards.c.name, board_pins.c.saved_at)
-        .join(board_follows, board_follows.c.board_id == board_pins.c.board_id)
-        .join(boards, boards.c.id == board_pins.c.board_id)
-        .where(board_follows.c.user_id == profile.user_id)
-        .order_by(board_pins.c.saved_at.desc())
-        .limit(limit)
-    )
+    rows = conn.execute(_FOLLOWED_BOARDS, {"user_id": profile.user_id, "limit": limit})
     return [
         Candidate(
             int(r[0]),
@@ -135,14 +154,7 @@ def followed_boards(conn: Connection, profile: Profile, limit: int) -> list[Cand
 def followed_people(conn: Connection, profile: Profile, limit: int) -> list[Candidate]:
     if profile.user_id is None:
         return []
-    rows = conn.execute(
-        select(board_pins.c.pin_id, users.c.id, users.c.display_name, board_pins.c.saved_at)
-        .join(user_follows, user_follows.c.followee_id == board_pins.c.saved_by)
-        .join(users, users.c.id == board_pins.c.saved_by)
-        .where(user_follows.c.follower_id == profile.user_id)
-        .order_by(board_pins.c.saved_at.desc())
-        .limit(limit)
-    )
+    rows = conn.execute(_FOLLOWED_PEOPLE, {"user_id": profile.user_id, "limit": limit})
     return [
         Candidate(
             int(r[0]), {"kind": "followed_person", "user_id": int(r[1]), "user_name": r[2], "at": _iso(r[3])}
@@ -175,7 +187,7 @@ def saved_alongside(
     if live:
         rows += _co_saved_live(conn, live, seed_ids, limit * 3)
     rows.sort(key=lambda r: (-r[2], r[0]))
-    titles = _titles(conn, seed_ids)
+    titles = pin_titles(conn, profile, seed_ids)
     out: list[Candidate] = []
     seen: set[int] = set(seed_ids)
     for pin_id, via, n in rows:
@@ -240,19 +252,22 @@ def _co_saved_live(
 
 
 def _top_topics(conn: Connection, pin_ids: Iterable[int], k: int) -> list[tuple[int, str, str, int]]:
-    ids = list(pin_ids)
+    ids = sorted(set(pin_ids))
     if not ids:
         return []
-    n = func.count().label("n")
-    rows = conn.execute(
-        select(topics.c.id, topics.c.slug, topics.c.name, n)
-        .join(pin_topics, pin_topics.c.topic_id == topics.c.id)
-        .where(pin_topics.c.pin_id.in_(ids))
-        .group_by(topics.c.id, topics.c.slug, topics.c.name)
-        .order_by(n.desc(), topics.c.slug)
-        .limit(k)
-    )
+    rows = conn.execute(_TOP_TOPICS, {"ids": ids, "k": k})
     return [(int(r[0]), r[1], r[2], int(r[3])) for r in rows]
+
+
+_n = func.count().label("n")
+_TOP_TOPICS = (
+    select(topics.c.id, topics.c.slug, topics.c.name, _n)
+    .join(pin_topics, pin_topics.c.topic_id == topics.c.id)
+    .where(pin_topics.c.pin_id.in_(bindparam("ids", expanding=True)))
+    .group_by(topics.c.id, topics.c.slug, topics.c.name)
+    .order_by(_n.desc(), topics.c.slug)
+    .limit(bindparam("k"))
+)
 
 
 # Popularity changes slowly, and ranking a topic's Pins by saves is the costliest query of a feed, so
@@ -289,13 +304,32 @@ def topic_interests(conn: Connection, profile: Profile, limit: int) -> list[Cand
     out: list[Candidate] = []
     per_topic = max(1, limit // max(1, len(top)))
     for topic_id, slug, name, n in top:
-        for pin_id in popular_in_topic(conn, topic_id, per_topic + len(profile.excluded)):
-            out.append(
-                Candidate(
-                    pin_id, {"kind": "topic_interest", "topic": slug, "topic_name": name, "engagements": n}
-                )
-            )
+        reason = {"kind": "topic_interest", "topic": slug, "topic_name": name, "engagements": n}
+        ranked = _unseen(functools.partial(popular_in_topic, conn, topic_id), per_topic, profile.excluded)
+        out.extend(Candidate(pin_id, dict(reason)) for pin_id in ranked)
     return out
+
+
+T = TypeVar("T")
+
+
+def _unseen(
+    ranked: Callable[[int], list[T]],
+    limit: int,
+    excluded: set[int],
+    key: Callable[[T], int] | None = None,
+) -> list[T]:
+    """The first `limit` entries of a ranked list (`ranked(n)` gives its first n) whose Pin (`key`, or
+    the entry itself) is not in `excluded`: from the cached top POPULAR_DEPTH when that is enough, else
+    read deeper."""
+
+    def keep(x: T) -> bool:
+        return (key(x) if key is not None else cast(int, x)) not in excluded
+
+    found = [x for x in ranked(min(POPULAR_DEPTH, limit + len(excluded))) if keep(x)]
+    if len(found) < limit and limit + len(excluded) > POPULAR_DEPTH:
+        found = [x for x in ranked(limit + len(excluded)) if keep(x)]
+    return found[:limit]
 
 
 def offsite(conn: Connection, profile: Profile, limit: int, max_domains: int = 5) -> list[Candidate]:
@@ -385,16 +419,19 @@ _popular_all: weakref.WeakKeyDictionary[Engine, tuple[float, list[tuple[int, int
 )
 
 
-def popular(conn: Connection, limit: int) -> list[Candidate]:
-    """The most saved Pins of all (the top POPULAR_DEPTH kept for POPULAR_TTL_SECONDS)."""
-    hit = _popular_all.get(conn.engine)
-    if limit > POPULAR_DEPTH:
-        rows = _popular(conn, limit)
-    else:
+def popular(conn: Connection, limit: int, excluded: set[int] | None = None) -> list[Candidate]:
+    """The most saved Pins of all but `excluded` (the top POPULAR_DEPTH kept for POPULAR_TTL_SECONDS)."""
+
+    def ranked(k: int) -> list[tuple[int, int]]:
+        if k > POPULAR_DEPTH:
+            return _popular(conn, k)
+        hit = _popular_all.get(conn.engine)
         if hit is None or time.monotonic() - hit[0] > POPULAR_TTL_SECONDS:
             hit = (time.monotonic(), _popular(conn, POPULAR_DEPTH))
             _popular_all[conn.engine] = hit
-        rows = hit[1][:limit]
+        return hit[1][:k]
+
+    rows = _unseen(ranked, limit, excluded or set(), key=lambda r: r[0])
     return [Candidate(p, {"kind": "popular", "saves": n}) for p, n in rows]
 
 
@@ -467,7 +504,7 @@ def similar_taste(conn: Connection, profile: Profile, model: Model | None, limit
     best = best[np.lexsort((best, -total[best]))]
     because = model.contributions(columns, weights, best).argmax(axis=0)
     origins = [history[int(i)][2] for i in because]
-    titles = _titles(conn, [o["pin_id"] for o in origins if "pin_id" in o])
+    titles = pin_titles(conn, profile, [o["pin_id"] for o in origins if "pin_id" in o])
     out = []
     for col, origin in zip(best.tolist(), origins, strict=True):
         if origin["via"] == "site":
@@ -478,11 +515,20 @@ def similar_taste(conn: Connection, profile: Profile, model: Model | None, limit
     return out
 
 
-def _titles(conn: Connection, pin_ids: list[int]) -> dict[int, str]:
-    if not pin_ids:
-        return {}
-    rows = conn.execute(select(pins.c.id, pins.c.title).where(pins.c.id.in_(set(pin_ids))))
-    return {int(r[0]): str(r[1]) for r in rows}
+def pin_titles(conn: Connection, profile: Profile, pin_ids: Iterable[int]) -> dict[int, str]:
+    """Titles of Pins the reasons name, read once per request: the first read also takes the titles of
+    the viewer's recent saves, which the other sources name too."""
+    wanted = set(pin_ids)
+    missing = wanted - profile._titles.keys()
+    if missing:
+        missing |= {p for p, _ in profile.saved[:TASTE_SAVES]} - profile._titles.keys()
+        rows = conn.execute(_TITLES, {"ids": sorted(missing)})
+        profile._titles.update({p: "" for p in missing})
+        profile._titles.update({int(r[0]): str(r[1]) for r in rows})
+    return {p: profile._titles[p] for p in wanted}
+
+
+_TITLES = select(pins.c.id, pins.c.title).where(pins.c.id.in_(bindparam("ids", expanding=True)))
 
 
 NEW_PIN_AGE = timedelta(days=14)
