@@ -5,18 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from tastegraph.ads import accounts
 from tastegraph.bootstrap import System
+from tastegraph.collect.tables import advertiser_events
 from tastegraph.db.schema import full_metadata
 from tastegraph.kernel import PERSONAL, SUBJECT
 from tests.helpers import mini_world, sign_up_in
+from tests.integration.ads_support import Acct, event, sha
 
 
 def _busy_person(client: TestClient, system: System) -> tuple[int, str, dict[str, Any]]:
     """A person who did a bit of everything; plus a second person who follows them."""
     world = mini_world(system)
     client.post("/v1/offsite/visits", json={"url": "https://trailpeak-gear.com/signed-out"})
+    # The browser sees an advertiser's tag before signing in here: an event about the browser only.
+    shop = _shop(system, "Signed-out shop")
+    assert client.get(f"/v1/tag/{shop.tag_id}/event", params={"event": "page_visit"}).status_code == 200
     user_id = sign_up_in(client, "zed@example.com")
     browser_id = client.cookies.get("tg_bid_local")
     assert browser_id
@@ -35,6 +41,7 @@ def _busy_person(client: TestClient, system: System) -> tuple[int, str, dict[str
         },
     )
     assert r.status_code == 200, r.text
+    _advertiser_data(client, system, user_id)
     client.patch("/v1/me/settings", json={"personalization": False})
     client.patch("/v1/me/settings", json={"personalization": True})
     client.post("/v1/offsite/visits", json={"url": "https://loomandlinen.com/rugs"})
@@ -54,6 +61,42 @@ def _busy_person(client: TestClient, system: System) -> tuple[int, str, dict[str
     )
     assert r.status_code == 200, r.text
     return user_id, browser_id, {"pins": pins, "board": board}
+
+
+def _shop(system: System, name: str, owner: int | None = None) -> Acct:
+    with system.write() as conn:
+        account, token = accounts.create_account(conn, name, system.clock.now(), owner_user_id=owner)
+    return Acct(account.id, token.token, account.tag_id)
+
+
+def _advertiser_data(client: TestClient, system: System, user_id: int) -> None:
+    """Advertisers' data about the person: tag and API events, a customer-list audience, a phone hash,
+    an advertiser turned off, and an advertiser the person manages."""
+    with system.write() as conn:
+        system.identity.set_identifiers(conn, user_id, system.clock.now(), phone="+1 650 555 0199")
+    shop = _shop(system, "Zed's shop", owner=user_id)
+    r = client.get(f"/v1/tag/{shop.tag_id}/event", params={"event": "checkout", "fp": "zed-on-shop-1"})
+    assert r.status_code == 200
+    r = client.post(
+        f"/v1/ad_accounts/{shop.id}/events",
+        json={
+            "data": [
+                event(
+                    system, "zed-order-1", user_data={"em": [sha("zed@example.com")], "click_id": "click-zed"}
+                )
+            ]
+        },
+        headers=shop.auth,
+    )
+    assert r.json()["events"][0]["status"] == "processed", r.text
+    r = client.post(
+        f"/v1/ad_accounts/{shop.id}/customer_lists",
+        json={"kind": "phone", "hashed": False, "records": ["+1 (650) 555-0199"]},
+        headers=shop.auth,
+    )
+    assert r.status_code == 201 and r.json()["matched"] == 1, r.text
+    other = _shop(system, "Other shop")
+    assert client.put(f"/v1/me/advertisers/{other.id}", json={"allow": False}).status_code == 200
 
 
 def test_export_has_everything(client: TestClient, system: System) -> None:
@@ -79,21 +122,41 @@ def test_export_has_everything(client: TestClient, system: System) -> None:
     assert data["catalog"]["saves"][0]["pin_id"] == ctx["pins"][0]
     assert data["catalog"]["hidden_pins"][0]["pin_id"] == ctx["pins"][3]
     assert data["identity"]["linked_browsers"]
+    assert sorted(e["event_name"] for e in data["advertiser_events"]) == [
+        "checkout",
+        "checkout",
+        "page_visit",
+    ]
+    assert [m["kind"] for m in data["audiences"]] == ["customer_list"]
+    assert [a["name"] for a in data["advertisers_managed"]] == ["Zed's shop"]
+    assert sorted(i["kind"] for i in data["identity"]["hashed_identifiers"]) == ["email", "phone"]
+    assert len(data["consent"]["advertisers_turned_off"]) == 1
+
+
+# Other things that name the person: their id on the advertiser's site, an ad click of theirs, the hashes
+# of their email and phone (see _advertiser_data).
+OTHER_NAMES = (
+    "zed-on-shop-1",
+    "click-zed",
+    sha("zed@example.com"),
+    sha("16505550199"),
+)
 
 
 def _rows_naming(
     system: System, user_id: int, browser_id: str, email: str
 ) -> list[tuple[str, dict[str, Any]]]:
     """Every row, in every table, whose subject column names the person, or whose values contain their
-    email or browser id."""
+    email, browser id or another identifier of theirs."""
     found = []
+    names = (email, browser_id, *OTHER_NAMES)
     with system.read() as conn:
         for table in full_metadata().sorted_tables:
             subject_cols = [c for c in table.columns if c.info.get(SUBJECT)]
             for row in conn.execute(select(table)).mappings():
                 values = dict(row)
                 if any(values[c.name] in (user_id, browser_id) for c in subject_cols) or any(
-                    isinstance(v, str) and (email in v or browser_id in v) for v in values.values()
+                    isinstance(v, str) and any(n in v for n in names) for v in values.values()
                 ):
                     found.append((table.name, values))
     return found
@@ -108,10 +171,19 @@ def test_every_table_is_classified() -> None:
 
 def test_delete_account_leaves_nothing(client: TestClient, system: System) -> None:
     user_id, browser_id, ctx = _busy_person(client, system)
-    assert _rows_naming(system, user_id, browser_id, "zed@example.com")
+    before = _rows_naming(system, user_id, browser_id, "zed@example.com")
+    flat = str(before)
+    assert all(n in flat for n in OTHER_NAMES), "the walk would see each identifier"
+    tables = {t for t, _ in before}
+    new_tables = {"advertiser_events", "audience_members", "person_identifiers", "advertiser_data_blocks"}
+    assert tables >= new_tables | {"advertisers"}
+    shop_events = sum(1 for t, row in before if t == "advertiser_events")
     r = client.delete("/v1/me")
     assert r.status_code == 204
     assert _rows_naming(system, user_id, browser_id, "zed@example.com") == []
+    # The advertisers' events stay, anonymous, in their aggregate counts.
+    with system.read() as conn:
+        assert conn.execute(select(func.count()).select_from(advertiser_events)).scalar_one() == shop_events
     assert client.get("/v1/me/settings").status_code == 401
     assert (
         client.post(
