@@ -481,3 +481,24 @@ def test_export_includes_advertiser_data(client: TestClient, system: System) -> 
     assert {"kind": "email", "sha256": sha("zoe@example.com")} in data["identity"]["hashed_identifiers"]
     assert data["consent"]["advertisers_turned_off"] == [other.id]
     assert data["consent"]["settings"]["ads_advertiser_data"] is True
+
+
+def test_sign_up_phone_is_kept_only_hashed_and_matches_lists(client: TestClient, system: System) -> None:
+    acct = ad_account(system)
+    before = row_counts(system)
+    r = client.post("/v1/users", json={"email": "tel@example.com", "password": "long enough", "phone": "555"})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "phone", r.text
+    assert row_counts(system) == before
+    r = client.post(
+        "/v1/users",
+        json={"email": "Tel@Example.com", "password": "long enough", "phone": "+44 (0)20 7946 0958"},
+    )
+    assert r.status_code == 201, r.text
+    uid = int(r.json()["id"])
+    stored = _all_values(system)
+    assert "7946" not in stored
+    assert sha("442079460958") in stored and sha("tel@example.com") in stored
+    listed = _customer_list(client, acct, kind="phone", hashed=True, records=[sha("442079460958")])
+    assert listed["matched"] == 1 and members(system, listed["audience_id"]) == {uid}
+    listed = _customer_list(client, acct, kind="email", hashed=False, records=["  TEL@example.COM"])
+    assert listed["matched"] == 1 and members(system, listed["audience_id"]) == {uid}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,10 +17,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
-from tastegraph.ads import accounts
+from tastegraph.ads import accounts, customer_lists
 from tastegraph.ads.tables import ad_tokens
 from tastegraph.bootstrap import System, build
 from tastegraph.cli import app as cli_app
+from tastegraph.collect import advertiser_events
+from tastegraph.collect.advertiser_events import Ingest
 from tastegraph.db import make_engine, upgrade
 from tastegraph.kernel import FrozenClock
 from tastegraph.server import compose
@@ -384,9 +387,92 @@ def test_cli_ad_account_create_token_revoke(tmp_path: Path) -> None:
         system.dispose()
 
 
-@pytest.mark.parametrize("value", [True, "1e400", "NaN", -1, "12.345678"])
-def test_custom_data_value_refused(client: TestClient, system: System, value: object) -> None:
+def test_custom_data_value_forms(client: TestClient, system: System) -> None:
     acct = ad_account(system)
-    out = send(client, acct, [event(system, "v", custom_data={"value": value})])
-    assert statuses(out) == ["failed"], out
-    assert out["events"][0]["error"]["field"] == "data[0].custom_data.value"
+    accepted: list[object] = [19.99, "19.99", 20, "0", "1e2"]
+    refused: list[object] = [True, "1e400", "NaN", "Infinity", -1, "12.345678", "", [1], {"v": 1}]
+    batch = [event(system, f"v-{i}", custom_data={"value": v}) for i, v in enumerate(accepted + refused)]
+    out = send(client, acct, batch)
+    assert statuses(out) == ["processed"] * len(accepted) + ["failed"] * len(refused), out
+    assert {e["error"]["field"] for e in out["events"][len(accepted) :]} == {
+        f"data[{i}].custom_data.value" for i in range(len(accepted), len(batch))
+    }
+    values = [Decimal(r["value"]) for r in stored_events(system)]
+    assert values == [Decimal("19.99"), Decimal("19.99"), Decimal(20), Decimal(0), Decimal(100)]
+
+
+# --- concurrency and size limits ---------------------------------------------------------------------------
+
+
+def test_concurrent_retries_store_each_event_once(system: System) -> None:
+    """Two batches with the same events at the same moment (a client retrying on a timeout): each event
+    is stored once, whichever batch wins."""
+    acct = ad_account(system)
+    now = system.clock.now()
+    raw = [event(system, f"race-{i}") for i in range(300)]
+    barrier = threading.Barrier(2)
+    results: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            items = [advertiser_events.prepare(r, f"data[{i}]", now) for i, r in enumerate(raw)]
+            barrier.wait()
+            with system.write() as conn:
+                out = advertiser_events.record_events(
+                    conn, system.identity, system.consent, Ingest(acct.id, "api"), items, now
+                )
+            results.append([o.status.value for o in out])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert sorted(results) == [["duplicate"] * 300, ["processed"] * 300]
+    assert len(stored_events(system)) == 300
+
+
+def test_body_limits(database_url: str) -> None:
+    settings = make_settings(database_url, max_body_bytes=4096, ads_events_max_body_bytes=4096)
+    system = build(settings, clock=FrozenClock(START))
+    try:
+        acct = ad_account(system)
+        with TestClient(compose(system, run_sweeper=False)) as client:
+            before = row_counts(system)
+            big = {"data": [event(system, f"big-{i}") for i in range(60)]}
+            r = client.post(f"/v1/ad_accounts/{acct.id}/events", json=big, headers=acct.auth)
+            assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+            assert row_counts(system) == before
+            small = {"data": [event(system, "small-1")]}
+            r = client.post(f"/v1/ad_accounts/{acct.id}/events", json=small, headers=acct.auth)
+            assert r.status_code == 200 and statuses(r.json()) == ["processed"]
+    finally:
+        system.dispose()
+
+
+def test_customer_list_over_the_record_limit_writes_nothing(
+    client: TestClient, system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    acct = ad_account(system)
+    crowd = people(system, 6)
+    monkeypatch.setattr(customer_lists, "MAX_RECORDS", 5)
+    before = row_counts(system)
+    r = client.post(
+        f"/v1/ad_accounts/{acct.id}/customer_lists",
+        content="\n".join(e for _, e in crowd).encode(),
+        params={"kind": "email", "hashed": "false"},
+        headers={**acct.auth, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 413, r.text
+    assert row_counts(system) == before
+    r = client.post(
+        f"/v1/ad_accounts/{acct.id}/customer_lists",
+        content="\n".join(e for _, e in crowd[:5]).encode(),
+        params={"kind": "email", "hashed": "false"},
+        headers={**acct.auth, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 201 and r.json()["matched"] == 5
