@@ -8,6 +8,7 @@ import logging
 import signal
 import threading
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from threadpoolctl import threadpool_limits
@@ -52,6 +53,27 @@ def body_limit(settings: Settings, path: str) -> int:
     return settings.max_body_bytes
 
 
+def _with_documented_schemas(app: FastAPI) -> None:
+    """Publish the schemas that routes validate themselves (ads.DOCUMENTED_SCHEMAS) in /openapi.json."""
+    from fastapi.openapi.utils import get_openapi
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in ads.DOCUMENTED_SCHEMAS:
+                body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, definition in body.pop("$defs", {}).items():
+                    components.setdefault(name, definition)
+                components[model.__name__] = body
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = build  # type: ignore[method-assign]
+
+
 def create_app(system: System, *, run_sweeper: bool = True) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -78,6 +100,7 @@ def create_app(system: System, *, run_sweeper: bool = True) -> FastAPI:
     )
     app.state.system = system
     errors.install(app)
+    _with_documented_schemas(app)
     app.state.ad_account_buckets = (
         TokenBuckets(system.settings.ads_rate_limit_per_minute)
         if system.settings.ads_rate_limit_enabled

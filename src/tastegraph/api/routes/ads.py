@@ -80,8 +80,13 @@ def _json_only(request: Request) -> None:
 
 class EventsBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    # Each item is validated on its own (see docs/api.md): a bad one fails alone.
-    data: list[Any] = Field(min_length=1, max_length=MAX_EVENTS)
+    # Each item is validated on its own (see docs/api.md): a bad one fails alone. The schema of an
+    # item is published as ConversionEvent in /openapi.json.
+    data: list[Any] = Field(
+        min_length=1,
+        max_length=MAX_EVENTS,
+        json_schema_extra={"items": {"$ref": "#/components/schemas/ConversionEvent"}},
+    )
 
 
 class EventError(BaseModel):
@@ -195,6 +200,15 @@ def _upload(system: System, account: int, kind: str, hashed: bool, name: str, re
     status_code=201,
     response_model=CustomerListResult,
     summary="Upload a customer list (JSON, or CSV streamed) and get its audience",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/CustomerListBody"}},
+                "text/csv": {"schema": {"type": "string", "description": "one record per line"}},
+            },
+        }
+    },
     description=(
         "JSON: {kind: email|phone, hashed: bool, records: [...], name?}. CSV: the body as text/csv "
         "(first column; an optional header row), with ?kind=email|phone&hashed=true|false&name=... . "
@@ -243,6 +257,10 @@ async def post_customer_list(
     records = customer_lists.csv_records(customer_lists.decode_lines(chunks()))
     result = await anyio.to_thread.run_sync(lambda: _upload(system, account, kind, hashed, name, records))
     return CustomerListResult(**result)
+
+
+# Schemas that routes reference by name but parse themselves (per-event validation, streamed CSV).
+DOCUMENTED_SCHEMAS: tuple[type[BaseModel], ...] = (advertiser_events.ConversionEvent, CustomerListBody)
 
 
 def _validated(model: type[CustomerListBody], raw: object) -> CustomerListBody:
