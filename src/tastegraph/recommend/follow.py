@@ -43,7 +43,7 @@ class Suggestion:
 def _liked(conn: Connection, profile: Profile) -> dict[int, float]:
     """The viewer's own positive signals: saves (1.0) and recent clicks and close-ups (0.5)."""
     liked = {p: 0.5 for p in engaged_pins(conn, profile) if p not in profile.excluded}
-    liked.update({p: 1.0 for p, _ in profile.saved})
+    liked.update(dict.fromkeys(profile.saved_ids, 1.0))
     return liked
 
 
@@ -186,13 +186,13 @@ def people_to_follow(conn: Connection, user_id: int, model: Model | None, limit:
     if model is not None and liked:
         ranked = _rank_people_model(model, _taste(model, liked, profile.excluded), want)
     elif profile.saved:
-        ranked = _rank_people_live(conn, [p for p, _ in profile.saved], want)
+        ranked = _rank_people_live(conn, profile.saved_ids, want)
     ranked = [u for u in ranked if u not in skip]
     topics = viewer_topics(conn, profile)
     if len(ranked) < limit and topics:
         more = _top_savers(conn, [t[0] for t in topics], want)
         ranked += [u for u in more if u not in skip and u not in ranked]
-    return _people_reasons(conn, ranked, {p for p, _ in profile.saved}, topics, limit)
+    return _people_reasons(conn, ranked, set(profile.saved_ids), topics, limit)
 
 
 def _rank_people_model(model: Model, taste: dict[int, float], want: int) -> list[int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 from sqlalchemy import Connection, func, select
 
@@ -107,29 +108,94 @@ def _linking_boards(model: Model, q: int, results: np.ndarray) -> Links:
     """For each result Pin: how many boards hold it and the query Pin `q`, and the boards holding it
     that link it to `q` (they hold `q` too, or another Pin saved with `q`), best first: boards holding
     both, then by Pins shared with `q`'s boards (the best 3). A result only longer paths reach has none."""
-    q_boards = model.pin_boards[q].indices
-    near = np.zeros(model.n_pins, dtype=np.float32)
-    near[model.board_pins[q_boards].indices] = 1.0  # Pins saved with q (and q)
-    holds_q = np.zeros(len(model.board_ids), dtype=bool)
-    holds_q[q_boards] = True
-    rows = model.pin_boards[results]
-    # One entry per (result, board holding it), for all results at once.
-    owner = np.repeat(np.arange(len(results)), np.diff(rows.indptr))
-    board = rows.indices
-    # Pins saved with q on each of those boards (only those boards: not the whole graph), not
-    # counting the result itself.
-    overlap = np.asarray(model.board_pins[board] @ near).ravel() - near[results[owner]]
-    both = holds_q[board]
-    n_both = np.bincount(owner[both], minlength=len(results))
-    link = np.flatnonzero(both | (overlap > 0))
-    link = link[np.lexsort((board[link], -overlap[link], ~both[link], owner[link]))]
-    by = owner[link]
-    rank = np.arange(len(link)) - np.searchsorted(by, by)  # place within its result's boards
-    link, by = link[rank < 3], by[rank < 3]
-    out: Links = [(r, int(n_both[k]), []) for k, r in enumerate(results.tolist())]
-    for i, k in zip(link.tolist(), by.tolist(), strict=True):
-        out[k][2].append((int(board[i]), bool(both[i])))
-    return out
+    pb, bp = model.pin_boards, model.board_pins
+    n_both = np.zeros(len(results), dtype=np.int64)
+    best = np.full((len(results), 3), -1, dtype=np.int64)
+    best_both = np.zeros((len(results), 3), dtype=np.bool_)
+    _links(
+        pb.indptr,
+        pb.indices,
+        bp.indptr,
+        bp.indices,
+        q,
+        np.asarray(results, dtype=np.int64),
+        n_both,
+        best,
+        best_both,
+    )
+    return [
+        (r, int(n_both[k]), [(int(b), bool(h)) for b, h in zip(best[k], best_both[k], strict=True) if b >= 0])
+        for k, r in enumerate(results.tolist())
+    ]
+
+
+@numba.njit(cache=True, nogil=True)
+def _links(
+    pb_ptr: np.ndarray,
+    pb_idx: np.ndarray,
+    bp_ptr: np.ndarray,
+    bp_idx: np.ndarray,
+    q: int,
+    results: np.ndarray,
+    n_both: np.ndarray,
+    best: np.ndarray,
+    best_both: np.ndarray,
+) -> None:
+    """The loops of `_linking_boards`, over the CSR arrays of Pins x boards (pb) and boards x Pins (bp).
+
+    A board's overlap (Pins on it saved with q, the result itself not counted) is counted only for the
+    boards that can make a result's best 3: all its boards, or only those holding q when 3 or more do.
+    """
+    n_pins = len(pb_ptr) - 1
+    n_boards = len(bp_ptr) - 1
+    near = np.zeros(n_pins, dtype=np.bool_)  # Pins saved with q (and q)
+    holds_q = np.zeros(n_boards, dtype=np.bool_)
+    for j in range(pb_ptr[q], pb_ptr[q + 1]):
+        b = pb_idx[j]
+        holds_q[b] = True
+        for i in range(bp_ptr[b], bp_ptr[b + 1]):
+            near[bp_idx[i]] = True
+    for k in range(len(results)):
+        r = results[k]
+        both = 0
+        for j in range(pb_ptr[r], pb_ptr[r + 1]):
+            if holds_q[pb_idx[j]]:
+                both += 1
+        n_both[k] = both
+        top_over = np.full(3, -1, dtype=np.int64)
+        for j in range(pb_ptr[r], pb_ptr[r + 1]):
+            b = pb_idx[j]
+            h = holds_q[b]
+            if both >= 3 and not h:
+                continue
+            over = 0
+            for i in range(bp_ptr[b], bp_ptr[b + 1]):
+                p = bp_idx[i]
+                if near[p] and p != r:
+                    over += 1
+            if not h and over == 0:
+                continue  # does not link r to q
+            # Insert (holds q, overlap, -board) into the best 3, largest first.
+            for slot in range(3):
+                cur = best[k, slot]
+                better = cur < 0
+                if not better:
+                    ch = best_both[k, slot]
+                    if h != ch:
+                        better = h
+                    elif over != top_over[slot]:
+                        better = over > top_over[slot]
+                    else:
+                        better = b < cur
+                if better:
+                    for m in range(2, slot, -1):
+                        best[k, m] = best[k, m - 1]
+                        best_both[k, m] = best_both[k, m - 1]
+                        top_over[m] = top_over[m - 1]
+                    best[k, slot] = b
+                    best_both[k, slot] = h
+                    top_over[slot] = over
+                    break
 
 
 def _board_names(conn: Connection, board_ids: set[int]) -> dict[int, str]:

@@ -42,7 +42,9 @@ class Profile:
     """What we know about the viewer that the sources need, read once per request."""
 
     user_id: int | None
-    saved: list[tuple[int, datetime]] = field(default_factory=list)  # (pin, saved_at), newest first
+    saved_ids: list[int] = field(default_factory=list)  # the newest SAVED_DEPTH saves, newest first
+    # (pin, saved_at) of the newest RECENT_SAVES of them: what reasons name (with when) and the model sees.
+    saved: list[tuple[int, datetime]] = field(default_factory=list)
     # Every Pin the viewer saved or hid: never recommended again.
     excluded: set[int] = field(default_factory=set)
     visits: list[Visit] = field(default_factory=list)
@@ -57,11 +59,20 @@ def _iso(dt: datetime) -> str:
 
 # The per-request statements, built once: SQLAlchemy then reuses each one's cache key and compiled form
 # instead of building and hashing a new statement on every request.
-_SAVES = (
+# Every save, newest first, without the times (reading a time costs more than the rest of the row), and
+# the newest RECENT_SAVES with them.
+_SAVED_ORDER = (
+    select(board_pins.c.pin_id)
+    .where(board_pins.c.saved_by == bindparam("user_id"))
+    .group_by(board_pins.c.pin_id)
+    .order_by(func.max(board_pins.c.saved_at).desc(), board_pins.c.pin_id)
+)
+_RECENT_SAVES = (
     select(board_pins.c.pin_id, func.max(board_pins.c.saved_at).label("at"))
     .where(board_pins.c.saved_by == bindparam("user_id"))
     .group_by(board_pins.c.pin_id)
     .order_by(desc("at"), board_pins.c.pin_id)
+    .limit(bindparam("limit"))
 )
 _HIDDEN = select(hides.c.pin_id).where(hides.c.user_id == bindparam("user_id"))
 _SAVED_PINS = select(board_pins.c.pin_id).where(board_pins.c.saved_by == bindparam("user_id"))
@@ -92,16 +103,20 @@ _FOLLOWED_PEOPLE = (
     .limit(bindparam("limit"))
 )
 SAVED_DEPTH = 500  # the newest saves the sources look at
+RECENT_SAVES = 40  # of which the newest, with when they were saved (TASTE_SAVES and the co-save seeds)
 
 
 def load_profile(conn: Connection, user_id: int | None, visits: list[Visit]) -> Profile:
     profile = Profile(user_id=user_id, visits=visits)
     if user_id is None:
         return profile
-    # Every save, newest first: the newest SAVED_DEPTH feed the sources, all of them are excluded.
-    saved = [(int(p), at) for p, at in conn.execute(_SAVES, {"user_id": user_id})]
-    profile.saved = saved[:SAVED_DEPTH]
-    profile.excluded = {p for p, _ in saved} | _hidden(conn, user_id)
+    # Every save is excluded; the newest SAVED_DEPTH feed the sources.
+    saved = [int(p) for p in conn.execute(_SAVED_ORDER, {"user_id": user_id}).scalars()]
+    profile.saved_ids = saved[:SAVED_DEPTH]
+    if saved:
+        rows = conn.execute(_RECENT_SAVES, {"user_id": user_id, "limit": RECENT_SAVES})
+        profile.saved = [(int(p), at) for p, at in rows]
+    profile.excluded = set(saved) | _hidden(conn, user_id)
     return profile
 
 
@@ -133,7 +148,7 @@ def viewer_topics(conn: Connection, profile: Profile, k: int = 3) -> list[tuple[
     if profile.user_id is None:
         return []
     if profile._topics is None:
-        engaged = [p for p, _ in profile.saved[:100]] + engaged_pins(conn, profile)
+        engaged = profile.saved_ids[:100] + engaged_pins(conn, profile)
         profile._topics = _top_topics(conn, Counter(engaged), k)
     return profile._topics
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from tastegraph.api.context import CallerDep, SameOriginJson, SystemDep, UserDep
-from tastegraph.api.routes.feed import _pin_out
+from tastegraph.api.routes.feed import _pin_out, json_response
 from tastegraph.api.schemas import (
     BoardCard,
     BoardsOut,
@@ -36,18 +36,20 @@ def _model(system: System) -> Model | None:
     response_model=PinsOut,
     summary="Pins related to this one (saved to the same boards), each with its reasons",
 )
-def get_related(pin_id: int, system: SystemDep, caller: CallerDep, limit: int = Limit) -> PinsOut:
+def get_related(pin_id: int, system: SystemDep, caller: CallerDep, limit: int = Limit) -> Response:
     model = _model(system)
     with system.read() as conn:
         content.get_pin(conn, pin_id)  # 404 for unknown Pins
         items = related_pins(conn, pin_id, caller.user_id, model, limit)
         pins = content.get_pins(conn, [i.pin_id for i in items])
-    return PinsOut(
-        items=[
-            FeedEntry(pin_id=i.pin_id, reasons=i.reasons, pin=_pin_out(pins[i.pin_id]))
-            for i in items
-            if i.pin_id in pins
-        ]
+    return json_response(
+        PinsOut(
+            items=[
+                FeedEntry(pin_id=i.pin_id, reasons=i.reasons, pin=_pin_out(pins[i.pin_id]))
+                for i in items
+                if i.pin_id in pins
+            ]
+        )
     )
 
 
