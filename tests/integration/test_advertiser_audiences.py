@@ -502,3 +502,17 @@ def test_sign_up_phone_is_kept_only_hashed_and_matches_lists(client: TestClient,
     assert listed["matched"] == 1 and members(system, listed["audience_id"]) == {uid}
     listed = _customer_list(client, acct, kind="email", hashed=False, records=["  TEL@example.COM"])
     assert listed["matched"] == 1 and members(system, listed["audience_id"]) == {uid}
+
+
+def test_turning_off_an_advertiser_with_a_long_name(client: TestClient, system: System) -> None:
+    name = "The Very Long Named Outdoor Equipment & Mountaineering Supply Company of the Northern Ranges"
+    assert len(name) <= 120
+    acct = ad_account(system, name)
+    sign_up_in(client, "long@example.com")
+    for allow in (False, True):
+        r = client.put(f"/v1/me/advertisers/{acct.id}", json={"allow": allow})
+        assert r.status_code == 200, r.text
+    history = client.get("/v1/me/consent-history").json()["items"]
+    assert [h["new_value"] for h in history[:2]] == ["true", "false"]
+    assert all(h["setting"].startswith("advertiser_data:The Very Long") for h in history[:2])
+    assert all(len(h["setting"]) <= 60 for h in history[:2])  # it fits the ledger column

@@ -20,6 +20,9 @@ SETTING_PURPOSES: dict[str, tuple[Purpose, ...]] = {
     "ads_advertiser_data": (Purpose.ADS_WITH_ADVERTISER_DATA,),
 }
 GPC_SOURCE = "global_privacy_control"
+# consent_ledger.setting is String(60): one advertiser's switch is named "advertiser_data:<its name>",
+# with the name cut to fit (ad account names run to 120 characters).
+_SETTING_LENGTH = 60
 BROWSER_SETTING = "browser_offsite_personalization"
 
 # Called inside the same transaction when a person withdraws consent for a purpose,
@@ -43,6 +46,11 @@ class LedgerEntry:
             "source": self.source,
             "changed_at": self.changed_at.isoformat(),
         }
+
+
+def _advertiser_setting(label: str) -> str:
+    name = f"advertiser_data:{label}"
+    return name if len(name) <= _SETTING_LENGTH else name[: _SETTING_LENGTH - 1] + "\u2026"
 
 
 def _text(value: bool | None) -> str | None:
@@ -219,7 +227,7 @@ class ConsentService:
                 user_id=user_id, ad_account_id=ad_account_id, blocked_at=now
             )
         )
-        self._record(conn, user_id, None, f"advertiser_data:{label}", "true", "false", "privacy-center", now)
+        self._record(conn, user_id, None, _advertiser_setting(label), "true", "false", "privacy-center", now)
         subject = Subject(user_id, None, blocked_ad_accounts=frozenset({ad_account_id}))
         for handler in self._withdrawal_handlers:
             handler(conn, subject, Purpose.ADS_WITH_ADVERTISER_DATA, now)
@@ -235,7 +243,7 @@ class ConsentService:
         ).rowcount
         if n:
             self._record(
-                conn, user_id, None, f"advertiser_data:{label}", "false", "true", "privacy-center", now
+                conn, user_id, None, _advertiser_setting(label), "false", "true", "privacy-center", now
             )
 
     def record_browser_choice(
