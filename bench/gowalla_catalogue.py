@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import itertools
+import os
 import random
 import sys
 import time
@@ -40,7 +41,17 @@ from sqlalchemy import Connection, Table, insert, text
 
 from bench.common import REPO
 
-GOWALLA_TRAIN = REPO.parent / "shared" / "data" / "gowalla" / "train.txt"
+
+def _gowalla_train() -> Path:
+    """../shared/data/gowalla/train.txt next to the repository (or the working directory, when the code
+    runs from an exported snapshot); TASTEGRAPH_GOWALLA_TRAIN overrides."""
+    if os.environ.get("TASTEGRAPH_GOWALLA_TRAIN"):
+        return Path(os.environ["TASTEGRAPH_GOWALLA_TRAIN"])
+    places = [base.parent / "shared" / "data" / "gowalla" / "train.txt" for base in (REPO, Path.cwd())]
+    return next((p for p in places if p.is_file()), places[0])
+
+
+GOWALLA_TRAIN = _gowalla_train()
 EMAIL_DOMAIN = "demo.tastegraph.test"  # the demo world's, so bench.common.sign_in_users works
 CHUNK = 20_000
 DAY = 86_400

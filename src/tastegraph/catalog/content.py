@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+import weakref
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tastegraph.catalog.tables import (
@@ -42,13 +44,49 @@ def get_pin(conn: Connection, pin_id: int) -> dict[str, Any]:
 
 
 def get_pins(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """Pins by id (missing ids are left out), with their topics, in one round of queries."""
+    """Pins by id (missing ids are left out), with their topics.
+
+    Everything about a Pin but its save count is fixed when it is created (there is no edit; a Pin is
+    only ever deleted as a whole), so those parts are kept in memory (`pin_facts`); each call still
+    reads which of the Pins exist, and their save counts, from the table."""
     ids = list(dict.fromkeys(pin_ids))
     if not ids:
         return {}
-    rows = conn.execute(_PINS, {"ids": ids}).mappings().all()
-    tops = topics_of(conn, ids)
-    return {int(r["id"]): _pin_dict(r, tops.get(int(r["id"]), [])) for r in rows}
+    counts = {int(p): int(n) for p, n in conn.execute(_SAVE_COUNTS, {"ids": ids})}
+    facts = pin_facts(conn, [p for p in ids if p in counts])
+    return {p: {**facts[p], "save_count": counts[p]} for p in ids if p in facts}
+
+
+_SAVE_COUNTS = select(pins.c.id, pins.c.save_count).where(pins.c.id.in_(bindparam("ids", expanding=True)))
+# Pins kept in memory per database. The cache starts over when full, and every PIN_FACTS_SECONDS, so
+# what it holds of a deleted Pin (never served: see get_pins) does not linger either.
+PIN_FACTS_MAX = 200_000
+PIN_FACTS_SECONDS = 600.0
+_pin_facts: weakref.WeakKeyDictionary[Engine, tuple[float, dict[int, dict[str, Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def pin_facts(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The fixed parts of Pins (title, links, topics, creator, creation time; not the save count),
+    from memory, reading the ones not seen yet. Callers decide which Pins exist: a deleted Pin's facts
+    may still be here. Pins that do not exist are left out."""
+    started, cache = _pin_facts.get(conn.engine) or (0.0, {})
+    if time.monotonic() - started > PIN_FACTS_SECONDS:
+        cache = {}
+        _pin_facts[conn.engine] = (time.monotonic(), cache)
+    ids = list(dict.fromkeys(pin_ids))
+    missing = [p for p in ids if p not in cache]
+    if missing:
+        if len(cache) + len(missing) > PIN_FACTS_MAX:
+            cache.clear()
+        rows = conn.execute(_PINS, {"ids": missing}).mappings().all()
+        tops = topics_of(conn, missing)
+        for r in rows:
+            fixed = _pin_dict(r, tops.get(int(r["id"]), []))
+            del fixed["save_count"]
+            cache[fixed["id"]] = fixed
+    return {p: cache[p] for p in ids if p in cache}
 
 
 def _pin_dict(row: Any, topic_slugs: list[str]) -> dict[str, Any]:
@@ -73,6 +111,22 @@ def topics_of(conn: Connection, pin_ids: list[int]) -> dict[int, list[str]]:
     for pid, slug in conn.execute(_TOPICS_OF, {"ids": list(pin_ids)}):
         out.setdefault(int(pid), []).append(slug)
     return out
+
+
+TOPICS_SECONDS = 30.0
+_topic_cache: weakref.WeakKeyDictionary[Engine, tuple[float, dict[str, tuple[int, str]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def topics_by_slug(conn: Connection) -> dict[str, tuple[int, str]]:
+    """slug -> (topic id, name), kept for TOPICS_SECONDS (topics are only ever added)."""
+    hit = _topic_cache.get(conn.engine)
+    if hit is None or time.monotonic() - hit[0] > TOPICS_SECONDS:
+        rows = conn.execute(select(topics.c.slug, topics.c.id, topics.c.name))
+        hit = (time.monotonic(), {str(s): (int(i), str(n)) for s, i, n in rows})
+        _topic_cache[conn.engine] = hit
+    return hit[1]
 
 
 def topic_names(conn: Connection) -> dict[str, str]:

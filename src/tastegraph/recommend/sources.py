@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 from sqlalchemy import Connection, Engine, bindparam, desc, func, select
 
+from tastegraph.catalog import content
 from tastegraph.catalog.tables import (
     board_follows,
     board_pins,
@@ -149,8 +150,18 @@ def viewer_topics(conn: Connection, profile: Profile, k: int = 3) -> list[tuple[
         return []
     if profile._topics is None:
         engaged = profile.saved_ids[:100] + engaged_pins(conn, profile)
-        profile._topics = _top_topics(conn, Counter(engaged), k)
+        profile._topics = _top_topics_in_memory(conn, engaged, k)
     return profile._topics
+
+
+def _top_topics_in_memory(
+    conn: Connection, pin_ids: Iterable[int], k: int
+) -> list[tuple[int, str, str, int]]:
+    """`_top_topics` from the Pins' fixed facts in memory (content.pin_facts) instead of a join."""
+    per_topic = Counter(t for f in content.pin_facts(conn, set(pin_ids)).values() for t in f["topics"])
+    known = content.topics_by_slug(conn)
+    ranked = sorted((-n, slug) for slug, n in per_topic.items() if slug in known)[:k]
+    return [(known[slug][0], slug, known[slug][1], -n) for n, slug in ranked]
 
 
 def followed_boards(conn: Connection, profile: Profile, limit: int) -> list[Candidate]:
@@ -537,13 +548,9 @@ def pin_titles(conn: Connection, profile: Profile, pin_ids: Iterable[int]) -> di
     missing = wanted - profile._titles.keys()
     if missing:
         missing |= {p for p, _ in profile.saved[:TASTE_SAVES]} - profile._titles.keys()
-        rows = conn.execute(_TITLES, {"ids": sorted(missing)})
-        profile._titles.update({p: "" for p in missing})
-        profile._titles.update({int(r[0]): str(r[1]) for r in rows})
+        facts = content.pin_facts(conn, missing)
+        profile._titles.update({p: str(facts[p]["title"]) if p in facts else "" for p in missing})
     return {p: profile._titles[p] for p in wanted}
-
-
-_TITLES = select(pins.c.id, pins.c.title).where(pins.c.id.in_(bindparam("ids", expanding=True)))
 
 
 NEW_PIN_AGE = timedelta(days=14)
