@@ -516,3 +516,19 @@ def test_turning_off_an_advertiser_with_a_long_name(client: TestClient, system: 
     assert [h["new_value"] for h in history[:2]] == ["true", "false"]
     assert all(h["setting"].startswith("advertiser_data:The Very Long") for h in history[:2])
     assert all(len(h["setting"]) <= 60 for h in history[:2])  # it fits the ledger column
+
+
+def test_events_are_swept_after_their_retention(
+    client: TestClient, system: System, clock: FrozenClock
+) -> None:
+    acct = ad_account(system)
+    ((uid, email),) = people(system, 1)
+    send(client, acct, [event(system, "old-1", email=email)])
+    clock.advance(timedelta(days=539))
+    assert system.sweep()["advertiser_events"] == 0
+    assert members(system, _visitor_audience(client, acct, event_names=[], retention_days=540)["id"]) == {uid}
+    clock.advance(timedelta(days=2))
+    # Past 540 days it no longer counts for an audience, even before a sweep removes it...
+    assert members(system, _visitor_audience(client, acct, event_names=[], retention_days=540)["id"]) == set()
+    assert system.sweep()["advertiser_events"] == 1
+    assert stored_events(system) == []

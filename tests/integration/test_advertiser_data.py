@@ -476,3 +476,57 @@ def test_customer_list_over_the_record_limit_writes_nothing(
         headers={**acct.auth, "Content-Type": "text/csv"},
     )
     assert r.status_code == 201 and r.json()["matched"] == 5
+
+
+def test_text_that_cannot_be_stored_is_refused_not_a_500(client: TestClient, system: System) -> None:
+    """NUL and other control characters (PostgreSQL cannot store NUL), lone surrogates and bytes that are
+    not UTF-8: a 4xx (or a failed event) naming the field, never a 500, and nothing written."""
+    acct = ad_account(system)
+    ((_, email),) = people(system, 1)
+    before = row_counts(system)
+    u = f"/v1/ad_accounts/{acct.id}"
+    csv = {**acct.auth, "Content-Type": "text/csv"}
+    plain: dict[str, str] = {"kind": "email", "hashed": "false"}
+    nul_event = event(system, "a\x00b", email=email)
+    refusals = [
+        (
+            client.post(u + "/audiences", json={"kind": "visitor", "name": "a\x00b"}, headers=acct.auth),
+            "name",
+        ),
+        (
+            client.post(
+                u + "/customer_lists",
+                json={"kind": "email", "hashed": False, "records": [email], "name": "a\x00b"},
+                headers=acct.auth,
+            ),
+            "name",
+        ),
+        (
+            client.post(
+                u + "/customer_lists", content=email.encode(), params={**plain, "name": "x\x00"}, headers=csv
+            ),
+            "name",
+        ),
+        (client.post(u + "/tokens", json={"label": "a\x00b"}, headers=acct.auth), "label"),
+        (client.get(f"/v1/tag/{acct.tag_id}/event?event=checkout&event_id=%00abc"), "event_id"),
+        (client.get(f"/v1/tag/{acct.tag_id}/event?event=checkout&order_id=1%002"), "order_id"),
+        (client.post(u + "/customer_lists", content=b"\xff\xfea\x00\n", params=plain, headers=csv), None),
+        (client.post(u + "/customer_lists", content=b"ok@x.co\n\xc3\n", params=plain, headers=csv), None),
+        (
+            client.post(
+                u + "/customer_lists",
+                content=b'{"kind": "email", "hashed": false, "records": ["\\ud800@x.co", "a\\u0000@x.co"]}',
+                headers={**acct.auth, "Content-Type": "application/json"},
+            ),
+            "records[0]",
+        ),
+    ]
+    for r, field in refusals:
+        assert 400 <= r.status_code < 500, r.text
+        assert r.json()["error"]["field"] == field, r.text
+    out = send(client, acct, [nul_event, event(system, "ok", user_data={"external_id": ["x\x00y"]})])
+    assert [e["error"]["field"] for e in out["events"]] == [
+        "data[0].event_id",
+        "data[1].user_data.external_id[0]",
+    ]
+    assert row_counts(system) == before

@@ -77,6 +77,10 @@ INVALID = [
     (E, ""),
     (E, "   "),
     (E, "a" * 320 + "@x.com"),
+    # control characters and lone surrogates (from JSON "\\ud800") are not text: refused, not a crash
+    (E, "an\x00n@example.com"),
+    (E, "\ud800@example.com"),
+    (X, "cust\x00-1"),
     # no country code: refused, never guessed
     (P, "(650) 555-1234"),
     (P, "650-555-1234"),
@@ -85,6 +89,7 @@ INVALID = [
     (P, "+1 555"),
     (P, "+"),
     (P, "call me"),
+    (P, "+1 650 555 1234\x00"),
     (P, ""),
     (FN, "!!!"),
     (CITY, "  ,. "),

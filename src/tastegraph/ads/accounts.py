@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,7 +44,15 @@ class NewToken:
     token: str  # shown once; only its hash is stored
 
 
+def refuse_control_characters(text: str, field: str) -> None:
+    """Names and labels are text a person typed: NUL and other control characters are refused (and
+    PostgreSQL could not store NUL)."""
+    if not text.isprintable() and any(unicodedata.category(ch) == "Cc" and not ch.isspace() for ch in text):
+        raise InvalidInput("control characters (such as NUL) are not allowed", field=field)
+
+
 def _clean_name(name: str, field: str = "name") -> str:
+    refuse_control_characters(name, field)
     text = " ".join(name.split())
     if not text:
         raise InvalidInput("give a name", field=field)
@@ -84,6 +93,7 @@ def create_account(
 
 def create_token(conn: Connection, ad_account_id: int, now: datetime, label: str = "") -> NewToken:
     get_account(conn, ad_account_id)
+    refuse_control_characters(label, "label")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token_id = inserted_id(
         conn.execute(

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
 
+from tastegraph.ads.accounts import refuse_control_characters
 from tastegraph.ads.tables import ad_accounts, audience_members, audiences
 from tastegraph.collect import advertiser_events, engagement
 from tastegraph.collect.advertiser_events import EventName
@@ -146,6 +147,7 @@ def create_from_people(
 def _insert(
     conn: Connection, ad_account_id: int, kind: AudienceKind, name: str, spec: dict[str, Any], now: datetime
 ) -> int:
+    refuse_control_characters(name, "name")
     clean = " ".join(name.split())[:120] or f"{kind.value.replace('_', ' ')} audience"
     return int(
         inserted_id(

@@ -24,7 +24,7 @@ from tastegraph.ads import audiences
 from tastegraph.ads.tables import customer_lists, psi_sessions
 from tastegraph.consent import ConsentService
 from tastegraph.identity import IdentifierKind, IdentityService, is_sha256_hex, plain_hash, psi
-from tastegraph.kernel import InvalidInput, NotFound, PayloadTooLarge
+from tastegraph.kernel import InvalidInput, MalformedBody, NotFound, PayloadTooLarge
 from tastegraph.kernel.tables import inserted_id
 
 MAX_RECORDS = 1_000_000
@@ -151,11 +151,14 @@ def decode_lines(chunks: Iterable[bytes]) -> Iterator[str]:
     decoder = io.IncrementalNewlineDecoder(None, translate=True)
     text_decoder = codecs.getincrementaldecoder("utf-8-sig")()
     buffer = ""
-    for chunk in chunks:
-        buffer += decoder.decode(text_decoder.decode(chunk))
-        *lines, buffer = buffer.split("\n")
-        yield from lines
-    buffer += decoder.decode(text_decoder.decode(b"", final=True), final=True)
+    try:
+        for chunk in chunks:
+            buffer += decoder.decode(text_decoder.decode(chunk))
+            *lines, buffer = buffer.split("\n")
+            yield from lines
+        buffer += decoder.decode(text_decoder.decode(b"", final=True), final=True)
+    except UnicodeDecodeError as exc:
+        raise MalformedBody("the list is not UTF-8 text: save the CSV as UTF-8") from exc
     if buffer:
         yield buffer
 

@@ -10,6 +10,7 @@ read time (`audience_members`), from the person's settings and the flags stored 
 
 from __future__ import annotations
 
+import unicodedata
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -74,8 +75,16 @@ def _ip(value: str) -> str:
     return value.strip()
 
 
+def _no_controls(value: str) -> str:
+    # NUL and other control characters are never part of real text, and PostgreSQL refuses NUL.
+    if not value.isprintable() and any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError("control characters (such as NUL) are not allowed")
+    return value
+
+
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
-Text128 = Annotated[StrictStr, Field(min_length=1, max_length=128)]
+Text = Annotated[StrictStr, AfterValidator(_no_controls)]
+Text128 = Annotated[Text, Field(min_length=1, max_length=128)]
 
 
 class _Strict(BaseModel):
@@ -84,8 +93,8 @@ class _Strict(BaseModel):
 
 class LineItem(_Strict):
     product_id: Text128 | None = None
-    product_name: Annotated[StrictStr, Field(max_length=256)] | None = None
-    product_category: Annotated[StrictStr, Field(max_length=256)] | None = None
+    product_name: Annotated[Text, Field(max_length=256)] | None = None
+    product_category: Annotated[Text, Field(max_length=256)] | None = None
     product_price: Money | None = None
     product_quantity: Annotated[StrictInt, Field(ge=0, le=1_000_000)] | None = None
 
@@ -96,7 +105,7 @@ class CustomData(_Strict):
     currency: Annotated[StrictStr, AfterValidator(_currency)] | None = None
     order_quantity: Annotated[StrictInt, Field(ge=0, le=1_000_000)] | None = None
     order_id: Text128 | None = None
-    search_query: Annotated[StrictStr, Field(max_length=256)] | None = None
+    search_query: Annotated[Text, Field(max_length=256)] | None = None
     line_items: Annotated[list[LineItem], Field(max_length=200)] | None = None
 
 
@@ -108,7 +117,7 @@ class UserData(_Strict):
     ph: Identifiers | None = None
     external_id: Identifiers | None = None
     client_ip_address: Annotated[StrictStr, AfterValidator(_ip)] | None = None
-    client_user_agent: Annotated[StrictStr, Field(min_length=1, max_length=1024)] | None = None
+    client_user_agent: Annotated[Text, Field(min_length=1, max_length=1024)] | None = None
     click_id: Text128 | None = None
 
 
@@ -119,7 +128,7 @@ class ConversionEvent(_Strict):
     event_id: Text128
     user_data: UserData
     custom_data: CustomData | None = None
-    event_source_url: Annotated[StrictStr, Field(max_length=2048)] | None = None
+    event_source_url: Annotated[Text, Field(max_length=2048)] | None = None
     opt_out: StrictBool = False
     limited_data_processing: StrictBool = False
 

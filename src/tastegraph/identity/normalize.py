@@ -116,6 +116,8 @@ _WHAT = {
 
 def normalize(kind: IdentifierKind, value: str) -> str | None:
     """The normalized plain value, or None when `value` is not valid input of this kind."""
+    if not value.isprintable() and any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value.strip()):
+        return None  # control characters (NUL...) or lone surrogates: not text anyone typed, not hashable
     return _NORMALIZERS[kind](value)
 
 
