@@ -530,3 +530,27 @@ def test_text_that_cannot_be_stored_is_refused_not_a_500(client: TestClient, sys
         "data[1].user_data.external_id[0]",
     ]
     assert row_counts(system) == before
+
+
+def test_ids_beyond_64_bits_are_refused_not_a_500(client: TestClient, system: System) -> None:
+    acct = ad_account(system)
+    big = 2**70
+    u = f"/v1/ad_accounts/{acct.id}"
+    for r in (
+        client.get(u + f"/audiences/{big}", headers=acct.auth),
+        client.post(u + f"/audiences/{big}/refresh", headers=acct.auth),
+        client.delete(u + f"/tokens/{big}", headers=acct.auth),
+        client.get(f"/v1/ad_accounts/{big}", headers=acct.auth),
+        client.post(
+            u + "/audiences",
+            json={"kind": "actalike", "seed_audience_id": big, "percent": 5},
+            headers=acct.auth,
+        ),
+    ):
+        assert r.status_code == 422, r.text
+    assert client.get(u + f"/audiences/{2**62}", headers=acct.auth).status_code == 404
+    assert client.get("/v1/tag/%00/event", params={"event": "checkout"}).status_code == 404
+    assert client.get("/v1/tag/a%20b/event", params={"event": "checkout"}).status_code == 404
+    sign_up_in(client, "ids@example.com")
+    assert client.put(f"/v1/me/advertisers/{big}", json={"allow": False}).status_code == 422
+    assert client.put(f"/v1/me/advertisers/{2**62}", json={"allow": False}).status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -151,8 +152,11 @@ def account_for_token(conn: Connection, token: str) -> int | None:
     return None if found is None else int(found)
 
 
+_TAG_ID = re.compile(r"[0-9A-Za-z_-]{1,32}")
+
+
 def account_for_tag(conn: Connection, tag_id: str) -> int | None:
-    if len(tag_id) > 32:
+    if _TAG_ID.fullmatch(tag_id) is None:  # tag ids we issue are short and plain (NUL cannot be queried)
         return None
     found = conn.execute(select(ad_accounts.c.id).where(ad_accounts.c.tag_id == tag_id)).scalar_one_or_none()
     return None if found is None else int(found)

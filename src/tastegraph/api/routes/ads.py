@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from tastegraph.ads import accounts, audiences, customer_lists
@@ -32,6 +32,12 @@ from tastegraph.kernel import (
 
 router = APIRouter(prefix="/v1", tags=["advertisers"])
 
+# Ids are 64-bit: a larger number in a path names nothing (422), rather than overflowing the database.
+MAX_ID = 2**63 - 1
+AccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
+AudienceId = Annotated[int, Path(ge=1, le=MAX_ID)]
+TokenId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
 
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
@@ -39,7 +45,7 @@ def _bearer(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def ad_account_for(ad_account_id: int, request: Request, system: SystemDep) -> int:
+def ad_account_for(ad_account_id: AccountId, request: Request, system: SystemDep) -> int:
     """The ad account in the path, if the request's token acts for it; also takes a rate-limit token."""
     token = _bearer(request)
     if token is None:
@@ -127,7 +133,7 @@ class EventsResult(BaseModel):
     dependencies=[Depends(_json_only)],
 )
 def post_events(
-    ad_account_id: int,
+    ad_account_id: AccountId,
     body: EventsBody,
     system: SystemDep,
     account: AdAccountDep,
@@ -153,7 +159,7 @@ def post_events(
     summary="Aggregate counts of the events received (measurement; no person is named)",
 )
 def events_summary(
-    ad_account_id: int,
+    ad_account_id: AccountId,
     system: SystemDep,
     account: AdAccountDep,
     days: int = Query(default=30, ge=1, le=540),
@@ -218,7 +224,7 @@ def _upload(system: System, account: int, kind: str, hashed: bool, name: str, re
     ),
 )
 async def post_customer_list(
-    ad_account_id: int,
+    ad_account_id: AccountId,
     request: Request,
     system: SystemDep,
     account: AdAccountDep,
@@ -288,7 +294,7 @@ class AudienceCreate(BaseModel):
     # engagement: save, click, closeup (all when empty)
     engagement_kinds: list[StrictStr] | None = None
     # actalike: the seed audience, and the size as a percentage (1-10) of eligible people
-    seed_audience_id: StrictInt | None = None
+    seed_audience_id: Annotated[StrictInt, Field(ge=1, le=MAX_ID)] | None = None
     percent: float | None = None
 
 
@@ -303,7 +309,7 @@ class AudienceOut(BaseModel):
 
 
 @router.get("/ad_accounts/{ad_account_id}/audiences", summary="Audiences (sizes rounded)")
-def list_audiences(ad_account_id: int, system: SystemDep, account: AdAccountDep) -> dict[str, Any]:
+def list_audiences(ad_account_id: AccountId, system: SystemDep, account: AdAccountDep) -> dict[str, Any]:
     with system.read() as conn:
         found = audiences.list_for(conn, account)
     return {"audiences": [a.public() for a in found]}
@@ -315,7 +321,7 @@ def list_audiences(ad_account_id: int, system: SystemDep, account: AdAccountDep)
     summary="One audience (size rounded, never below the minimum)",
 )
 def get_audience(
-    ad_account_id: int, audience_id: int, system: SystemDep, account: AdAccountDep
+    ad_account_id: AccountId, audience_id: AudienceId, system: SystemDep, account: AdAccountDep
 ) -> AudienceOut:
     with system.read() as conn:
         return AudienceOut(**audiences.get(conn, account, audience_id).public())
@@ -329,7 +335,7 @@ def get_audience(
     dependencies=[Depends(_json_only)],
 )
 def create_audience(
-    ad_account_id: int, body: AudienceCreate, system: SystemDep, account: AdAccountDep
+    ad_account_id: AccountId, body: AudienceCreate, system: SystemDep, account: AdAccountDep
 ) -> AudienceOut:
     kind = AudienceKind(body.kind)
     if kind is AudienceKind.VISITOR:
@@ -355,7 +361,7 @@ def create_audience(
     summary="Recompute an audience's members now (consent is decided again for everyone)",
 )
 def refresh_audience(
-    ad_account_id: int, audience_id: int, system: SystemDep, account: AdAccountDep
+    ad_account_id: AccountId, audience_id: AudienceId, system: SystemDep, account: AdAccountDep
 ) -> AudienceOut:
     with system.read() as conn:
         kind = audiences.get(conn, account, audience_id).kind
@@ -369,13 +375,13 @@ def refresh_audience(
 
 
 @router.get("/ad_accounts/{ad_account_id}", summary="The ad account, with its tag id")
-def get_ad_account(ad_account_id: int, system: SystemDep, account: AdAccountDep) -> dict[str, Any]:
+def get_ad_account(ad_account_id: AccountId, system: SystemDep, account: AdAccountDep) -> dict[str, Any]:
     with system.read() as conn:
         return accounts.get_account(conn, account).as_dict()
 
 
 @router.get("/ad_accounts/{ad_account_id}/tokens", summary="The account's API tokens (never their values)")
-def list_tokens(ad_account_id: int, system: SystemDep, account: AdAccountDep) -> dict[str, Any]:
+def list_tokens(ad_account_id: AccountId, system: SystemDep, account: AdAccountDep) -> dict[str, Any]:
     with system.read() as conn:
         return {"tokens": accounts.list_tokens(conn, account)}
 
@@ -392,7 +398,7 @@ class TokenCreate(BaseModel):
     dependencies=[Depends(_json_only)],
 )
 def create_token(
-    ad_account_id: int, body: TokenCreate, system: SystemDep, account: AdAccountDep
+    ad_account_id: AccountId, body: TokenCreate, system: SystemDep, account: AdAccountDep
 ) -> dict[str, Any]:
     with system.write() as conn:
         new = accounts.create_token(conn, account, system.clock.now(), body.label)
@@ -402,6 +408,8 @@ def create_token(
 @router.delete(
     "/ad_accounts/{ad_account_id}/tokens/{token_id}", status_code=204, summary="Revoke an API token"
 )
-def revoke_token(ad_account_id: int, token_id: int, system: SystemDep, account: AdAccountDep) -> None:
+def revoke_token(
+    ad_account_id: AccountId, token_id: TokenId, system: SystemDep, account: AdAccountDep
+) -> None:
     with system.write() as conn:
         accounts.revoke_token(conn, account, token_id, system.clock.now())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, StrictBool
 
@@ -87,7 +87,10 @@ def set_advertiser_choice(system: System, user_id: int, ad_account_id: int, allo
     dependencies=[SameOriginJson],
 )
 def put_advertiser_choice(
-    ad_account_id: int, body: AdvertiserChoice, system: SystemDep, user_id: UserDep
+    ad_account_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    body: AdvertiserChoice,
+    system: SystemDep,
+    user_id: UserDep,
 ) -> dict[str, Any]:
     set_advertiser_choice(system, user_id, ad_account_id, body.allow)
     return {"ad_account_id": ad_account_id, "allow": body.allow}
