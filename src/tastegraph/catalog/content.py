@@ -26,7 +26,6 @@ from tastegraph.kernel import Forbidden, InvalidInput, NotFound
 from tastegraph.kernel.urls import domain_of
 
 # Built once, so each request reuses their cache keys (the feed and related Pins read them every time).
-_PIN = select(pins).where(pins.c.id == bindparam("id"))
 _PINS = select(pins).where(pins.c.id.in_(bindparam("ids", expanding=True)))
 _TOPICS_OF = (
     select(pin_topics.c.pin_id, topics.c.slug)
@@ -37,10 +36,10 @@ _TOPICS_OF = (
 
 
 def get_pin(conn: Connection, pin_id: int) -> dict[str, Any]:
-    row = conn.execute(_PIN, {"id": pin_id}).mappings().first()
-    if row is None:
+    found = get_pins(conn, [pin_id])
+    if pin_id not in found:
         raise NotFound(f"no Pin with id {pin_id}", field="pin_id")
-    return _pin_dict(row, topics_of(conn, [pin_id]).get(pin_id, []))
+    return found[pin_id]
 
 
 def get_pins(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
