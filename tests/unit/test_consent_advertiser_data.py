@@ -68,7 +68,9 @@ def test_every_combination(
         blocked_ad_accounts=frozenset({ACCOUNT} if blocked else ()),
     )
     signals = RequestSignals(do_not_track=dnt, global_privacy_control=gpc_now)
-    datum = AdvertiserDatum(ACCOUNT, opt_out=opt_out, limited_data_processing=ldp, global_privacy_control=gpc_event)
+    datum = AdvertiserDatum(
+        ACCOUNT, opt_out=opt_out, limited_data_processing=ldp, global_privacy_control=gpc_event
+    )
     delta = AGES[age]
     decision = decide(
         Purpose.ADS_WITH_ADVERTISER_DATA,
@@ -89,7 +91,9 @@ def test_every_combination(
 def test_a_block_is_per_advertiser() -> None:
     subject = Subject(7, None, blocked_ad_accounts=frozenset({ACCOUNT}))
     other = AdvertiserDatum(ACCOUNT + 1)
-    d = decide(Purpose.ADS_WITH_ADVERTISER_DATA, subject, RequestSignals(), NOW, POLICY, advertiser_datum=other)
+    d = decide(
+        Purpose.ADS_WITH_ADVERTISER_DATA, subject, RequestSignals(), NOW, POLICY, advertiser_datum=other
+    )
     assert d.allowed
 
 

@@ -40,7 +40,13 @@ def expected(
 
 CASES = list(
     itertools.product(
-        [Purpose.COLLECT_OFFSITE, Purpose.PERSONALIZE_WITH_OFFSITE], [True, False], [True, False], [True, False], [True, False], [True, False], list(AGES)
+        [Purpose.COLLECT_OFFSITE, Purpose.PERSONALIZE_WITH_OFFSITE],
+        [True, False],
+        [True, False],
+        [True, False],
+        [True, False],
+        [True, False],
+        list(AGES),
     )
 )
 
