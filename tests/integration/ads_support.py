@@ -15,6 +15,7 @@ from tastegraph.catalog.tables import users
 from tastegraph.collect.tables import advertiser_events
 from tastegraph.consent.tables import user_settings
 from tastegraph.db.schema import full_metadata
+from tastegraph.identity import SESSION_COOKIE
 from tastegraph.identity.normalize import IdentifierKind, plain_hash
 from tastegraph.identity.tables import person_identifiers
 from tastegraph.kernel.tables import inserted_id
@@ -106,6 +107,35 @@ def people(system: System, n: int, prefix: str = "p", *, phones: bool = False) -
                 )
             out.append((uid, email))
     return out
+
+
+def person(system: System, email: str) -> int:
+    """One person with this email (hash stored), inserted directly: no password hashing."""
+    now = system.clock.now()
+    with system.write() as conn:
+        uid = int(
+            inserted_id(
+                conn.execute(
+                    insert(users).values(email=email, password_hash="x", display_name=email, created_at=now)
+                )
+            )
+        )
+        conn.execute(
+            insert(user_settings).values(
+                user_id=uid, personalization=True, ads_advertiser_data=True, updated_at=now
+            )
+        )
+        system.identity.set_identifiers(conn, uid, now, email=email)
+    return uid
+
+
+def signed_in(client: TestClient, system: System, user_id: int) -> TestClient:
+    """Another browser on the same app, signed in as `user_id` (a session made directly)."""
+    with system.write() as conn:
+        token = system.identity.start_session(conn, user_id, system.clock.now())
+    other = TestClient(client.app, base_url=str(client.base_url))
+    other.cookies.set(SESSION_COOKIE, token)
+    return other
 
 
 def phone_of(i: int) -> str:

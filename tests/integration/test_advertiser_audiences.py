@@ -28,18 +28,15 @@ from tests.integration.ads_support import (
     event,
     members,
     people,
+    person,
     phone_of,
     row_counts,
     send,
     sha,
+    signed_in,
     statuses,
     stored_events,
 )
-
-
-def _new_client(client: TestClient) -> TestClient:
-    """Another browser on the same app."""
-    return TestClient(client.app, base_url=str(client.base_url))
 
 
 def _visitor_audience(client: TestClient, acct: Acct, **spec: Any) -> dict[str, Any]:
@@ -79,12 +76,12 @@ def test_sizes_are_rounded_and_never_below_the_minimum() -> None:
 def test_no_consent_no_audience_but_still_counted(client: TestClient, system: System) -> None:
     acct = ad_account(system, "Trailpeak")
     # Signed up through the API: one turns the setting off, one's browser sends Sec-GPC: 1.
-    off = _new_client(client)
-    off_uid = sign_up_in(off, "off@example.com")
+    off_uid = person(system, "off@example.com")
+    off = signed_in(client, system, off_uid)
     r = off.patch("/v1/me/settings", json={"ads_advertiser_data": False})
     assert r.status_code == 200 and r.json()["ads_advertiser_data"] is False
-    gpc = _new_client(client)
-    gpc_uid = sign_up_in(gpc, "gpc@example.com")
+    gpc_uid = person(system, "gpc@example.com")
+    gpc = signed_in(client, system, gpc_uid)
     assert gpc.get("/v1/me/advertisers", headers={"Sec-GPC": "1"}).status_code == 200
     ledger = gpc.get("/v1/me/consent-history").json()["items"]
     assert (ledger[0]["setting"], ledger[0]["new_value"], ledger[0]["source"]) == (
@@ -93,7 +90,8 @@ def test_no_consent_no_audience_but_still_counted(client: TestClient, system: Sy
         "global_privacy_control",
     )
     assert gpc.get("/v1/me/settings").json()["ads_advertiser_data"] is False
-    ok_uid = sign_up_in(client, "ok@example.com")
+    ok_uid = person(system, "ok@example.com")
+    ok = signed_in(client, system, ok_uid)
     # And three people known only by their email hashes: one event opted out, one limited.
     (opt_uid, opt_email), (ldp_uid, ldp_email), (fine_uid, fine_email) = people(system, 3)
     batch = [
@@ -120,7 +118,7 @@ def test_no_consent_no_audience_but_still_counted(client: TestClient, system: Sy
     assert _checkouts(client, acct) == 6
 
     # The privacy center shows what matched, and which audiences the person is in.
-    mine = client.get("/v1/me/advertisers").json()
+    mine = ok.get("/v1/me/advertisers").json()
     assert mine["ads_advertiser_data"] is True
     (entry,) = mine["advertisers"]
     assert (entry["ad_account_id"], entry["name"], entry["events"], entry["allowed"]) == (
@@ -168,7 +166,8 @@ def test_withdrawal_removes_people_from_existing_audiences_at_once(
     client: TestClient, system: System
 ) -> None:
     a, b = ad_account(system, "Shop A"), ad_account(system, "Shop B")
-    uid = sign_up_in(client, "ok@example.com")
+    uid = person(system, "ok@example.com")
+    client = signed_in(client, system, uid)
     ((other, other_email),) = people(system, 1)
     for acct in (a, b):
         batch = [event(system, "w-1", email="ok@example.com"), event(system, "w-2", email=other_email)]
@@ -374,20 +373,19 @@ def test_engagement_audience(client: TestClient, system: System) -> None:
     bare = ad_account(system, "No site")
     pins = world.pins_by_domain["trailpeak-gear.com"]
     other_pins = world.pins_by_domain["simmerandsage.com"]
-    saver = sign_up_in(client, "saver@example.com")
+    saver = person(system, "saver@example.com")
+    client = signed_in(client, system, saver)
     assert (
         client.post("/v1/engagement", json={"events": [{"kind": "save", "pin_id": pins[0]}]}).status_code
         == 200
     )
-    clicker = _new_client(client)
-    clicker_uid = sign_up_in(clicker, "clicker@example.com")
+    clicker_uid = person(system, "clicker@example.com")
+    clicker = signed_in(client, system, clicker_uid)
     clicker.post("/v1/engagement", json={"events": [{"kind": "click", "pin_id": pins[1]}]})
-    refuser = _new_client(client)
-    sign_up_in(refuser, "refuser@example.com")
+    refuser = signed_in(client, system, person(system, "refuser@example.com"))
     refuser.post("/v1/engagement", json={"events": [{"kind": "save", "pin_id": pins[2]}]})
     refuser.patch("/v1/me/settings", json={"ads_advertiser_data": False})
-    elsewhere = _new_client(client)
-    sign_up_in(elsewhere, "cook@example.com")
+    elsewhere = signed_in(client, system, person(system, "cook@example.com"))
     elsewhere.post("/v1/engagement", json={"events": [{"kind": "save", "pin_id": other_pins[0]}]})
 
     def create(acct: Acct, **spec: Any) -> Any:
@@ -508,7 +506,7 @@ def test_turning_off_an_advertiser_with_a_long_name(client: TestClient, system: 
     name = "The Very Long Named Outdoor Equipment & Mountaineering Supply Company of the Northern Ranges"
     assert len(name) <= 120
     acct = ad_account(system, name)
-    sign_up_in(client, "long@example.com")
+    client = signed_in(client, system, person(system, "long@example.com"))
     for allow in (False, True):
         r = client.put(f"/v1/me/advertisers/{acct.id}", json={"allow": allow})
         assert r.status_code == 200, r.text

@@ -32,9 +32,11 @@ from tests.integration.ads_support import (
     ad_account,
     event,
     people,
+    person,
     row_counts,
     send,
     sha,
+    signed_in,
     statuses,
     stored_events,
 )
@@ -551,6 +553,6 @@ def test_ids_beyond_64_bits_are_refused_not_a_500(client: TestClient, system: Sy
     assert client.get(u + f"/audiences/{2**62}", headers=acct.auth).status_code == 404
     assert client.get("/v1/tag/%00/event", params={"event": "checkout"}).status_code == 404
     assert client.get("/v1/tag/a%20b/event", params={"event": "checkout"}).status_code == 404
-    sign_up_in(client, "ids@example.com")
+    client = signed_in(client, system, person(system, "ids@example.com"))
     assert client.put(f"/v1/me/advertisers/{big}", json={"allow": False}).status_code == 422
     assert client.put(f"/v1/me/advertisers/{2**62}", json={"allow": False}).status_code == 404
