@@ -102,6 +102,11 @@ def _wire(system: System, retention: timedelta, ad_retention: timedelta) -> None
     reg.register(PersonalDataStore("audiences", audiences.export, audiences.erase))
     reg.register(
         PersonalDataStore(
+            "customer_lists_that_matched", customer_lists.lists_that_matched, customer_lists.erase_matches
+        )
+    )
+    reg.register(
+        PersonalDataStore(
             "advertiser_events",
             lambda conn, uid: advertiser_events.export(conn, uid, identity.browsers_of(conn, uid)),
             lambda conn, uid: advertiser_events.erase(conn, uid, identity.browsers_of(conn, uid)),

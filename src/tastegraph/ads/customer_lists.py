@@ -21,7 +21,7 @@ import numpy as np
 from sqlalchemy import Connection, delete, insert, select
 
 from tastegraph.ads import audiences
-from tastegraph.ads.tables import customer_lists, psi_sessions
+from tastegraph.ads.tables import customer_list_matches, customer_lists, psi_sessions
 from tastegraph.consent import ConsentService
 from tastegraph.identity import IdentifierKind, IdentityService, is_sha256_hex, plain_hash, psi
 from tastegraph.kernel import InvalidInput, MalformedBody, NotFound, PayloadTooLarge
@@ -195,6 +195,9 @@ def save(
             )
         )
     )
+    matches = [{"customer_list_id": list_id, "user_id": uid} for uid in sorted(matcher.matched_people)]
+    for start in range(0, len(matches), 5000):
+        conn.execute(insert(customer_list_matches), matches[start : start + 5000])
     return {
         "id": int(list_id),
         "uploaded": matcher.uploaded,
@@ -204,6 +207,33 @@ def save(
         "audience_id": audience.id,
         "audience": audience.public(),
     }
+
+
+def lists_that_matched(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+    """The customer lists that named this person (privacy center and export), newest first."""
+    c = customer_lists.c
+    rows = conn.execute(
+        select(c.id, c.ad_account_id, c.kind, c.mode, c.created_at)
+        .join(customer_list_matches, customer_list_matches.c.customer_list_id == c.id)
+        .where(customer_list_matches.c.user_id == user_id)
+        .order_by(c.created_at.desc(), c.id.desc())
+    )
+    return [
+        {
+            "customer_list_id": int(r.id),
+            "ad_account_id": int(r.ad_account_id),
+            "kind": r.kind,
+            "mode": r.mode,
+            "uploaded_at": r.created_at.isoformat(),
+        }
+        for r in rows
+    ]
+
+
+def erase_matches(conn: Connection, user_id: int) -> int:
+    return conn.execute(
+        delete(customer_list_matches).where(customer_list_matches.c.user_id == user_id)
+    ).rowcount
 
 
 # --- private set intersection (identity.psi): the platform's two steps ------------------------------

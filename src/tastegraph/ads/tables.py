@@ -126,3 +126,23 @@ psi_sessions = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     info={PERSONAL: False},
 )
+
+# Whom each customer list matched, whatever their settings: kept only so the privacy center can tell a
+# person which advertisers' lists named them (and export it); never read to build or target anything.
+# Deleted with the person's account.
+customer_list_matches = Table(
+    "customer_list_matches",
+    metadata,
+    Column(
+        "customer_list_id", IdType, ForeignKey("customer_lists.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column(
+        "user_id",
+        IdType,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        info={SUBJECT: True},
+    ),
+    Index("ix_customer_list_matches_user", "user_id"),
+    info={PERSONAL: True},
+)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, StrictBool
 
-from tastegraph.ads import accounts, audiences
+from tastegraph.ads import accounts, audiences, customer_lists
 from tastegraph.api.context import SameOriginJson, SystemDep, UserDep
 from tastegraph.bootstrap import System
 from tastegraph.collect import advertiser_events
@@ -36,8 +36,14 @@ def advertisers_about(system: System, user_id: int) -> list[dict[str, Any]]:
     with system.read() as conn:
         events = {e["ad_account_id"]: e for e in advertiser_events.accounts_with_data_about(conn, user_id)}
         memberships = audiences.memberships_of(conn, user_id)
+        lists = customer_lists.lists_that_matched(conn, user_id)
         blocked = set(system.consent.blocked_ad_accounts(conn, user_id))
-        ids = sorted(set(events) | {m["ad_account_id"] for m in memberships} | blocked)
+        ids = sorted(
+            set(events)
+            | {m["ad_account_id"] for m in memberships}
+            | {c["ad_account_id"] for c in lists}
+            | blocked
+        )
         names = accounts.names(conn, ids)
     out = []
     for account_id in ids:
@@ -48,6 +54,7 @@ def advertisers_about(system: System, user_id: int) -> list[dict[str, Any]]:
                 "name": names.get(account_id, f"ad account {account_id}"),
                 "events": shared["events"] if shared else 0,
                 "last_event_at": shared["last_at"].isoformat() if shared else None,
+                "customer_lists": sum(1 for c in lists if c["ad_account_id"] == account_id),
                 "audiences": [
                     {"kind": m["kind"], "name": m["audience"]}
                     for m in memberships

@@ -210,6 +210,17 @@ def upgrade() -> None:
     with op.batch_alter_table('psi_sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_psi_sessions_ad_account_id'), ['ad_account_id'], unique=False)
 
+    op.create_table('customer_list_matches',
+    sa.Column('customer_list_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['customer_list_id'], ['customer_lists.id'], name=op.f('fk_customer_list_matches_customer_list_id_customer_lists'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_customer_list_matches_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('customer_list_id', 'user_id', name=op.f('pk_customer_list_matches')),
+    info={'personal': True}
+    )
+    with op.batch_alter_table('customer_list_matches', schema=None) as batch_op:
+        batch_op.create_index('ix_customer_list_matches_user', ['user_id'], unique=False)
+
     with op.batch_alter_table('user_settings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ads_advertiser_data', sa.Boolean(), server_default=sa.true(), nullable=False))
 
@@ -221,6 +232,10 @@ def downgrade() -> None:
     with op.batch_alter_table('user_settings', schema=None) as batch_op:
         batch_op.drop_column('ads_advertiser_data')
 
+    with op.batch_alter_table('customer_list_matches', schema=None) as batch_op:
+        batch_op.drop_index('ix_customer_list_matches_user')
+
+    op.drop_table('customer_list_matches')
     with op.batch_alter_table('psi_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_psi_sessions_ad_account_id'))
 
