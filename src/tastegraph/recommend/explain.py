@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Any
 
 
-def _day(iso: str | None) -> str:
-    if not iso:
+def _day(when: str | datetime | None) -> str:
+    if not when:
         return ""
-    return datetime.fromisoformat(iso).strftime("%-d %b %Y")
+    at = when if isinstance(when, datetime) else datetime.fromisoformat(when)
+    return f"{at.day} {at.strftime('%b %Y')}"
 
 
 def reason_text(reason: dict[str, Any]) -> str:
@@ -68,4 +69,8 @@ def _related_or_follow_text(reason: dict[str, Any]) -> str:
 
 
 def with_text(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**r, "text": reason_text(r)} for r in reasons]
+    """The reasons as they leave the recommenders: times in ISO 8601, and each one's text."""
+    return [
+        {**{k: v.isoformat() if isinstance(v, datetime) else v for k, v in r.items()}, "text": reason_text(r)}
+        for r in reasons
+    ]

@@ -54,8 +54,10 @@ class Profile:
     _titles: dict[int, str] = field(default_factory=dict)
 
 
-def _iso(dt: datetime) -> str:
-    return dt.isoformat()
+def _when(dt: datetime) -> datetime:
+    """A time in a reason: kept as is until `explain.with_text` writes out the reasons of the Pins
+    actually shown (formatting every candidate's times costs more than ranking them)."""
+    return dt
 
 
 # The per-request statements, built once: SQLAlchemy then reuses each one's cache key and compiled form
@@ -171,7 +173,7 @@ def followed_boards(conn: Connection, profile: Profile, limit: int) -> list[Cand
     return [
         Candidate(
             int(r[0]),
-            {"kind": "followed_board", "board_id": int(r[1]), "board_name": r[2], "at": _iso(r[3])},
+            {"kind": "followed_board", "board_id": int(r[1]), "board_name": r[2], "at": _when(r[3])},
         )
         for r in rows
     ]
@@ -183,7 +185,7 @@ def followed_people(conn: Connection, profile: Profile, limit: int) -> list[Cand
     rows = conn.execute(_FOLLOWED_PEOPLE, {"user_id": profile.user_id, "limit": limit})
     return [
         Candidate(
-            int(r[0]), {"kind": "followed_person", "user_id": int(r[1]), "user_name": r[2], "at": _iso(r[3])}
+            int(r[0]), {"kind": "followed_person", "user_id": int(r[1]), "user_name": r[2], "at": _when(r[3])}
         )
         for r in rows
     ]
@@ -228,7 +230,7 @@ def saved_alongside(
                     "pin_id": via,
                     "pin_title": titles.get(via, ""),
                     "boards_in_common": n,
-                    "at": _iso(saved_at[via]),
+                    "at": _when(saved_at[via]),
                 },
             )
         )
@@ -377,7 +379,7 @@ def offsite(conn: Connection, profile: Profile, limit: int, max_domains: int = 5
         base = {
             "kind": "offsite_visit",
             "domain": d,
-            "at": _iso(v.visited_at),
+            "at": _when(v.visited_at),
             "visits": visits_per_domain[d],
         }
         from_site = popular_from_domain(conn, d, per_domain)
@@ -487,7 +489,7 @@ def _taste_history(conn: Connection, profile: Profile, model: Model) -> History:
     saved = profile.saved[:TASTE_SAVES]
     for (pin_id, at), col in zip(saved, model.pin_index([p for p, _ in saved]).tolist(), strict=True):
         if col >= 0:
-            history.append((col, TASTE_WEIGHTS["save"], {"via": "save", "pin_id": pin_id, "at": _iso(at)}))
+            history.append((col, TASTE_WEIGHTS["save"], {"via": "save", "pin_id": pin_id, "at": _when(at)}))
     engaged = [p for p in dict.fromkeys(engaged_pins(conn, profile)) if p not in profile.excluded]
     engaged = engaged[:TASTE_ENGAGED]
     for pin_id, col in zip(engaged, model.pin_index(engaged).tolist(), strict=True):
@@ -502,7 +504,7 @@ def _taste_history(conn: Connection, profile: Profile, model: Model) -> History:
     for domain in list(latest)[:TASTE_DOMAINS]:
         col = model.domain_column(domain)
         if col >= 0:
-            last = _iso(latest[domain].visited_at)
+            last = _when(latest[domain].visited_at)
             origin = {"via": "site", "domain": domain, "at": last, "visits": counts[domain]}
             history.append((col, TASTE_WEIGHTS["site"], origin))
     return history
@@ -596,6 +598,6 @@ def new_in_topic(conn: Connection, profile: Profile, now: datetime, limit: int) 
     newest = sorted(found.items(), key=lambda kv: (kv[1][0], kv[0]), reverse=True)[:limit]
     out = []
     for pin_id, (created, n, slug, name) in newest:
-        reason = {"kind": "new_in_topic", "topic": slug, "topic_name": name, "created_at": _iso(created)}
+        reason = {"kind": "new_in_topic", "topic": slug, "topic_name": name, "created_at": _when(created)}
         out.append(Candidate(pin_id, {**reason, "saves": n}))
     return out
