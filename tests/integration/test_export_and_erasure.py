@@ -175,7 +175,13 @@ def test_delete_account_leaves_nothing(client: TestClient, system: System) -> No
     flat = str(before)
     assert all(n in flat for n in OTHER_NAMES), "the walk would see each identifier"
     tables = {t for t, _ in before}
-    new_tables = {"advertiser_events", "audience_members", "person_identifiers", "advertiser_data_blocks"}
+    new_tables = {
+        "advertiser_events",
+        "audience_members",
+        "customer_list_matches",
+        "person_identifiers",
+        "advertiser_data_blocks",
+    }
     assert tables >= new_tables | {"advertisers"}
     shop_events = sum(1 for t, row in before if t == "advertiser_events")
     r = client.delete("/v1/me")
