@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # Unlike the per-IP limit this one also holds under the test clock, so tests can exercise it.
     ads_rate_limit_per_minute: int = Field(default=1200, ge=1)
     ads_rate_limit_enabled: bool = True
+    # Requests with an unknown or revoked token per client address and minute, then 429.
+    ads_auth_failures_per_minute: int = Field(default=120, ge=1)
     # Body limits for the conversions API (1,000 events) and customer-list uploads (1,000,000 rows).
     ads_events_max_body_bytes: int = Field(default=8_000_000, ge=1024)
     customer_list_max_body_bytes: int = Field(default=200_000_000, ge=1024)

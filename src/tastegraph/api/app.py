@@ -101,11 +101,12 @@ def create_app(system: System, *, run_sweeper: bool = True) -> FastAPI:
     app.state.system = system
     errors.install(app)
     _with_documented_schemas(app)
-    app.state.ad_account_buckets = (
-        TokenBuckets(system.settings.ads_rate_limit_per_minute)
-        if system.settings.ads_rate_limit_enabled
-        else None
-    )
+    ads_on = system.settings.ads_rate_limit_enabled
+    app.state.ad_account_buckets = TokenBuckets(system.settings.ads_rate_limit_per_minute) if ads_on else None
+    # Requests with a wrong token, per client address: the per-IP limit does not cover the advertiser
+    # API, and guessing tokens should not be free.
+    failures = system.settings.ads_auth_failures_per_minute
+    app.state.ad_auth_failures = TokenBuckets(failures) if ads_on else None
     for module in (accounts, offsite, feed, recommendations, privacy, ads, psi, tag):
         app.include_router(module.router)
     if system.settings.test_clock:
@@ -123,5 +124,9 @@ def create_app(system: System, *, run_sweeper: bool = True) -> FastAPI:
     app.add_middleware(
         RateLimit, buckets=TokenBuckets(settings.rate_limit_per_minute) if settings.rate_limits_on else None
     )
-    app.add_middleware(BodyLimit, limit_for=lambda path: body_limit(settings, path))
+    app.add_middleware(
+        BodyLimit,
+        limit_for=lambda path: body_limit(settings, path),
+        streamed=lambda path: path.startswith("/v1/ad_accounts/") and path.endswith("/customer_lists"),
+    )
     return app

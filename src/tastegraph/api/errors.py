@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tastegraph.kernel import RateLimited, TastegraphError
+from tastegraph.kernel import InvalidInput, RateLimited, TastegraphError
 
 log = logging.getLogger("tastegraph.api")
 
@@ -75,6 +76,13 @@ def install(app: FastAPI) -> None:
                 for e in errors[:20]
             ]
         return JSONResponse(body, status_code=status)
+
+    # Numbers the database cannot hold (an id beyond 64 bits: OverflowError from sqlite3, DataError
+    # from PostgreSQL) are the request's fault, wherever they enter, so they are a 422, not a 500.
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(InvalidInput("a value in the request is out of range"))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

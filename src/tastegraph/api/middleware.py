@@ -12,6 +12,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tastegraph.api.errors import error_body
+from tastegraph.kernel import PayloadTooLarge
 
 # Endpoints that third-party pages call from the save button: any origin, with credentials.
 EMBEDDABLE_PATHS = ("/v1/offsite/visits", "/v1/offsite/visits/batch")
@@ -42,9 +43,17 @@ class BodyLimit:
     are at most a few megabytes, so buffering is cheap and keeps the app's own parsing simple.
     """
 
-    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit_for: Callable[[str], int],
+        streamed: Callable[[str], bool] = lambda _path: False,
+    ) -> None:
         self.app = app
         self.limit_for = limit_for
+        # Routes that read their body as a stream (customer lists): counted as it arrives, never buffered;
+        # the route's read fails with 413 once the limit is passed.
+        self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -58,6 +67,9 @@ class BodyLimit:
                 await _send_json(send, 413, too_large, [])
                 return
             await self.app(scope, receive, send)
+            return
+        if self.streamed(scope["path"]):
+            await self.app(scope, _counting(receive, limit), send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -85,6 +97,21 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+def _counting(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+        return message
+
+    return counted
+
+
 class TokenBuckets:
     """Per-key token buckets: `rate` requests per minute, bursts up to the same number."""
 
@@ -93,6 +120,14 @@ class TokenBuckets:
         self.refill = per_minute / 60.0
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
+
+    def wait(self, key: str) -> float:
+        """Seconds until `key` has a token again (0: it has one now); takes nothing."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.refill)
+            return 0.0 if tokens >= 1 else (1 - tokens) / self.refill
 
     def take(self, key: str) -> float:
         """Take a token; return 0 if allowed, else the seconds until one is available."""

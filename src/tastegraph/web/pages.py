@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tastegraph.api.context import Caller, CallerDep, SystemDep
@@ -374,6 +375,8 @@ def _install_error_pages(app: FastAPI, pages: Pages) -> None:
     wrap(TastegraphError, domain_page)
     wrap(StarletteHTTPException, http_page)
     wrap(RequestValidationError, validation_page)
+    wrap(OverflowError, validation_page)  # an id too large for the database: no such page
+    wrap(DataError, validation_page)
     wrap(Exception, unexpected_page)
 
 

@@ -52,9 +52,16 @@ def ad_account_for(ad_account_id: AccountId, request: Request, system: SystemDep
         raise Unauthenticated(
             "send the ad account's API token as 'Authorization: Bearer TOKEN'", field="authorization"
         )
+    failures = getattr(request.app.state, "ad_auth_failures", None)
+    client = request.client.host if request.client else "unknown"
+    if failures is not None and (wait := failures.wait(client)) > 0:
+        retry = max(1, math.ceil(wait))
+        raise RateLimited("too many requests with a wrong token; slow down", retry_after_seconds=retry)
     with system.read() as conn:
         owner = accounts.account_for_token(conn, token)
     if owner is None:
+        if failures is not None:
+            failures.take(client)
         raise Unauthenticated("unknown or revoked API token", field="authorization")
     if owner != ad_account_id:
         raise Forbidden("this token acts for another ad account", field="ad_account_id")
