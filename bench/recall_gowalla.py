@@ -47,13 +47,13 @@ GRIDS: dict[str, list[str]] = {
 UNTUNED = ["most-popular", "graph-filter"]
 
 
-def tune(train_path: Path, sample: int) -> dict[str, dict[str, Any]]:
+def tune(train_path: Path, sample: int, families: list[str]) -> dict[str, dict[str, Any]]:
     data = validation_split(load_lightgcn_file(train_path), 0.2, seed=0)
     users = data.test_users()
     users = np.sort(np.random.default_rng(0).choice(users, size=min(sample, len(users)), replace=False))
     chosen: dict[str, dict[str, Any]] = {}
-    for family, specs in GRIDS.items():
-        for spec in specs:
+    for family in families:
+        for spec in GRIDS[family]:
             started = time.perf_counter()
             model = make_model(spec)
             model.fit(data.train)
@@ -100,12 +100,15 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=6000)
     parser.add_argument("--skip-tuning", action="store_true", help="use each family's first grid setting")
     parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument(
+        "--families", type=lambda t: t.split(","), default=list(GRIDS), help="baselines to tune and run"
+    )
     args = parser.parse_args()
 
-    chosen = {f: {"spec": specs[0]} for f, specs in GRIDS.items()}
+    chosen = {f: {"spec": GRIDS[f][0]} for f in args.families}
     if not args.skip_tuning:
-        chosen = tune(args.data / "train.txt", args.sample)
-    specs = UNTUNED[:1] + [chosen[f]["spec"] for f in GRIDS] + UNTUNED[1:]
+        chosen = tune(args.data / "train.txt", args.sample, args.families)
+    specs = UNTUNED[:1] + [chosen[f]["spec"] for f in args.families] + UNTUNED[1:]
     results = []
     for spec in specs:
         result = run_harness(spec, args.data)
