@@ -97,7 +97,7 @@ advertiser_events = Table(
     Column("search_query", String(256), nullable=True),
     Column("line_items", JSON, nullable=True),
     Column("page_url", Text, nullable=True),
-    Index("ix_advertiser_events_dedupe", "ad_account_id", "event_id", "event_name"),
+    Index("ix_advertiser_events_dedupe", "event_id", "ad_account_id", "event_name"),
     Index("ix_advertiser_events_account_time", "ad_account_id", "event_time"),
     Index("ix_advertiser_events_user", "user_id"),
     Index("ix_advertiser_events_browser", "browser_id"),

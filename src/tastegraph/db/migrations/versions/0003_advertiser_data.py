@@ -146,7 +146,7 @@ def upgrade() -> None:
     with op.batch_alter_table('advertiser_events', schema=None) as batch_op:
         batch_op.create_index('ix_advertiser_events_account_time', ['ad_account_id', 'event_time'], unique=False)
         batch_op.create_index('ix_advertiser_events_browser', ['browser_id'], unique=False)
-        batch_op.create_index('ix_advertiser_events_dedupe', ['ad_account_id', 'event_id', 'event_name'], unique=False)
+        batch_op.create_index('ix_advertiser_events_dedupe', ['event_id', 'ad_account_id', 'event_name'], unique=False)
         batch_op.create_index('ix_advertiser_events_received', ['received_at'], unique=False)
         batch_op.create_index('ix_advertiser_events_user', ['user_id'], unique=False)
 
