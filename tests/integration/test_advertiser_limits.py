@@ -81,3 +81,21 @@ def test_ids_beyond_64_bits_are_refused_not_crashed(client: TestClient) -> None:
     assert r.status_code in (401, 404, 422), r.text
     page = client.get(f"/pins/{huge}")
     assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+
+
+def test_page_addresses_are_kept_without_query_or_fragment(client: TestClient, system: System) -> None:
+    from sqlalchemy import select
+
+    from tastegraph.collect.tables import advertiser_events
+    from tests.integration.ads_support import event, send, statuses
+
+    acct = ad_account(system)
+    url = "https://shop.example/thanks?email=someone%40example.com&order=17#receipt"
+    good = event(system, "e-url-1", event_source_url=url)
+    bad = event(system, "e-url-2", event_source_url="http://[::1")
+    result = send(client, acct, [good, bad])
+    assert statuses(result) == ["processed", "failed"]
+    assert result["events"][1]["error"]["field"] == "data[1].event_source_url"
+    with system.read() as conn:
+        stored = conn.execute(select(advertiser_events.c.page_url)).scalars().all()
+    assert stored == ["https://shop.example/thanks"]

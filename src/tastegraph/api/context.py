@@ -39,14 +39,8 @@ def get_caller(request: Request, system: SystemDep) -> Caller:
     )
     with system.read() as conn:
         user_id = system.identity.user_for_session(conn, token, system.clock.now())
-        gpc_pending = (
-            signals.global_privacy_control
-            and user_id is not None
-            and system.consent.settings(conn, user_id)["ads_advertiser_data"]
-        )
+        gpc_pending = user_id is not None and system.consent.gpc_changes_settings(conn, user_id, signals)
     if gpc_pending and user_id is not None:
-        # Sec-GPC: 1 from a signed-in person is an opt-out of sharing: advertiser data stops shaping
-        # their ads from now on (logged in the consent ledger with source "global_privacy_control").
         with system.write() as conn:
             system.consent.honor_gpc(conn, user_id, system.clock.now())
     return Caller(user_id, browser_id, token, signals)

@@ -19,6 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 from ipaddress import ip_address
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import pycountry
 from pydantic import (
@@ -187,6 +188,15 @@ def _message(err: Any) -> str:
     return msg.removeprefix("Value error, ")
 
 
+def _without_query(url: str | None) -> str | None:
+    """A page address without its query string and fragment: those often carry personal data (emails,
+    order details) that nobody needs in order to count a visit."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")) or None
+
+
 def prepare(
     raw: object, prefix: str, now: datetime, *, require_identifier: bool = True
 ) -> PreparedEvent | EventError:
@@ -209,7 +219,11 @@ def prepare(
             _path(prefix, ["user_data"]),
             "give at least one of em, ph, external_id, click_id, or client_ip_address with client_user_agent",
         )
-    prepared = PreparedEvent(event, when, page_url=event.event_source_url)
+    try:
+        page_url = _without_query(event.event_source_url)
+    except ValueError:
+        return EventError(_path(prefix, ["event_source_url"]), "not a valid URL")
+    prepared = PreparedEvent(event, when, page_url=page_url)
     for key, kind in (*_IDENTIFIER_KINDS.items(), ("external_id", IdentifierKind.EXTERNAL_ID)):
         values = getattr(ud, key)
         if not values:

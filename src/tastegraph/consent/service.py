@@ -208,6 +208,11 @@ class ConsentService:
                         handler(conn, subject, purpose, now)
         return updated
 
+    def gpc_changes_settings(self, conn: Connection, user_id: int, signals: RequestSignals) -> bool:
+        """Whether this request's signals would change the person's settings (a read-only check, so
+        requests without GPC, or already honoured, never open a write transaction)."""
+        return signals.global_privacy_control and self.settings(conn, user_id)["ads_advertiser_data"]
+
     def honor_gpc(self, conn: Connection, user_id: int, now: datetime) -> bool:
         """A request of this person carried Sec-GPC: 1, an opt-out of sharing: turn advertiser data off
         (once; logged with source "global_privacy_control"). Returns whether anything changed."""
