@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -49,6 +50,25 @@ def sweep() -> None:
     system.dispose()
 
 
+T = TypeVar("T")
+
+
+def _in_one_transaction(work: Callable[[Any, Any], T]) -> T:
+    """Run `work(conn, now)` in one write transaction of the configured system; a refused input
+    (TastegraphError) prints its message and exits with status 2, writing nothing."""
+    from tastegraph.bootstrap import build
+
+    system = build(_settings())
+    try:
+        with system.write() as conn:
+            return work(conn, system.clock.now())
+    except TastegraphError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        system.dispose()
+
+
 @ad_account_app.command("create")
 def ad_account_create(
     name: Annotated[str, typer.Option(help="The advertiser's name")],
@@ -58,17 +78,10 @@ def ad_account_create(
 ) -> None:
     """Create an advertiser with one ad account and an API token; prints {"id", "token", "tag_id"}."""
     from tastegraph.ads import accounts
-    from tastegraph.bootstrap import build
 
-    system = build(_settings())
-    try:
-        with system.write() as conn:
-            account, token = accounts.create_account(conn, name, system.clock.now(), website=website)
-    except TastegraphError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(2) from exc
-    finally:
-        system.dispose()
+    account, token = _in_one_transaction(
+        lambda conn, now: accounts.create_account(conn, name, now, website=website)
+    )
     print(json.dumps({"id": account.id, "token": token.token, "tag_id": account.tag_id}))
 
 
@@ -79,17 +92,8 @@ def ad_account_token(
 ) -> None:
     """Create another API token for an ad account; prints {"id", "token"}."""
     from tastegraph.ads import accounts
-    from tastegraph.bootstrap import build
 
-    system = build(_settings())
-    try:
-        with system.write() as conn:
-            token = accounts.create_token(conn, account, system.clock.now(), label)
-    except TastegraphError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(2) from exc
-    finally:
-        system.dispose()
+    token = _in_one_transaction(lambda conn, now: accounts.create_token(conn, account, now, label))
     print(json.dumps({"id": token.id, "token": token.token}))
 
 
@@ -100,17 +104,8 @@ def ad_account_revoke(
 ) -> None:
     """Revoke an API token: it stops working at once."""
     from tastegraph.ads import accounts
-    from tastegraph.bootstrap import build
 
-    system = build(_settings())
-    try:
-        with system.write() as conn:
-            accounts.revoke_token(conn, account, token_id, system.clock.now())
-    except TastegraphError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(2) from exc
-    finally:
-        system.dispose()
+    _in_one_transaction(lambda conn, now: accounts.revoke_token(conn, account, token_id, now))
     print(json.dumps({"revoked": token_id}))
 
 
