@@ -347,7 +347,11 @@ def _serve_demo(settings: Settings, host: str, port: int, sites_port: int) -> No
     # really is a third-party cookie there, as on the web.
     sites = f"http://localhost:{sites_port}"
     servers = [
-        uvicorn.Server(uvicorn.Config(compose(build(settings)), host=host, port=port, log_level="warning")),
+        uvicorn.Server(
+            uvicorn.Config(
+                compose(build(settings), freeze_heap=True), host=host, port=port, log_level="warning"
+            )
+        ),
         uvicorn.Server(
             uvicorn.Config(
                 create_demo_sites_app(platform), host="localhost", port=sites_port, log_level="warning"

@@ -10,12 +10,13 @@ from tastegraph.config import Settings
 from tastegraph.web import pages
 
 
-def compose(system: System, *, run_sweeper: bool = True) -> FastAPI:
-    app = create_app(system, run_sweeper=run_sweeper)
+def compose(system: System, *, run_sweeper: bool = True, freeze_heap: bool = False) -> FastAPI:
+    app = create_app(system, run_sweeper=run_sweeper, freeze_heap=freeze_heap)
     pages.install(app, system)
     return app
 
 
 def make_app() -> FastAPI:
-    """One System per worker process, from the environment."""
-    return compose(build(Settings()))
+    """One System per worker process, from the environment (a process of its own: its startup heap
+    is frozen, see api.app.freeze_startup_heap)."""
+    return compose(build(Settings()), freeze_heap=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import threading
@@ -74,7 +75,17 @@ def _with_documented_schemas(app: FastAPI) -> None:
     app.openapi = build  # type: ignore[method-assign]
 
 
-def create_app(system: System, *, run_sweeper: bool = True) -> FastAPI:
+def freeze_startup_heap() -> None:
+    """Exempt everything alive after start (modules, functions, classes, the model: about 300,000
+    objects) from the cycle collector's full passes. Those passes otherwise walk all of it every few
+    seconds under load and stop the worker for 200-450 ms each (Gowalla catalogue, 2 vCPU): the home
+    feed's p99. Garbage is still freed by reference counting; only cycles among these objects would
+    never be collected, and they live as long as the process anyway."""
+    gc.collect()
+    gc.freeze()
+
+
+def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = False) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Scoring one request is a small matrix product: extra BLAS threads only contend with each other
@@ -82,6 +93,8 @@ def create_app(system: System, *, run_sweeper: bool = True) -> FastAPI:
         # on 2 busy cores).
         threadpool_limits(1, user_api="blas")
         await asyncio.to_thread(system.models.reload)  # load the newest model before the first request
+        if freeze_heap:
+            freeze_startup_heap()
         hup = reload_on_sighup(system)
         task = asyncio.create_task(_sweep_forever(system)) if run_sweeper else None
         try:

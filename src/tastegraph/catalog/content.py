@@ -54,7 +54,10 @@ def get_pins(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, An
         return {}
     counts = {int(p): int(n) for p, n in _SAVE_COUNTS.rows(conn, {"ids": ids})}
     facts = pin_facts(conn, [p for p in ids if p in counts])
-    return {p: {**facts[p], "save_count": counts[p]} for p in ids if p in facts}
+    out = {p: {**facts[p], "save_count": counts[p]} for p in ids if p in facts}
+    for pin in out.values():
+        pin["topics"] = list(pin["topics"])  # a tuple in the cache
+    return out
 
 
 _SAVE_COUNTS = Query(
@@ -87,6 +90,9 @@ def pin_facts(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, A
         for r in rows:
             fixed = _pin_dict(r, tops.get(int(r["id"]), []))
             del fixed["save_count"]
+            # Only plain values (topics as a tuple): the garbage collector stops tracking the entry, so
+            # a full cache does not lengthen its full passes (see api.app.freeze_startup_heap).
+            fixed["topics"] = tuple(fixed["topics"])
             cache[fixed["id"]] = fixed
     return {p: cache[p] for p in ids if p in cache}
 

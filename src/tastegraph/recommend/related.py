@@ -109,8 +109,10 @@ def walked(conn: Connection, model: Model, pin_id: int, skip: set[int], limit: i
     return out
 
 
-# (result Pin position, boards holding both Pins, the best 3 linking [(board position, holds the query)])
-Link = tuple[int, int, list[tuple[int, bool]]]
+# (result Pin position, boards holding both Pins, the best 3 linking ((board position, holds the query)))
+# Tuples of plain values all the way down: the garbage collector stops tracking them, so the thousands a
+# walk cache keeps do not lengthen its full passes (see api.app.freeze_startup_heap).
+Link = tuple[int, int, tuple[tuple[int, bool], ...]]
 Links = list[Link]
 
 
@@ -133,10 +135,11 @@ def _linking_boards(model: Model, q: int, results: np.ndarray) -> Links:
         best,
         best_both,
     )
-    return [
-        (r, int(n_both[k]), [(int(b), bool(h)) for b, h in zip(best[k], best_both[k], strict=True) if b >= 0])
-        for k, r in enumerate(results.tolist())
-    ]
+    return [(r, int(n_both[k]), _ranked(best[k], best_both[k])) for k, r in enumerate(results.tolist())]
+
+
+def _ranked(boards: np.ndarray, holds_q: np.ndarray) -> tuple[tuple[int, bool], ...]:
+    return tuple((int(b), bool(h)) for b, h in zip(boards, holds_q, strict=True) if b >= 0)
 
 
 @numba.njit(cache=True, nogil=True)
