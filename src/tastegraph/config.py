@@ -53,9 +53,8 @@ class Settings(BaseSettings):
     ads_events_max_body_bytes: int = Field(default=8_000_000, ge=1024)
     customer_list_max_body_bytes: int = Field(default=200_000_000, ge=1024)
     # Home-feed and related-Pins requests computed at once per server process; more wait their turn.
-    # They are CPU-bound Python: letting them interleave on one core only adds switching and cache misses.
-    # None: 1 on SQLite (every read is this process's CPU), 4 on PostgreSQL (reads wait on round trips).
-    hot_read_concurrency: int | None = Field(default=None, ge=1, le=64)
+    # They are CPU-bound Python: letting dozens interleave on one core only adds switching and cache misses.
+    hot_read_concurrency: int = Field(default=2, ge=1, le=64)
     # Processes for private-set-intersection rounds (None: one per CPU).
     psi_workers: int | None = Field(default=None, ge=1, le=64)
 

@@ -495,15 +495,3 @@ def test_gpc_on_the_feed_and_related_pins_is_honored(client: TestClient, system:
         assert client.get(path).status_code == 200
         assert client.get("/v1/me/settings").json()["ads_advertiser_data"] is False
         client.delete("/v1/sessions")
-
-
-def test_hot_reads_at_once_per_process(system: System, database_url: str, tmp_path: Path) -> None:
-    """One at a time on SQLite (all CPU in this process), four on PostgreSQL (round trips), unless set."""
-    from tastegraph.api.context import hot_read_slots
-
-    assert hot_read_slots(system) == (1 if database_url.startswith("sqlite") else 4)
-    configured = build(make_settings(database_url, model_dir=tmp_path / "m", hot_read_concurrency=3))
-    try:
-        assert hot_read_slots(configured) == 3
-    finally:
-        configured.dispose()

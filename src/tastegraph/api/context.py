@@ -108,23 +108,13 @@ _hot_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.Capaci
 )
 
 
-def hot_read_slots(system: System) -> int:
-    """How many hot reads one process computes at once. On SQLite one: two at a time only trade the
-    interpreter lock back and forth (Gowalla feed, one worker at 80 req/s, four 30-s runs each: p99 median
-    20 ms against 34, and about 8% less CPU per request); PostgreSQL reads also wait on the server."""
-    configured = system.settings.hot_read_concurrency
-    if configured is not None:
-        return configured
-    return 1 if system.engine.dialect.name == "sqlite" else 4
-
-
 async def run_hot_read(system: System, work: Callable[[], T]) -> T:
     """Run a CPU-bound read route's `work` on a worker thread, at most `hot_read_concurrency` at a time in
     this process (the rest queue here instead of thrashing the interpreter lock on one core)."""
     loop = asyncio.get_running_loop()
     limiter = _hot_limiters.get(loop)
     if limiter is None:
-        limiter = anyio.CapacityLimiter(hot_read_slots(system))
+        limiter = anyio.CapacityLimiter(system.settings.hot_read_concurrency)
         _hot_limiters[loop] = limiter
     return await anyio.to_thread.run_sync(work, limiter=limiter)
 
