@@ -5,6 +5,7 @@ per-worker caches that fill up under traffic hold only values the collector stop
 from __future__ import annotations
 
 import gc
+import weakref
 
 from fastapi.testclient import TestClient
 
@@ -43,3 +44,22 @@ def test_walk_and_pin_caches_hold_only_untracked_values(client: TestClient, syst
     # Callers still get a list of topics of their own.
     with system.read() as conn:
         assert isinstance(content.get_pins(conn, [query])[query]["topics"], list)
+
+
+def test_a_model_replaced_after_the_freeze_is_freed(system: System) -> None:
+    """Frozen objects are never cycle-collected, so a reloaded (or erased) model must go by reference
+    counting alone, or every reload would keep the old model, and the people in it, in memory."""
+    _world(system)
+    model = _trained(system)
+    model.walks.put(0, (model.pin_ids[:3], {}))
+    old, old_artifact = weakref.ref(model), weakref.ref(model.artifact)
+    del model
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        assert system.models.reload() is not None
+        assert old() is None and old_artifact() is None
+    finally:
+        gc.enable()
+        gc.unfreeze()

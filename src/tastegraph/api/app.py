@@ -76,7 +76,7 @@ def _with_documented_schemas(app: FastAPI) -> None:
 
 
 def freeze_startup_heap() -> None:
-    """Exempt everything alive after start (modules, functions, classes, the model: about 300,000
+    """Exempt everything alive after start (modules, functions, classes, the model: about 220,000
     objects) from the cycle collector's full passes. Those passes otherwise walk all of it every few
     seconds under load and stop the worker for 200-450 ms each (Gowalla catalogue, 2 vCPU): the home
     feed's p99. Garbage is still freed by reference counting; only cycles among these objects would
