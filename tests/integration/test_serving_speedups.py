@@ -5,11 +5,13 @@ per-site and per-topic lists against the tables."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tastegraph.bootstrap import System
+from tastegraph.catalog import content
 from tastegraph.catalog.tables import board_pins, pin_topics, pins
 from tastegraph.demo import WorldSize, load_world
 from tastegraph.recommend import Model, model_store, train
@@ -113,3 +115,26 @@ def test_cached_site_and_topic_lists_match_the_tables(system: System) -> None:
             )
         ]
         assert [(c.pin_id, c.reason["saves"]) for c in src.popular(conn, 40)] == top
+
+
+def test_pin_facts_are_read_once_even_soon_after_boot(system: System, monkeypatch: Any) -> None:
+    """The in-memory Pin facts must be kept from the first read on, whatever the monotonic clock reads
+    (it starts near zero at boot: a cache dated from 0 looked expired and was never kept)."""
+    with system.write() as conn:
+        load_world(conn, SEED, system.clock.now(), WorldSize(pins=50, users=5))
+    with system.read() as conn:
+        ids = [int(p) for p in conn.execute(select(pins.c.id).limit(10)).scalars()]
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(statement)
+
+    monkeypatch.setattr(content.time, "monotonic", lambda: 5.0)  # five seconds after boot
+    event.listen(system.engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(3):
+            with system.read() as conn:
+                assert set(content.pin_facts(conn, ids)) == set(ids)
+    finally:
+        event.remove(system.engine, "before_cursor_execute", seen)
+    assert sum("FROM pins" in s for s in statements) == 1, statements

@@ -76,10 +76,11 @@ def pin_facts(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, A
     """The fixed parts of Pins (title, links, topics, creator, creation time; not the save count),
     from memory, reading the ones not seen yet. Callers decide which Pins exist: a deleted Pin's facts
     may still be here. Pins that do not exist are left out."""
-    started, cache = _pin_facts.get(conn.engine) or (0.0, {})
-    if time.monotonic() - started > PIN_FACTS_SECONDS:
-        cache = {}
-        _pin_facts[conn.engine] = (time.monotonic(), cache)
+    hit = _pin_facts.get(conn.engine)
+    if hit is None or time.monotonic() - hit[0] > PIN_FACTS_SECONDS:
+        hit = (time.monotonic(), {})
+        _pin_facts[conn.engine] = hit
+    cache = hit[1]
     ids = list(dict.fromkeys(pin_ids))
     missing = [p for p in ids if p not in cache]
     if missing:
