@@ -75,7 +75,7 @@ def build(settings: Settings, *, clock: Clock | None = None, engine: Engine | No
         clock=clock,
         consent=ConsentService(Policy(offsite_retention=retention, advertiser_retention=ad_retention)),
         identity=IdentityService(session_ttl=timedelta(days=settings.session_days)),
-        models=ModelHolder(settings.model_dir),
+        models=ModelHolder(settings.model_dir, memo_size=settings.feed_memo_size),
     )
     _wire(system, retention, ad_retention)
     return system

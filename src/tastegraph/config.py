@@ -52,11 +52,24 @@ class Settings(BaseSettings):
     # Body limits for the conversions API (1,000 events) and customer-list uploads (1,000,000 rows).
     ads_events_max_body_bytes: int = Field(default=8_000_000, ge=1024)
     customer_list_max_body_bytes: int = Field(default=200_000_000, ge=1024)
-    # Home-feed and related-Pins requests computed at once per server process; more wait their turn.
-    # They are CPU-bound Python: letting dozens interleave on one core only adds switching and cache misses.
-    hot_read_concurrency: int = Field(default=2, ge=1, le=64)
+    # Home-feed and related-Pins requests computed at once per server process, on worker threads; more
+    # wait their turn. 0 computes them on the event loop itself, one at a time: no thread hop and no
+    # contention for the interpreter lock, and a busy process leaves new connections to an idle one.
+    # None (the default): 0 on SQLite, whose reads never wait on a network; 2 on PostgreSQL, where a
+    # second request can run while the first waits for the database.
+    hot_read_concurrency: int | None = Field(default=None, ge=0, le=64)
+    # Model-scored feed candidates kept per server process for repeat requests with the same history
+    # (recommend.model.Model.memo; exact: the key is everything the result depends on). 0 turns it off.
+    feed_memo_size: int = Field(default=4096, ge=0, le=1_000_000)
     # Processes for private-set-intersection rounds (None: one per CPU).
     psi_workers: int | None = Field(default=None, ge=1, le=64)
+
+    @property
+    def hot_reads_at_once(self) -> int:
+        """`hot_read_concurrency`, with its default resolved for the database."""
+        if self.hot_read_concurrency is not None:
+            return self.hot_read_concurrency
+        return 0 if self.database_url.startswith("sqlite") else 2
 
     @property
     def rate_limits_on(self) -> bool:

@@ -4,19 +4,28 @@ per-site and per-topic lists against the tables."""
 
 from __future__ import annotations
 
+import gc
+import threading
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from fastapi import Response
+from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
 
-from tastegraph.bootstrap import System
+from tastegraph.api.context import run_hot_read
+from tastegraph.bootstrap import System, build
 from tastegraph.catalog import content
 from tastegraph.catalog.tables import board_pins, pin_topics, pins
 from tastegraph.demo import WorldSize, load_world
 from tastegraph.recommend import Model, model_store, train
 from tastegraph.recommend import sources as src
+from tastegraph.recommend.model import Memo
 from tastegraph.recommend.training import top_co_saved
+from tastegraph.server import compose
+from tests.conftest import make_settings
 
 SEED = 5
 
@@ -138,3 +147,89 @@ def test_pin_facts_are_read_once_even_soon_after_boot(system: System, monkeypatc
     finally:
         event.remove(system.engine, "before_cursor_execute", seen)
     assert sum("FROM pins" in s for s in statements) == 1, statements
+
+
+def _profile_of_a_saver(system: System) -> src.Profile:
+    with system.read() as conn:
+        user_id = int(
+            conn.execute(
+                select(board_pins.c.saved_by).group_by(board_pins.c.saved_by).order_by(func.count().desc())
+            ).first()[0]  # type: ignore[index]
+        )
+        return src.load_profile(conn, user_id, [])
+
+
+def _model_candidates(system: System, model: Model, profile: src.Profile) -> list[list[src.Candidate]]:
+    with system.read() as conn:
+        return [
+            src.similar_taste(conn, profile, model, 30),
+            src.saved_alongside(conn, profile, 30, model=model),
+        ]
+
+
+def test_the_feed_memo_answers_what_scoring_answers(system: System) -> None:
+    model = _trained_world(system)
+    profile = _profile_of_a_saver(system)
+    model.memo = Memo(0)  # off: every call scores
+    fresh = _model_candidates(system, model, profile)
+    assert fresh[0] and fresh[1]
+    model.memo = Memo(100)
+    first = _model_candidates(system, model, profile)
+    assert (model.memo.hits, model.memo.misses) == (0, 2)
+    again = _model_candidates(system, model, profile)
+    assert (model.memo.hits, model.memo.misses) == (2, 2)
+    assert fresh == first == again
+    # A Pin hidden since is a different input: scored again, and left out.
+    hidden = fresh[0][0].pin_id
+    profile.excluded = profile.excluded | {hidden}
+    after = _model_candidates(system, model, profile)
+    assert model.memo.misses == 3  # similar_taste again; saved_alongside leaves exclusion to the blend
+    assert hidden not in {c.pin_id for c in after[0]}
+    model.memo = Memo(0)
+    assert _model_candidates(system, model, profile) == after
+
+
+def test_memo_entries_hold_only_untracked_values(system: System) -> None:
+    model = _trained_world(system)
+    profile = _profile_of_a_saver(system)
+    _model_candidates(system, model, profile)
+    for _ in range(6):  # a tuple is untracked in the pass after its items are: keys nest five deep
+        gc.collect()
+    entries = list(model.memo._items.items())
+    assert len(entries) == 2
+    def tracked(x: object) -> list[object]:
+        found = [x] if gc.is_tracked(x) else []
+        for item in x if isinstance(x, tuple) else ():
+            found += tracked(item)
+        return found
+
+    assert not [tracked(key) + tracked(value) for key, value in entries if tracked(key) + tracked(value)]
+
+
+def _hot_read_thread(database_url: str, model_dir: Path, at_once: int) -> str:
+    """The thread a hot read runs on, in a served app with `hot_read_concurrency` = at_once."""
+    system = build(make_settings(database_url, model_dir=model_dir, hot_read_concurrency=at_once))
+    threads: list[str] = []
+
+    def work() -> Response:
+        threads.append(threading.current_thread().name)
+        return Response("{}", media_type="application/json")
+
+    async def call() -> Response:
+        return await run_hot_read(system, work)
+
+    try:
+        with TestClient(compose(system, run_sweeper=False)) as client:
+            client.portal.call(call)  # type: ignore[union-attr]
+            assert client.get("/v1/feed/home").status_code == 200
+    finally:
+        system.dispose()
+    return threads[0]
+
+
+def test_hot_reads_run_where_the_setting_says(database_url: str, tmp_path: Path) -> None:
+    assert make_settings("sqlite:///x.db").hot_reads_at_once == 0
+    assert make_settings("postgresql+psycopg://u@h/db").hot_reads_at_once == 2
+    assert make_settings("sqlite:///x.db", hot_read_concurrency=3).hot_reads_at_once == 3
+    assert "AnyIO worker thread" not in _hot_read_thread(database_url, tmp_path / "m", 0)
+    assert "AnyIO worker thread" in _hot_read_thread(database_url, tmp_path / "m", 2)

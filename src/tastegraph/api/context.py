@@ -110,11 +110,15 @@ _hot_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.Capaci
 
 async def run_hot_read(system: System, work: Callable[[], T]) -> T:
     """Run a CPU-bound read route's `work` on a worker thread, at most `hot_read_concurrency` at a time in
-    this process (the rest queue here instead of thrashing the interpreter lock on one core)."""
+    this process (the rest queue here instead of thrashing the interpreter lock on one core); or, when
+    that is 0, right here on the event loop (see config.Settings.hot_read_concurrency)."""
+    at_once = system.settings.hot_reads_at_once
+    if at_once == 0:
+        return work()
     loop = asyncio.get_running_loop()
     limiter = _hot_limiters.get(loop)
     if limiter is None:
-        limiter = anyio.CapacityLimiter(system.settings.hot_read_concurrency)
+        limiter = anyio.CapacityLimiter(at_once)
         _hot_limiters[loop] = limiter
     return await anyio.to_thread.run_sync(work, limiter=limiter)
 

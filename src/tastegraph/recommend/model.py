@@ -29,6 +29,7 @@ log = logging.getLogger("tastegraph.recommend.model")
 
 
 WALK_CACHE_SIZE = 4096
+MEMO_SIZE = 4096
 
 
 class Memo:
@@ -41,6 +42,8 @@ class Memo:
         self.hits = self.misses = 0
 
     def get(self, key: Any) -> Any:
+        if self.size == 0:
+            return None
         with self._lock:
             found = self._items.get(key)
             if found is None:
@@ -51,6 +54,8 @@ class Memo:
             return found
 
     def put(self, key: Any, value: Any) -> None:
+        if self.size == 0:
+            return
         with self._lock:
             self._items[key] = value
             self._items.move_to_end(key)
@@ -80,6 +85,11 @@ class Model:
     # Walks from a Pin, by Pin position (see related.walked): a walk depends only on this model and its
     # query, so an entry never goes stale; a new model starts with an empty cache.
     walks: Memo = field(default_factory=lambda: Memo(WALK_CACHE_SIZE), init=False, repr=False)
+    # Feed candidates this model scored, keyed by everything they depend on besides the model (the
+    # viewer's history, what they saved and hid): a repeat request with the same inputs gets the same
+    # answer without scoring again. Size 0 keeps nothing. Values hold only plain values (see
+    # api.app.freeze_startup_heap).
+    memo: Memo = field(default_factory=lambda: Memo(MEMO_SIZE), init=False, repr=False)
     domain_columns: dict[str, int] = field(init=False)
     # The filter's parts in the form one request needs (see `score` and `contributions`): computed once
     # at load, so a request pays only for the rows of its own history.
@@ -260,8 +270,9 @@ def _pick(
 class ModelHolder:
     """The newest usable model of a directory, loaded at start and again on `reload()`."""
 
-    def __init__(self, model_dir: Path) -> None:
+    def __init__(self, model_dir: Path, memo_size: int = MEMO_SIZE) -> None:
         self.model_dir = model_dir
+        self.memo_size = memo_size
         self._model: Model | None = None
         self._loaded = False
         self._lock = threading.Lock()
@@ -274,6 +285,7 @@ class ModelHolder:
             for name in reversed(model_store.versions(self.model_dir)):
                 try:
                     model = Model.from_artifact(model_store.load(self.model_dir / name))
+                    model.memo = Memo(self.memo_size)
                     break
                 except (ArtifactError, KeyError, ValueError) as exc:
                     log.warning("skipping model %s: %s", name, exc)

@@ -56,6 +56,22 @@ class Profile:
     _titles: dict[int, str] = field(default_factory=dict)
 
 
+# Candidates as a memo keeps them: tuples of plain values, which the garbage collector stops tracking.
+Memoized = tuple[tuple[int, tuple[tuple[str, Any], ...]], ...]
+
+
+def _memoizable(candidates: list[Candidate]) -> Memoized:
+    return tuple((c.pin_id, tuple(c.reason.items())) for c in candidates)
+
+
+def _from_memo(found: Memoized) -> list[Candidate]:
+    return [Candidate(pin_id, dict(reason)) for pin_id, reason in found]
+
+
+def _excluded_key(profile: Profile) -> tuple[int, ...]:
+    return tuple(sorted(profile.excluded))
+
+
 def _when(value: datetime) -> datetime:
     """A time in a reason: kept as is until `explain.with_text` writes out the reasons of the Pins
     actually shown (formatting every candidate's times costs more than ranking them)."""
@@ -205,18 +221,50 @@ def saved_alongside(
     recent = profile.saved[:seeds]
     if not recent:
         return []
-    saved_at = dict(recent)
-    seed_ids = list(saved_at)
+    seed_ids = list(dict(recent))
     rows: list[tuple[int, int, int]] = []  # (Pin, seed, boards in common)
     live = seed_ids
     if model is not None:
         cols = model.pin_index(seed_ids)
         known = cols >= 0
         live = [p for p, ok in zip(seed_ids, known.tolist(), strict=True) if not ok]
+        if not live:  # all counted on the model: the answer depends on the seeds alone
+            key = ("co_saved", limit, tuple(recent))
+            found: Memoized | None = model.memo.get(key)
+            if found is None:
+                found = _memoizable(_saved_alongside(conn, profile, model, cols, recent, limit))
+                model.memo.put(key, found)
+            return _from_memo(found)
         if known.any():
             rows += _co_saved_in_model(model, cols[known], np.asarray(seed_ids)[known], limit * 3)
     if live:
         rows += _co_saved_live(conn, live, seed_ids, limit * 3)
+    return _name_seeds(conn, profile, rows, recent, limit)
+
+
+def _saved_alongside(
+    conn: Connection,
+    profile: Profile,
+    model: Model,
+    cols: np.ndarray,
+    recent: list[tuple[int, datetime]],
+    limit: int,
+) -> list[Candidate]:
+    seed_ids = np.asarray([p for p, _ in recent])
+    rows = _co_saved_in_model(model, cols, seed_ids, limit * 3)
+    return _name_seeds(conn, profile, rows, recent, limit)
+
+
+def _name_seeds(
+    conn: Connection,
+    profile: Profile,
+    rows: list[tuple[int, int, int]],
+    recent: list[tuple[int, datetime]],
+    limit: int,
+) -> list[Candidate]:
+    """The best `limit` of (Pin, seed, boards in common), each with the seed it shares the most with."""
+    saved_at = dict(recent)
+    seed_ids = list(saved_at)
     rows.sort(key=lambda r: (-r[2], r[0]))
     titles = pin_titles(conn, profile, seed_ids)
     out: list[Candidate] = []
@@ -520,6 +568,17 @@ def similar_taste(conn: Connection, profile: Profile, model: Model | None, limit
     history = _taste_history(conn, profile, model)
     if not history:
         return []
+    key = ("taste", limit, tuple((c, w, tuple(o.items())) for c, w, o in history), _excluded_key(profile))
+    found: Memoized | None = model.memo.get(key)
+    if found is None:
+        found = _memoizable(_similar_taste(conn, profile, model, history, limit))
+        model.memo.put(key, found)
+    return _from_memo(found)
+
+
+def _similar_taste(
+    conn: Connection, profile: Profile, model: Model, history: History, limit: int
+) -> list[Candidate]:
     columns, weights = [h[0] for h in history], [h[1] for h in history]
     # The filter is linear in the history: score the whole history once, then split the score of only
     # the Pins kept into what each history item adds; the largest part names the reason.
