@@ -68,7 +68,10 @@ COLD = "related, uniform Pins"
 # The home feed again at three quarters of the rate (one run): where the latency stands below the target
 # rate.
 SLOWER = "feed, 3/4 rate"
-SCENARIOS = ("feed", "related", COLD, SLOWER)
+# The home feed from a server started with the feed memo off (TASTEGRAPH_FEED_MEMO_SIZE=0, one run): every
+# request scores the model, as a person's first feed after any change to their history does.
+NO_MEMO = "feed, memo off"
+SCENARIOS = ("feed", "related", COLD, SLOWER, NO_MEMO)
 
 
 @dataclass
@@ -145,7 +148,7 @@ def prepare_clients(base_url: str, cfg: Config, pins: tuple[list[int], list[int]
         [Target(label, users[i % len(users)].cookie, RELATED_PATH.format(p)) for i, p in enumerate(sample)]
         for label, sample in (("related", pins[0]), (COLD, pins[1]))
     )
-    return {"feed": feed, "related": related, COLD: cold, SLOWER: feed}
+    return {"feed": feed, "related": related, COLD: cold, SLOWER: feed, NO_MEMO: feed}
 
 
 # --- measuring --------------------------------------------------------------------------------------
@@ -204,11 +207,7 @@ def bench_backend(backend: str, cfg: Config) -> dict[str, Any]:
         print(f"[serving] {backend}: trained {out['training']}", file=sys.stderr, flush=True)
         with Server(db.url, workers=cfg.workers) as server:
             out["background_busy_pct"] = background_busy(1.0)
-            # Warm-up, not measured: pools, page cache, per-worker caches. Each worker keeps the walks
-            # of the Pins it served (see related.walked), so the popular sample goes by twice.
-            feed, related = clients["feed"][:400], clients["related"] * 2
-            asyncio.run(_open_loop(server.base_url, FEED_PATH, feed, 50, len(feed) / 50))
-            asyncio.run(_open_loop(server.base_url, FEED_PATH, related, 150, len(related) / 150))
+            warm_up(server, clients)
             out["healthz"] = measure(
                 server,
                 "/healthz",
@@ -221,27 +220,7 @@ def bench_backend(backend: str, cfg: Config) -> dict[str, Any]:
             # popular Pins' walks out of the workers' caches.
             plan = [(n, s) for n in range(cfg.runs) for s in ("feed", "related")] + [(0, SLOWER), (0, COLD)]
             for run_no, scenario in plan:
-                targets = clients[scenario]
-                rate = cfg.rate * 3 // 4 if scenario == SLOWER else cfg.rate
-                for attempt in range(1, MAX_ATTEMPTS + 1):
-                    # Each run starts at a different place in the target list.
-                    shift = (run_no * 997) % len(targets)
-                    rotated = targets[shift:] + targets[:shift]
-                    run = measure(server, FEED_PATH, rotated, rate, cfg.seconds, not cfg.quick)
-                    run["attempts"] = attempt
-                    if cfg.quick or not contaminated(run["cpu"]):
-                        break
-                    print(f"[serving] other load {run['cpu']['other_cores']} cores: again", file=sys.stderr)
-                out["runs"][scenario].append(run)
-                lat = run["latency_ms"]
-                print(
-                    f"[serving] {backend} {scenario} run {run_no + 1} @ {rate}/s: achieved "
-                    f"{run['achieved_rate']}/s, p50 {lat['p50']} p90 {lat['p90']} p99 {lat['p99']} ms, "
-                    f"errors {run['errors']}, lag p99 {run['send_lag_ms']['p99']} ms, cpu {run['cpu']}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                time.sleep(0 if cfg.quick else 1)
+                out["runs"][scenario].append(measured_run(server, cfg, clients, run_no, scenario, backend))
             if cfg.wrk:
                 for scenario in ("feed", "related"):
                     targets = clients[scenario]
@@ -251,7 +230,48 @@ def bench_backend(backend: str, cfg: Config) -> dict[str, Any]:
                             break
                     out["capacity"][scenario] = cap
                     print(f"[serving] {backend} {scenario} capacity: {cap}", file=sys.stderr, flush=True)
+        os.environ["TASTEGRAPH_FEED_MEMO_SIZE"] = "0"
+        try:
+            with Server(db.url, workers=cfg.workers) as server:
+                warm_up(server, clients)
+                out["runs"][NO_MEMO].append(measured_run(server, cfg, clients, 0, NO_MEMO, backend))
+        finally:
+            os.environ.pop("TASTEGRAPH_FEED_MEMO_SIZE", None)
     return out
+
+
+def warm_up(server: Server, clients: dict[str, list[Target]]) -> None:
+    """Not measured: pools, page cache, per-worker caches. Each worker keeps the walks of the Pins it
+    served (see related.walked), so the popular sample goes by twice."""
+    feed, related = clients["feed"][:400], clients["related"] * 2
+    asyncio.run(_open_loop(server.base_url, FEED_PATH, feed, 50, len(feed) / 50))
+    asyncio.run(_open_loop(server.base_url, FEED_PATH, related, 150, len(related) / 150))
+
+
+def measured_run(
+    server: Server, cfg: Config, clients: dict[str, list[Target]], run_no: int, scenario: str, backend: str
+) -> dict[str, Any]:
+    targets = clients[scenario]
+    rate = cfg.rate * 3 // 4 if scenario == SLOWER else cfg.rate
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        # Each run starts at a different place in the target list.
+        shift = (run_no * 997) % len(targets)
+        rotated = targets[shift:] + targets[:shift]
+        run = measure(server, FEED_PATH, rotated, rate, cfg.seconds, not cfg.quick)
+        run["attempts"] = attempt
+        if cfg.quick or not contaminated(run["cpu"]):
+            break
+        print(f"[serving] other load {run['cpu']['other_cores']} cores: again", file=sys.stderr)
+    lat = run["latency_ms"]
+    print(
+        f"[serving] {backend} {scenario} run {run_no + 1} @ {rate}/s: achieved "
+        f"{run['achieved_rate']}/s, p50 {lat['p50']} p90 {lat['p90']} p99 {lat['p99']} ms, "
+        f"errors {run['errors']}, lag p99 {run['send_lag_ms']['p99']} ms, cpu {run['cpu']}",
+        file=sys.stderr,
+        flush=True,
+    )
+    time.sleep(0 if cfg.quick else 1)
+    return run
 
 
 # --- report -----------------------------------------------------------------------------------------
@@ -429,6 +449,10 @@ def render(cfg: Config, info: dict[str, str], results: list[dict[str, Any]]) -> 
   Pin), so these runs measure warm walks. "{COLD}" (one run) asks for {cfg.related_pins} Pins drawn
   uniformly from all Pins instead: mostly walks not cached yet, the worst case rather than the traffic
   the target is about. "{SLOWER}" (one run) is the home feed again at {cfg.rate * 3 // 4} req/s.
+  Each worker also keeps the model-scored feed candidates it computed, keyed by everything they depend
+  on (the person's history, saves and hides; see recommend.model.Model.memo), so a repeat feed request
+  with nothing changed skips the scoring; "{NO_MEMO}" (one run, a server started with
+  `TASTEGRAPH_FEED_MEMO_SIZE=0`) scores on every request, as a person's first feed after any change does.
 - Load: open loop at {cfg.rate} req/s for {cfg.seconds:.0f} s per run, a new connection per request,
   from a bare asyncio HTTP/1.1 client on the same machine (`bench/feed_latency.py`'s generator).
   Latency counts from when each request was due, so queueing is included. {cfg.runs} runs per row,
