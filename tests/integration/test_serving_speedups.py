@@ -197,6 +197,7 @@ def test_memo_entries_hold_only_untracked_values(system: System) -> None:
         gc.collect()
     entries = list(model.memo._items.items())
     assert len(entries) == 2
+
     def tracked(x: object) -> list[object]:
         found = [x] if gc.is_tracked(x) else []
         for item in x if isinstance(x, tuple) else ():
@@ -233,3 +234,25 @@ def test_hot_reads_run_where_the_setting_says(database_url: str, tmp_path: Path)
     assert make_settings("sqlite:///x.db", hot_read_concurrency=3).hot_reads_at_once == 3
     assert "AnyIO worker thread" not in _hot_read_thread(database_url, tmp_path / "m", 0)
     assert "AnyIO worker thread" in _hot_read_thread(database_url, tmp_path / "m", 2)
+
+
+def test_pin_facts_expire_one_by_one_and_are_dropped(system: System, monkeypatch: Any) -> None:
+    """Each entry is read again after at most PIN_FACTS_SECONDS (not the whole cache at once), and
+    expired entries leave memory at the next purge."""
+    with system.write() as conn:
+        load_world(conn, SEED, system.clock.now(), WorldSize(pins=50, users=5))
+    with system.read() as conn:
+        ids = [int(p) for p in conn.execute(select(pins.c.id).order_by(pins.c.id).limit(10)).scalars()]
+    now = [1000.0]
+    monkeypatch.setattr(content.time, "monotonic", lambda: now[0])
+    with system.read() as conn:
+        first = content.pin_facts(conn, ids[:5])
+        now[0] += content.PIN_FACTS_SECONDS / 2
+        both = content.pin_facts(conn, iter(ids))  # any iterable, read once
+        assert list(both) == ids and all(both[p] is first[p] for p in ids[:5])
+        now[0] += content.PIN_FACTS_SECONDS * 0.6  # the first five expired, the others not yet
+        again = content.pin_facts(conn, ids)
+        assert all(again[p] is not first[p] for p in ids[:5]) and all(again[p] is both[p] for p in ids[5:])
+        now[0] += content.PIN_FACTS_SECONDS * 1.01  # everything expired; the purge drops it
+        content.pin_facts(conn, [])
+        assert content._pin_facts[system.engine].entries == {}

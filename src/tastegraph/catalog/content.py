@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
 import time
 import weakref
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -63,29 +65,46 @@ def get_pins(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, An
 _SAVE_COUNTS = Query(
     select(pins.c.id, pins.c.save_count).where(pins.c.id.in_(bindparam("ids", expanding=True)))
 )
-# Pins kept in memory per database. The cache starts over when full, and every PIN_FACTS_SECONDS, so
-# what it holds of a deleted Pin (never served: see get_pins) does not linger either.
+# Pins kept in memory per database. Each entry is read again after PIN_FACTS_SECONDS (less up to a
+# quarter, at random, so entries read together are not all read again in one request), and expired
+# entries are dropped once per PIN_FACTS_SECONDS, so what the cache holds of a deleted Pin (never
+# served: see get_pins) does not linger. The cache starts over when full.
 PIN_FACTS_MAX = 200_000
 PIN_FACTS_SECONDS = 600.0
-_pin_facts: weakref.WeakKeyDictionary[Engine, tuple[float, dict[int, dict[str, Any]]]] = (
-    weakref.WeakKeyDictionary()
-)
+
+
+@dataclass
+class _FactsCache:
+    entries: dict[int, tuple[float, dict[str, Any]]] = field(default_factory=dict)  # Pin -> (expiry, facts)
+    purge_at: float = 0.0
+
+
+_pin_facts: weakref.WeakKeyDictionary[Engine, _FactsCache] = weakref.WeakKeyDictionary()
 
 
 def pin_facts(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """The fixed parts of Pins (title, links, topics, creator, creation time; not the save count),
     from memory, reading the ones not seen yet. Callers decide which Pins exist: a deleted Pin's facts
     may still be here. Pins that do not exist are left out."""
-    hit = _pin_facts.get(conn.engine)
-    if hit is None or time.monotonic() - hit[0] > PIN_FACTS_SECONDS:
-        hit = (time.monotonic(), {})
-        _pin_facts[conn.engine] = hit
-    cache = hit[1]
+    cache = _pin_facts.get(conn.engine)
+    if cache is None:
+        cache = _pin_facts[conn.engine] = _FactsCache()
+    now = time.monotonic()
+    if now >= cache.purge_at:
+        cache.entries = {p: e for p, e in cache.entries.items() if e[0] > now}
+        cache.purge_at = now + PIN_FACTS_SECONDS
     ids = list(dict.fromkeys(pin_ids))
-    missing = [p for p in ids if p not in cache]
+    found: dict[int, dict[str, Any]] = {}
+    missing = []
+    for p in ids:
+        hit = cache.entries.get(p)
+        if hit is not None and hit[0] > now:
+            found[p] = hit[1]
+        else:
+            missing.append(p)
     if missing:
-        if len(cache) + len(missing) > PIN_FACTS_MAX:
-            cache.clear()
+        if len(cache.entries) + len(missing) > PIN_FACTS_MAX:
+            cache.entries.clear()
         rows = conn.execute(_PINS, {"ids": missing}).mappings().all()
         tops = topics_of(conn, missing)
         for r in rows:
@@ -94,8 +113,9 @@ def pin_facts(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, A
             # Only plain values (topics as a tuple): the garbage collector stops tracking the entry, so
             # a full cache does not lengthen its full passes (see api.app.freeze_startup_heap).
             fixed["topics"] = tuple(fixed["topics"])
-            cache[fixed["id"]] = fixed
-    return {p: cache[p] for p in ids if p in cache}
+            cache.entries[fixed["id"]] = (now + PIN_FACTS_SECONDS * (1.0 - random.random() / 4), fixed)
+            found[fixed["id"]] = fixed
+    return {p: found[p] for p in ids if p in found} if missing else found
 
 
 def _pin_dict(row: Any, topic_slugs: list[str]) -> dict[str, Any]:
