@@ -256,3 +256,17 @@ def test_pin_facts_expire_one_by_one_and_are_dropped(system: System, monkeypatch
         now[0] += content.PIN_FACTS_SECONDS * 1.01  # everything expired; the purge drops it
         content.pin_facts(conn, [])
         assert content._pin_facts[system.engine].entries == {}
+
+
+def test_a_deleted_pin_leaves_the_facts_cache_when_seen_gone(system: System) -> None:
+    with system.write() as conn:
+        load_world(conn, SEED, system.clock.now(), WorldSize(pins=50, users=5))
+    with system.read() as conn:
+        doomed = int(conn.execute(select(pins.c.id).order_by(pins.c.id).limit(1)).scalar_one())
+        assert doomed in content.get_pins(conn, [doomed])
+    assert doomed in content._pin_facts[system.engine].entries
+    with system.write() as conn:
+        conn.execute(pins.delete().where(pins.c.id == doomed))
+    with system.read() as conn:
+        assert content.get_pins(conn, [doomed]) == {}
+    assert doomed not in content._pin_facts[system.engine].entries

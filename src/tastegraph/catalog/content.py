@@ -55,6 +55,7 @@ def get_pins(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, An
     if not ids:
         return {}
     counts = {int(p): int(n) for p, n in _SAVE_COUNTS.rows(conn, {"ids": ids})}
+    _forget_facts(conn, [p for p in ids if p not in counts])
     facts = pin_facts(conn, [p for p in ids if p in counts])
     out = {p: {**facts[p], "save_count": counts[p]} for p in ids if p in facts}
     for pin in out.values():
@@ -65,12 +66,12 @@ def get_pins(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, An
 _SAVE_COUNTS = Query(
     select(pins.c.id, pins.c.save_count).where(pins.c.id.in_(bindparam("ids", expanding=True)))
 )
-# Pins kept in memory per database. Each entry is read again after PIN_FACTS_SECONDS (less up to a
-# quarter, at random, so entries read together are not all read again in one request), and expired
-# entries are dropped once per PIN_FACTS_SECONDS, so what the cache holds of a deleted Pin (never
-# served: see get_pins) does not linger. The cache starts over when full.
+# Pins kept in memory per database. A deleted Pin (never served: see get_pins) leaves the cache when
+# get_pins finds it gone; one never asked for again is dropped once its entry expires, after
+# PIN_FACTS_SECONDS less up to a quarter at random (so entries read together are not all read again in
+# one request). Expired entries are purged once per PIN_FACTS_SECONDS; the cache starts over when full.
 PIN_FACTS_MAX = 200_000
-PIN_FACTS_SECONDS = 600.0
+PIN_FACTS_SECONDS = 3600.0
 
 
 @dataclass
@@ -80,6 +81,13 @@ class _FactsCache:
 
 
 _pin_facts: weakref.WeakKeyDictionary[Engine, _FactsCache] = weakref.WeakKeyDictionary()
+
+
+def _forget_facts(conn: Connection, gone: list[int]) -> None:
+    cache = _pin_facts.get(conn.engine)
+    if cache is not None:
+        for p in gone:
+            cache.entries.pop(p, None)
 
 
 def pin_facts(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
