@@ -256,6 +256,23 @@ def test_pin_facts_expire_one_by_one_and_are_dropped(system: System, monkeypatch
         now[0] += content.PIN_FACTS_SECONDS * 1.01  # everything expired; the purge drops it
         content.pin_facts(conn, [])
         assert content._pin_facts[system.engine].entries == {}
+        assert content._pin_facts[system.engine].expires == {}
+
+
+def test_cached_pin_facts_leave_the_collectors_full_passes(system: System) -> None:
+    """Every cached entry holds only plain values, so the cycle collector stops tracking it after a
+    full pass (a tuple holding a dict would stay tracked for good and be walked on every pass)."""
+    with system.write() as conn:
+        load_world(conn, SEED, system.clock.now(), WorldSize(pins=50, users=5))
+    with system.read() as conn:
+        ids = [int(p) for p in conn.execute(select(pins.c.id)).scalars()]
+        content.get_pins(conn, ids)
+    cache = content._pin_facts[system.engine]
+    assert len(cache.entries) == len(ids) == 50
+    gc.collect()
+    gc.collect()
+    assert not any(gc.is_tracked(v) for v in cache.entries.values())
+    assert not gc.is_tracked(cache.expires)  # (the dict of dicts itself stays tracked: one object)
 
 
 def test_a_deleted_pin_leaves_the_facts_cache_when_seen_gone(system: System) -> None:
