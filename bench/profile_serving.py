@@ -103,9 +103,9 @@ def _timed_sources(acc: dict[str, list[float]]) -> None:
 def run(url: str, models: Path, calls: int, which: str, pyinstrument: str | None, visits: bool) -> None:
     from threadpoolctl import threadpool_limits
 
-    from tastegraph.api.context import Caller
+    from tastegraph.api.context import Caller, read_as_caller
     from tastegraph.api.routes.feed import build_feed
-    from tastegraph.api.routes.recommendations import get_related
+    from tastegraph.api.routes.recommendations import _related
     from tastegraph.bootstrap import build
     from tastegraph.config import Settings
     from tastegraph.consent import RequestSignals
@@ -134,11 +134,11 @@ def run(url: str, models: Path, calls: int, which: str, pyinstrument: str | None
         "feed, no visits": lambda i: build_feed(
             system, Caller(rng.randrange(VISIT_USERS + 1, n_users + 1), None, "x", RequestSignals()), 25
         ),
-        "related, signed in": lambda i: get_related(
-            rng.choice(saved_pins),
+        # The route's own work, as get_related runs it (on the event loop or a worker thread).
+        "related, signed in": lambda i: read_as_caller(
             system,
             Caller(rng.randrange(1, n_users + 1), None, "x", RequestSignals()),
-            25,
+            lambda conn, caller, pin=rng.choice(saved_pins): _related(system, conn, caller, pin, 25),
         ),
     }
     acc: dict[str, list[float]] = defaultdict(list)
