@@ -1,9 +1,11 @@
-"""The FastAPI application: routes, middleware, error mapping, and the periodic retention sweep."""
+"""The FastAPI application: routes, middleware, error mapping, the periodic retention sweep and the
+background refill of shared catalogue lists."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import signal
@@ -16,10 +18,12 @@ from threadpoolctl import threadpool_limits
 
 from tastegraph import __version__
 from tastegraph.api import errors
+from tastegraph.api.context import run_hot_read
 from tastegraph.api.middleware import BodyLimit, EmbeddableCors, RateLimit, SecurityHeaders, TokenBuckets
 from tastegraph.api.routes import accounts, ads, feed, offsite, privacy, psi, recommendations, tag, testing
 from tastegraph.bootstrap import System
 from tastegraph.config import Settings
+from tastegraph.recommend import shared_lists
 
 log = logging.getLogger("tastegraph.api")
 
@@ -32,6 +36,28 @@ async def _sweep_forever(system: System) -> None:
             log.info("retention sweep: %s", deleted)
         except Exception:  # keep sweeping; the next run retries
             log.exception("retention sweep failed")
+
+
+# How often the background task looks for shared lists about to expire (shared_lists.REFILL_AHEAD_SECONDS
+# is a few of these).
+LIST_REFILL_TICK_SECONDS = 2.0
+
+
+async def _refill_lists_forever(system: System) -> None:
+    """Refill the shared catalogue lists requests used before they expire (recommend.shared_lists), one
+    at a time and the way a feed request runs (api.context.run_hot_read), so requests go in between."""
+    while True:
+        await asyncio.sleep(LIST_REFILL_TICK_SECONDS)
+        for key in shared_lists.due(system.engine):
+            try:
+                await run_hot_read(system, functools.partial(_refill_list, system, key))
+            except Exception:  # the list stays until it expires; a request then reads it itself
+                log.exception("refilling shared list %r failed", key)
+
+
+def _refill_list(system: System, key: Any) -> None:
+    with system.read() as conn:
+        shared_lists.refill(conn, key)
 
 
 def reload_on_sighup(system: System) -> bool:
@@ -96,11 +122,16 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
         if freeze_heap:
             freeze_startup_heap()
         hup = reload_on_sighup(system)
-        task = asyncio.create_task(_sweep_forever(system)) if run_sweeper else None
+        # Background work: retention, and keeping shared lists fresh.
+        tasks = (
+            [asyncio.create_task(_sweep_forever(system)), asyncio.create_task(_refill_lists_forever(system))]
+            if run_sweeper
+            else []
+        )
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
             if hup:
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)

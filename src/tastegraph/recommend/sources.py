@@ -4,7 +4,6 @@ there, derived from the very rows that produced it."""
 from __future__ import annotations
 
 import functools
-import random
 import time
 import weakref
 from collections import Counter
@@ -30,6 +29,7 @@ from tastegraph.catalog.tables import (
 from tastegraph.collect import Visit
 from tastegraph.collect.tables import engagement_events
 from tastegraph.kernel.fastsql import Query, StoredTime, utc_time
+from tastegraph.recommend import shared_lists
 from tastegraph.recommend.model import Model
 from tastegraph.recommend.topk import top_positive
 
@@ -331,37 +331,33 @@ def _co_saved_live(
 
 
 # Popularity changes slowly, and ranking a topic's Pins by saves is the costliest query of a feed, so
-# each topic's top list is kept for a short while. The cache hangs off the engine: one per database.
-POPULAR_TTL_SECONDS = 30.0
+# each topic's top list is kept for a short while (recommend.shared_lists: per database, refilled ahead).
+POPULAR_TTL_SECONDS = shared_lists.TTL_SECONDS
 POPULAR_DEPTH = 300
 
 
-def _filled_at() -> float:
-    """When a cached list counts as read: now, less up to a quarter of the TTL at random, so lists read
-    together (a new process's first requests) expire spread out rather than all in one request."""
-    return time.monotonic() - random.uniform(0.0, POPULAR_TTL_SECONDS / 4)
-_popular_cache: weakref.WeakKeyDictionary[Engine, dict[int, tuple[float, list[int]]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def popular_in_topic(conn: Connection, topic_id: int, limit: int) -> list[int]:
-    per_engine = _popular_cache.setdefault(conn.engine, {})
-    hit = per_engine.get(topic_id)
-    if hit is None or time.monotonic() - hit[0] > POPULAR_TTL_SECONDS or limit > POPULAR_DEPTH:
-        ranked = [
-            int(p)
-            for p in conn.execute(
-                select(pin_topics.c.pin_id)
-                .join(pins, pins.c.id == pin_topics.c.pin_id)
-                .where(pin_topics.c.topic_id == topic_id)
-                .order_by(pins.c.save_count.desc(), pins.c.id)
-                .limit(max(limit, POPULAR_DEPTH))
-            ).scalars()
-        ]
-        hit = (_filled_at(), ranked)
-        per_engine[topic_id] = hit
-    return hit[1][:limit]
+    if limit > POPULAR_DEPTH:
+        return _popular_in_topic(conn, topic_id, limit)
+    ranked: list[int] = shared_lists.shared(
+        conn,
+        ("topic", topic_id),
+        functools.partial(_popular_in_topic, topic_id=topic_id, limit=POPULAR_DEPTH),
+    )
+    return ranked[:limit]
+
+
+def _popular_in_topic(conn: Connection, topic_id: int, limit: int) -> list[int]:
+    return [
+        int(p)
+        for p in conn.execute(
+            select(pin_topics.c.pin_id)
+            .join(pins, pins.c.id == pin_topics.c.pin_id)
+            .where(pin_topics.c.topic_id == topic_id)
+            .order_by(pins.c.save_count.desc(), pins.c.id)
+            .limit(limit)
+        ).scalars()
+    ]
 
 
 def topic_interests(conn: Connection, profile: Profile, limit: int) -> list[Candidate]:
@@ -429,28 +425,18 @@ def offsite(conn: Connection, profile: Profile, limit: int, max_domains: int = 5
 
 
 # What a site's Pins are (its most saved Pins, its main topics) is catalogue data, the same for everyone,
-# so like the topic lists it is kept per domain for POPULAR_TTL_SECONDS. Who visited which site is not:
+# so like the topic lists it is kept per domain (recommend.shared_lists). Who visited which site is not:
 # that still comes, per request, only from the consent-checked visits in `Profile.visits`.
-_domain_cache: weakref.WeakKeyDictionary[Engine, dict[tuple[str, str], tuple[float, Any]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _domain_cached(conn: Connection, kind: str, domain: str, load: Any) -> Any:
-    per_engine = _domain_cache.setdefault(conn.engine, {})
-    hit = per_engine.get((kind, domain))
-    if hit is None or time.monotonic() - hit[0] > POPULAR_TTL_SECONDS:
-        hit = (_filled_at(), load())
-        per_engine[(kind, domain)] = hit
-    return hit[1]
 
 
 def popular_from_domain(conn: Connection, domain: str, limit: int) -> list[int]:
     """The domain's most saved Pins."""
     if limit > POPULAR_DEPTH:
         return _popular_from_domain(conn, domain, limit)
-    ranked: list[int] = _domain_cached(
-        conn, "pins", domain, lambda: _popular_from_domain(conn, domain, POPULAR_DEPTH)
+    ranked: list[int] = shared_lists.shared(
+        conn,
+        ("site pins", domain),
+        functools.partial(_popular_from_domain, domain=domain, limit=POPULAR_DEPTH),
     )
     return ranked[:limit]
 
@@ -469,8 +455,8 @@ def _popular_from_domain(conn: Connection, domain: str, limit: int) -> list[int]
 
 def domain_topics(conn: Connection, domain: str, k: int = 2) -> list[tuple[int, str, str, int]]:
     """The main topics of (up to 200 of) the domain's Pins."""
-    found: list[tuple[int, str, str, int]] = _domain_cached(
-        conn, f"topics{k}", domain, lambda: _domain_topics(conn, domain, k)
+    found: list[tuple[int, str, str, int]] = shared_lists.shared(
+        conn, ("site topics", domain, k), functools.partial(_domain_topics, domain=domain, k=k)
     )
     return found
 
@@ -482,22 +468,16 @@ def _domain_topics(conn: Connection, domain: str, k: int) -> list[tuple[int, str
     return _top_topics_in_memory(conn, (int(i) for i in ids), k)
 
 
-_popular_all: weakref.WeakKeyDictionary[Engine, tuple[float, list[tuple[int, int]]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def popular(conn: Connection, limit: int, excluded: set[int] | None = None) -> list[Candidate]:
     """The most saved Pins of all but `excluded` (the top POPULAR_DEPTH kept for POPULAR_TTL_SECONDS)."""
 
     def ranked(k: int) -> list[tuple[int, int]]:
         if k > POPULAR_DEPTH:
             return _popular(conn, k)
-        hit = _popular_all.get(conn.engine)
-        if hit is None or time.monotonic() - hit[0] > POPULAR_TTL_SECONDS:
-            hit = (_filled_at(), _popular(conn, POPULAR_DEPTH))
-            _popular_all[conn.engine] = hit
-        return hit[1][:k]
+        top: list[tuple[int, int]] = shared_lists.shared(
+            conn, "popular", functools.partial(_popular, limit=POPULAR_DEPTH)
+        )
+        return top[:k]
 
     rows = _unseen(ranked, limit, excluded or set(), key=lambda r: r[0])
     return [Candidate(p, {"kind": "popular", "saves": n}) for p, n in rows]
@@ -608,6 +588,7 @@ NEW_PIN_AGE = timedelta(days=14)
 NEW_PIN_MAX_SAVES = 3
 # Finding a topic's new Pins walks all of the topic's Pins (about 10 ms of a feed on the demo world), so,
 # like popular lists, they are kept per topic for POPULAR_TTL_SECONDS: a new Pin shows up within that.
+# (Not refilled ahead like shared_lists: which Pins count as new depends on the request's clock.)
 NewPin = tuple[int, datetime, int]  # (pin id, created at, saves)
 _new_cache: weakref.WeakKeyDictionary[Engine, dict[int, tuple[float, datetime, list[NewPin]]]] = (
     weakref.WeakKeyDictionary()
@@ -619,7 +600,7 @@ def new_pins_in_topic(conn: Connection, topic_id: int, now: datetime) -> list[Ne
     per_engine = _new_cache.setdefault(conn.engine, {})
     hit = per_engine.get(topic_id)
     # A clock moved back (tests) could miss older Pins: read again then too.
-    if hit is None or time.monotonic() - hit[0] > POPULAR_TTL_SECONDS or now < hit[1]:
+    if hit is None or time.monotonic() >= hit[0] or now < hit[1]:
         rows = conn.execute(
             select(pins.c.id, pins.c.created_at, pins.c.save_count)
             .join(pin_topics, pin_topics.c.pin_id == pins.c.id)
@@ -631,7 +612,7 @@ def new_pins_in_topic(conn: Connection, topic_id: int, now: datetime) -> list[Ne
             .order_by(pins.c.created_at.desc(), pins.c.id.desc())
             .limit(POPULAR_DEPTH)
         )
-        hit = (_filled_at(), now, [(int(p), at, int(n)) for p, at, n in rows])
+        hit = (shared_lists.expiry(time.monotonic()), now, [(int(p), at, int(n)) for p, at, n in rows])
         per_engine[topic_id] = hit
     return [p for p in hit[2] if p[1] >= now - NEW_PIN_AGE and p[1] <= now]
 
