@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -122,3 +123,20 @@ def test_serving_small_run() -> None:
     assert result["ok"] and {"feed", "related"} <= set(summary)
     for kind in ("feed", "related"):
         assert summary[kind]["errors"] == 0 and summary[kind]["achieved_median"] > 0
+
+
+def test_gc_trace_records_full_collections(tmp_path: Path) -> None:
+    """The benchmark servers' hook (bench/gc_trace) logs one line per full collection, none for younger
+    generations."""
+    code = "import gc; gc.collect(0); gc.collect(1); gc.collect(); gc.collect(); print('ok')"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "bench" / "gc_trace"),
+        "TASTEGRAPH_BENCH_GC_LOG": str(tmp_path),
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
+    (log,) = tmp_path.glob("gc.*")
+    lines = log.read_text().splitlines()
+    assert len(lines) >= 2  # the two explicit full passes (start-up may add its own)
+    assert all(float(ms) >= 0 for _, ms in (line.split() for line in lines))

@@ -36,13 +36,17 @@ pins = Table(
     Column("description", Text, nullable=False, default=""),
     Column("image_url", String(2048), nullable=False),
     Column("link_url", String(2048), nullable=False),
-    Column("domain", String(253), nullable=False, index=True),
+    Column("domain", String(253), nullable=False),
     Column(
         "creator_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, info={SUBJECT: True}
     ),
     Column("save_count", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_pins_save_count", "save_count"),
+    # A site's most saved Pins (recommend.sources.popular_from_domain) straight from the index, in order:
+    # under PostgreSQL's generic plan for the prepared statement the query otherwise walked the save
+    # count index and filtered by site (7.7 ms, 12,000 buffers; 0.3 ms with this index).
+    Index("ix_pins_domain_popular", "domain", "save_count", "id"),
     info={PERSONAL: True},
 )
 
