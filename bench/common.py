@@ -32,6 +32,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DOC = REPO / "docs" / "benchmarks.md"
+GC_TRACE = REPO / "bench" / "gc_trace"
 
 # Optional: a `git archive` export of a commit (see `run_all.py --snapshot`) to benchmark instead of the
 # working tree, so figures belong to one commit even while src/ is being edited. Both this process (which
@@ -157,6 +158,7 @@ class Server:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(tempfile.mkstemp(prefix="tastegraph-bench-server-", suffix=".log")[1])
+        self.gc_log = Path(tempfile.mkdtemp(prefix="tastegraph-bench-gc-"))  # see bench/gc_trace
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> Server:
@@ -168,8 +170,9 @@ class Server:
             "TASTEGRAPH_ENV": "development",
         }
         env.pop("TASTEGRAPH_TEST_CLOCK", None)
-        if SNAPSHOT:
-            env["PYTHONPATH"] = str(Path(SNAPSHOT) / "src")
+        paths = [str(GC_TRACE)] + ([str(Path(SNAPSHOT) / "src")] if SNAPSHOT else [])
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+        env["TASTEGRAPH_BENCH_GC_LOG"] = str(self.gc_log)
         cmd = [str(BIN / "tastegraph"), "serve", "--port", str(self.port), "--workers", str(self.workers)]
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
@@ -198,6 +201,16 @@ class Server:
         except OSError:
             return ""
 
+    def gc_pauses(self, since: float, until: float) -> list[float]:
+        """Full garbage-collection pauses (ms) in the server's processes between two `time.time()`s."""
+        pauses = []
+        for path in self.gc_log.glob("gc.*"):
+            for line in path.read_text().splitlines():
+                at, ms = line.split()
+                if since <= float(at) <= until:
+                    pauses.append(float(ms))
+        return pauses
+
     def cpu_seconds(self) -> float:
         """User+system CPU of the server's whole process group (supervisor and workers) so far."""
         return sum(self.cpu_by_pid().values())
@@ -222,6 +235,7 @@ class Server:
         self.proc = None
         with contextlib.suppress(OSError):
             self.log_path.unlink()
+        shutil.rmtree(self.gc_log, ignore_errors=True)
 
     def __enter__(self) -> Server:
         return self.start()
@@ -319,6 +333,7 @@ class CpuMeter:
             "busy": busy,
             "total": total,
             "wall": time.perf_counter(),
+            "clock": time.time(),
         }
 
     def start(self) -> None:
@@ -328,6 +343,7 @@ class CpuMeter:
     def stop(self) -> dict[str, Any]:
         end = self._sample()
         d = {k: end[k] - self.started[k] for k in end}
+        d.pop("clock")
         wall = d.pop("wall")
         total = d.pop("total")
         busy = d.pop("busy")
@@ -339,6 +355,10 @@ class CpuMeter:
         # Per server process (the supervisor is ~0): shows how evenly connections landed on workers.
         per_pid = [(end_v - self.started_pids.get(pid, 0.0)) / wall for pid, end_v in self._pids.items()]
         out["server_process_cores"] = sorted((round(v, 2) for v in per_pid if v >= 0.01), reverse=True)
+        pauses = self.server.gc_pauses(self.started["clock"], end["clock"]) if self.server else []
+        out["gc_full_passes"] = len(pauses)
+        out["gc_full_max_ms"] = round(max(pauses, default=0.0), 1)
+        out["gc_full_total_ms"] = round(sum(pauses), 1)
         return out
 
 

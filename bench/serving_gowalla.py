@@ -330,6 +330,7 @@ RUN_HEADER = [
     "CPU cores",
     "per worker",
     "server+DB CPU ms/request",
+    "full GC passes: n / max ms",
 ]
 SETUP_HEADER = [
     "backend",
@@ -365,6 +366,7 @@ def render(cfg: Config, info: dict[str, str], results: list[dict[str, Any]]) -> 
                         + f" / {cpu['other_cores']:.2f}",
                         " / ".join(f"{w:.2f}" for w in cpu["server_process_cores"]),
                         f"{_cpu_ms(run):.1f}",
+                        f"{cpu['gc_full_passes']} / {cpu['gc_full_max_ms']}",
                     ]
                 )
                 if scenario == "feed":
@@ -457,7 +459,9 @@ def render(cfg: Config, info: dict[str, str], results: list[dict[str, Any]]) -> 
   from a bare asyncio HTTP/1.1 client on the same machine (`bench/feed_latency.py`'s generator).
   Latency counts from when each request was due, so queueing is included. {cfg.runs} runs per row,
   each after the machine has been idle for 3 s, repeated (up to 3 attempts) if other processes used
-  more than 0.2 cores. CPU columns: server / generator (/ postgres) / other, in cores.
+  more than 0.2 cores. CPU columns: server / generator (/ postgres) / other, in cores. Full GC
+  passes: the garbage collector's full (generation 2) collections in the server's processes during
+  the run and the longest one's pause (bench/gc_trace records them).
 
 Medians over the runs (the target is the median run's p99):
 
