@@ -107,8 +107,10 @@ def pin_facts(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, A
         cache = _pin_facts[conn.engine] = _FactsCache()
     now = time.monotonic()
     if now >= cache.purge_at:
-        cache.expires = {p: t for p, t in cache.expires.items() if t > now}
-        cache.entries = {p: cache.entries[p] for p in cache.expires}
+        # Over copies: on PostgreSQL another request thread may add or drop entries meanwhile.
+        expires = {p: t for p, t in list(cache.expires.items()) if t > now}
+        cache.entries = {p: e for p, e in list(cache.entries.items()) if p in expires}
+        cache.expires = expires
         cache.purge_at = now + PIN_FACTS_SECONDS
     ids = list(dict.fromkeys(pin_ids))
     found: dict[int, dict[str, Any]] = {}

@@ -65,9 +65,13 @@ def due(engine: Engine) -> list[Hashable]:
     if not per_engine:
         return []
     now = time.monotonic()
-    for key in [k for k, e in per_engine.items() if now - e.used_at > IDLE_SECONDS]:
-        del per_engine[key]
-    return [k for k, e in per_engine.items() if e.expires_at - now <= REFILL_AHEAD_SECONDS]
+    due_now = []
+    for key, entry in list(per_engine.items()):  # a copy: request threads may add lists (PostgreSQL)
+        if now - entry.used_at > IDLE_SECONDS:
+            per_engine.pop(key, None)
+        elif entry.expires_at - now <= REFILL_AHEAD_SECONDS:
+            due_now.append(key)
+    return due_now
 
 
 def refill(conn: Connection, key: Hashable) -> None:
