@@ -116,8 +116,10 @@ def pin_facts(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, A
     found: dict[int, dict[str, Any]] = {}
     missing = []
     for p in ids:
-        if cache.expires.get(p, 0.0) > now:
-            found[p] = cache.entries[p]
+        # .get: on PostgreSQL another request thread may drop the entry between the two reads.
+        hit = cache.entries.get(p) if cache.expires.get(p, 0.0) > now else None
+        if hit is not None:
+            found[p] = hit
         else:
             missing.append(p)
     if missing:

@@ -82,8 +82,3 @@ def refill(conn: Connection, key: Hashable) -> None:
         return
     value = entry.load(conn)
     per_engine[key] = _Entry(expiry(time.monotonic()), entry.used_at, value, entry.load)
-
-
-def forget(engine: Engine) -> None:
-    """Drop every list of a database (tests that change the catalogue under a running process)."""
-    _lists.pop(engine, None)
