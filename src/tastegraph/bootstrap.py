@@ -17,8 +17,9 @@ from tastegraph.config import Settings
 from tastegraph.consent import ConsentService, Policy
 from tastegraph.db import make_engine
 from tastegraph.db.engine import READ_ONLY
-from tastegraph.identity import IdentityService, psi, psi_keys
+from tastegraph.identity import IdentityService, SignInGuard, psi, psi_keys
 from tastegraph.kernel import Clock, SettableClock, SystemClock
+from tastegraph.kernel.counters import CounterStore, DatabaseCounters, Limiter, RedisCounters
 from tastegraph.privacy import PersonalDataStore, PrivacyRegistry
 from tastegraph.recommend.model import ModelHolder
 
@@ -31,6 +32,8 @@ class System:
     consent: ConsentService
     identity: IdentityService
     models: ModelHolder
+    counters: CounterStore
+    signin_guard: SignInGuard
     privacy: PrivacyRegistry = field(default_factory=PrivacyRegistry)
 
     @contextmanager
@@ -52,7 +55,8 @@ class System:
             deleted = self.privacy.sweep(conn, self.clock.now())
             # Not personal data, but secrets: private-set-intersection sessions past their hour.
             deleted["psi_sessions"] = customer_lists.sweep_psi_sessions(conn, self.clock.now())
-            return deleted
+        deleted["rate_counters"] = self.counters.sweep(self.clock.now())
+        return deleted
 
     def prepare_psi(self, progress: psi_keys.Progress | None = None) -> dict[str, int]:
         """Rotate the private-set-intersection key when due; blind everyone under it (identity.psi_keys)."""
@@ -69,13 +73,27 @@ def build(settings: Settings, *, clock: Clock | None = None, engine: Engine | No
         clock = SettableClock() if settings.test_clock else SystemClock()
     retention = timedelta(days=settings.offsite_retention_days)
     ad_retention = timedelta(days=settings.advertiser_event_retention_days)
+    engine = engine or make_engine(settings.database_url)
+    counters: CounterStore = (
+        RedisCounters(settings.redis_url, prefix=settings.redis_key_prefix + "rate:")
+        if settings.redis_url
+        else DatabaseCounters(engine)
+    )
+    guard = SignInGuard(
+        Limiter(counters, clock),
+        settings.secret_key,
+        per_account=settings.signin_failures_per_account,
+        per_address=settings.signin_failures_per_address,
+    )
     system = System(
         settings=settings,
-        engine=engine or make_engine(settings.database_url),
+        engine=engine,
         clock=clock,
         consent=ConsentService(Policy(offsite_retention=retention, advertiser_retention=ad_retention)),
         identity=IdentityService(session_ttl=timedelta(days=settings.session_days)),
         models=ModelHolder(settings.model_dir, memo_size=settings.feed_memo_size),
+        counters=counters,
+        signin_guard=guard,
     )
     _wire(system, retention, ad_retention)
     return system
@@ -88,6 +106,7 @@ def _wire(system: System, retention: timedelta, ad_retention: timedelta) -> None
     consent.on_withdrawal(audiences.on_withdrawal)
     # Signing in on a browser moves its signed-out data to the account.
     identity.on_link(visits.attach_browser)
+    identity.on_link(advertiser_events.attach_browser)
     identity.on_link(
         lambda conn, browser_id, user_id, _now: consent.attach_browser(conn, browser_id, user_id)
     )
@@ -113,8 +132,8 @@ def _wire(system: System, retention: timedelta, ad_retention: timedelta) -> None
     reg.register(
         PersonalDataStore(
             "advertiser_events",
-            lambda conn, uid: advertiser_events.export(conn, uid, identity.browsers_of(conn, uid)),
-            lambda conn, uid: advertiser_events.erase(conn, uid, identity.browsers_of(conn, uid)),
+            advertiser_events.export,
+            advertiser_events.erase,
             lambda conn, now: advertiser_events.sweep(conn, now, ad_retention),
         )
     )
@@ -123,8 +142,8 @@ def _wire(system: System, retention: timedelta, ad_retention: timedelta) -> None
     reg.register(
         PersonalDataStore(
             "offsite_visits",
-            lambda conn, uid: visits.export(conn, uid, identity.browsers_of(conn, uid)),
-            lambda conn, uid: visits.erase(conn, uid, identity.browsers_of(conn, uid)),
+            visits.export,
+            visits.erase,
             lambda conn, now: visits.sweep(conn, now, retention),
         )
     )
@@ -132,7 +151,7 @@ def _wire(system: System, retention: timedelta, ad_retention: timedelta) -> None
         PersonalDataStore(
             "consent",
             consent.export,
-            lambda conn, uid: consent.erase(conn, uid, identity.browsers_of(conn, uid)),
+            consent.erase,
         )
     )
     reg.register(PersonalDataStore("identity", identity.export, identity.erase, identity.sweep_sessions))

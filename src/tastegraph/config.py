@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     # Model-scored feed candidates kept per server process for repeat requests with the same history
     # (recommend.model.Model.memo; exact: the key is everything the result depends on). 0 turns it off.
     feed_memo_size: int = Field(default=4096, ge=0, le=1_000_000)
+    # Counters that every server process shares (sign-in limits): the database unless this is set, e.g.
+    # redis://127.0.0.1:6379/0. Keys start with the prefix, so deployments can share one Redis.
+    redis_url: str | None = None
+    redis_key_prefix: str = "tastegraph:"
+    # Wrong passwords per 15 minutes: per account (from browsers it never signed in on) and per known
+    # device, and per client address whatever accounts it tries; then 429 with Retry-After.
+    signin_failures_per_account: int = Field(default=10, ge=1, le=10_000)
+    signin_failures_per_address: int = Field(default=100, ge=1, le=1_000_000)
     # Processes for private-set-intersection rounds (None: one per CPU).
     psi_workers: int | None = Field(default=None, ge=1, le=64)
 

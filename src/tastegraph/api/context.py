@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from tastegraph.bootstrap import System
 from tastegraph.consent import OPT_OUT_COOKIE, RequestSignals
-from tastegraph.identity import BROWSER_COOKIE, SESSION_COOKIE, valid_browser_id
+from tastegraph.identity import BROWSER_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, valid_browser_id
 from tastegraph.kernel import Forbidden, Unauthenticated, UnsupportedMediaType
 
 
@@ -214,3 +214,16 @@ def clear_cookie(response: Response, request: Request, system: System, name: str
 
 def set_browser_cookie(response: Response, request: Request, system: System, browser_id: str) -> None:
     set_cross_site_cookie(response, request, system, BROWSER_COOKIE, browser_id, 400 * 24 * 3600)
+
+
+def set_device_cookie(response: Response, request: Request, system: System, value: str) -> None:
+    """This browser signed in to the account before: it is not held back by that account's lockout."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        secure=_https(request, system),
+        samesite="lax",
+        path="/",
+    )

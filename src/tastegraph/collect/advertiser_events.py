@@ -33,7 +33,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
-from sqlalchemy import Connection, func, insert, or_, select, text, update
+from sqlalchemy import Connection, func, insert, select, text, update
 
 from tastegraph.collect.tables import advertiser_events
 from tastegraph.consent import AdvertiserDatum, ConsentService, Purpose, RequestSignals, decide
@@ -283,7 +283,13 @@ def record_events(
         seen.add(key)
         user_id, matched_by = _match(conn, identity, item, matches)
         if ingest.signals.global_privacy_control and user_id is not None:
-            gpc_users.add(user_id)
+            if matched_by is not None and matched_by.startswith("cookie"):
+                # The browser that sent GPC is tied to this person: it speaks for them.
+                gpc_users.add(user_id)
+            else:
+                # A hashed email or phone authenticates nobody: under GPC the event is counted for the
+                # advertiser, tied to no one, and changes nobody's settings.
+                user_id, matched_by = None, None
         rows.append(_row(ingest, item, user_id, matched_by, now))
         outcomes.append(EventOutcome(Status.PROCESSED))
     if ingest.test_only:
@@ -468,16 +474,12 @@ def accounts_with_data_about(conn: Connection, user_id: int) -> list[dict[str, A
 # --- personal data (registered with privacy by bootstrap) -------------------------------------------
 
 
-def _about(user_id: int, browser_ids: list[str]) -> Any:
-    clauses = [advertiser_events.c.user_id == user_id]
-    if browser_ids:
-        clauses.append(advertiser_events.c.browser_id.in_(browser_ids))
-    return or_(*clauses)
-
-
-def export(conn: Connection, user_id: int, browser_ids: list[str]) -> list[dict[str, Any]]:
+def export(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+    """The events tied to the person (matched when they arrived, or tied at sign-in: `attach_browser`)."""
     rows = conn.execute(
-        select(advertiser_events).where(_about(user_id, browser_ids)).order_by(advertiser_events.c.event_time)
+        select(advertiser_events)
+        .where(advertiser_events.c.user_id == user_id)
+        .order_by(advertiser_events.c.event_time)
     ).mappings()
     out = []
     for r in rows:
@@ -500,13 +502,23 @@ def export(conn: Connection, user_id: int, browser_ids: list[str]) -> list[dict[
     return out
 
 
-def erase(conn: Connection, user_id: int, browser_ids: list[str]) -> int:
+def erase(conn: Connection, user_id: int) -> int:
     """Unlink the person from every event about them: the events stay, anonymous, in aggregate counts."""
     return conn.execute(
         update(advertiser_events)
-        .where(_about(user_id, browser_ids))
+        .where(advertiser_events.c.user_id == user_id)
         .values(user_id=None, browser_id=None, site_visitor_id=None, click_id=None, page_url=None)
     ).rowcount
+
+
+def attach_browser(conn: Connection, browser_id: str, user_id: int, now: datetime) -> None:
+    """A browser signed in for the first time: the tag events it sent while tied to nobody become the
+    account's, as its off-site visits do (their stored GPC and opt-out flags still decide their use)."""
+    conn.execute(
+        update(advertiser_events)
+        .where(advertiser_events.c.browser_id == browser_id, advertiser_events.c.user_id.is_(None))
+        .values(user_id=user_id, matched_by="cookie")
+    )
 
 
 def sweep(conn: Connection, now: datetime, retention: timedelta) -> int:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from tastegraph.collect.tables import offsite_visits
 from tastegraph.consent import ConsentService, Decision, Purpose, RequestSignals, Subject, decide
@@ -171,14 +171,18 @@ _USABLE = {
 
 
 def on_withdrawal(conn: Connection, subject: Subject, purpose: Purpose, now: datetime) -> None:
-    """Consent to collect off-site data was withdrawn: delete what is stored about the subject."""
+    """Consent to collect off-site data was withdrawn: delete what is stored about the subject: the
+    person's visits, and what their browser reported tied to nobody (never another person's)."""
     if purpose is not Purpose.COLLECT_OFFSITE:
         return
     clauses = []
     if subject.user_id is not None:
         clauses.append(offsite_visits.c.user_id == subject.user_id)
     if subject.browser_id is not None:
-        clauses.append(offsite_visits.c.browser_id == subject.browser_id)
+        mine_or_nobodys: ColumnElement[bool] = offsite_visits.c.user_id.is_(None)
+        if subject.user_id is not None:
+            mine_or_nobodys = or_(mine_or_nobodys, offsite_visits.c.user_id == subject.user_id)
+        clauses.append(and_(offsite_visits.c.browser_id == subject.browser_id, mine_or_nobodys))
     if clauses:
         conn.execute(delete(offsite_visits).where(or_(*clauses)))
 
@@ -197,12 +201,13 @@ def sweep(conn: Connection, now: datetime, retention: timedelta) -> int:
     return conn.execute(delete(offsite_visits).where(offsite_visits.c.visited_at < now - retention)).rowcount
 
 
-def export(conn: Connection, user_id: int, browser_ids: list[str]) -> list[dict[str, Any]]:
-    clauses = [offsite_visits.c.user_id == user_id]
-    if browser_ids:
-        clauses.append(offsite_visits.c.browser_id.in_(browser_ids))
+def export(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+    """The person's visits: those reported while they were signed in, or tied to them when they signed in
+    on the browser that reported them (`attach_browser`). Never by "a browser once linked to them"."""
     rows = conn.execute(
-        select(offsite_visits).where(or_(*clauses)).order_by(offsite_visits.c.visited_at.desc())
+        select(offsite_visits)
+        .where(offsite_visits.c.user_id == user_id)
+        .order_by(offsite_visits.c.visited_at.desc())
     ).mappings()
     return [
         {
@@ -216,11 +221,8 @@ def export(conn: Connection, user_id: int, browser_ids: list[str]) -> list[dict[
     ]
 
 
-def erase(conn: Connection, user_id: int, browser_ids: list[str]) -> int:
-    clauses = [offsite_visits.c.user_id == user_id]
-    if browser_ids:
-        clauses.append(offsite_visits.c.browser_id.in_(browser_ids))
-    return conn.execute(delete(offsite_visits).where(or_(*clauses))).rowcount
+def erase(conn: Connection, user_id: int) -> int:
+    return conn.execute(delete(offsite_visits).where(offsite_visits.c.user_id == user_id)).rowcount
 
 
 def count(conn: Connection) -> int:

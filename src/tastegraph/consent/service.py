@@ -319,12 +319,10 @@ class ConsentService:
             "consent_history": [e.as_dict() for e in self.history(conn, user_id)],
         }
 
-    def erase(self, conn: Connection, user_id: int, browser_ids: list[str]) -> int:
+    def erase(self, conn: Connection, user_id: int) -> int:
+        # Signed-out choices became the person's when they signed in on that browser (attach_browser);
+        # another person's choices on a shared browser are not theirs to delete.
         n = conn.execute(delete(consent_ledger).where(consent_ledger.c.user_id == user_id)).rowcount
-        if browser_ids:
-            n += conn.execute(
-                delete(consent_ledger).where(consent_ledger.c.browser_id.in_(browser_ids))
-            ).rowcount
         n += conn.execute(delete(user_settings).where(user_settings.c.user_id == user_id)).rowcount
         n += conn.execute(
             delete(advertiser_data_blocks).where(advertiser_data_blocks.c.user_id == user_id)

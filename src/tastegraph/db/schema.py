@@ -8,7 +8,8 @@ import tastegraph.ads.tables
 import tastegraph.catalog.tables
 import tastegraph.collect.tables
 import tastegraph.consent.tables
-import tastegraph.identity.tables  # noqa: F401
+import tastegraph.identity.tables
+import tastegraph.kernel.counters  # noqa: F401
 from tastegraph.kernel import metadata
 
 

@@ -13,13 +13,16 @@ from tastegraph.identity.service import (
     LinkHandler,
     valid_browser_id,
 )
+from tastegraph.identity.signin_guard import DEVICE_COOKIE, SignInGuard
 
 __all__ = [
     "BROWSER_COOKIE",
+    "DEVICE_COOKIE",
     "SESSION_COOKIE",
     "IdentifierKind",
     "IdentityService",
     "LinkHandler",
+    "SignInGuard",
     "hashed_identifier",
     "is_sha256_hex",
     "normalize",

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from tastegraph.identity import psi, psi_keys
 from tastegraph.identity.normalize import IdentifierKind, plain_hash
@@ -76,27 +76,56 @@ class IdentityService:
         if browser_id is None:
             return None
         uid = conn.execute(
-            select(browser_links.c.user_id).where(browser_links.c.browser_id == browser_id)
+            select(browser_links.c.user_id).where(
+                browser_links.c.browser_id == browser_id, browser_links.c.retired_at.is_(None)
+            )
         ).scalar_one_or_none()
         return None if uid is None else int(uid)
 
     def browsers_of(self, conn: Connection, user_id: int) -> list[str]:
         return list(
             conn.execute(
-                select(browser_links.c.browser_id).where(browser_links.c.user_id == user_id)
+                select(browser_links.c.browser_id).where(
+                    browser_links.c.user_id == user_id, browser_links.c.retired_at.is_(None)
+                )
             ).scalars()
         )
 
-    def link(self, conn: Connection, browser_id: str, user_id: int, now: datetime) -> None:
-        """Link a browser to the account that signed in on it (re-linking moves it to the new account)."""
-        current = self.user_for_browser(conn, browser_id)
-        if current == user_id:
-            return
-        if current is not None:
-            conn.execute(delete(browser_links).where(browser_links.c.browser_id == browser_id))
+    def link(self, conn: Connection, browser_id: str | None, user_id: int, now: datetime) -> str:
+        """Tie the browser a person signed in on to their account; return the browser id now tied.
+
+        A browser id belongs to at most one person, ever. A fresh (or never linked) browser id is tied,
+        and what that browser reported while signed out becomes the account's (the link handlers). A
+        browser id still tied to someone else (they never signed out there) is untied from them and
+        replaced by a new one, so nothing of theirs reaches this person and nothing of this person's
+        lands on theirs. Signing out unties the browser too (`unlink`).
+        """
+        if browser_id is not None:
+            row = conn.execute(
+                select(browser_links.c.user_id, browser_links.c.retired_at).where(
+                    browser_links.c.browser_id == browser_id
+                )
+            ).first()
+            if row is not None and row.retired_at is None and int(row.user_id) == user_id:
+                return browser_id
+            if row is not None:  # someone else's, or untied at a sign-out: never reused
+                self.unlink(conn, browser_id, now)
+                browser_id = None
+        if browser_id is None:
+            browser_id = self.new_browser_id()
         conn.execute(insert(browser_links).values(browser_id=browser_id, user_id=user_id, linked_at=now))
         for handler in self._link_handlers:
             handler(conn, browser_id, user_id, now)
+        return browser_id
+
+    def unlink(self, conn: Connection, browser_id: str, now: datetime) -> None:
+        """Untie the browser (sign-out): later reports from it are tied to nobody, and the id is retired,
+        so signing in with it again gets a new one. The row stays (with its person) until erasure."""
+        conn.execute(
+            update(browser_links)
+            .where(browser_links.c.browser_id == browser_id, browser_links.c.retired_at.is_(None))
+            .values(retired_at=now)
+        )
 
     # --- hashed identifiers (what advertisers' hashes are matched against) -----------------------
 
@@ -179,7 +208,12 @@ class IdentityService:
         return {
             "hashed_identifiers": [{"kind": r["kind"], "sha256": r["hash"]} for r in identifiers],
             "linked_browsers": [
-                {"browser_id": r["browser_id"], "linked_at": r["linked_at"].isoformat()} for r in links
+                {
+                    "browser_id": r["browser_id"],
+                    "linked_at": r["linked_at"].isoformat(),
+                    "unlinked_at": None if r["retired_at"] is None else r["retired_at"].isoformat(),
+                }
+                for r in links
             ],
             "sessions": [
                 {"created_at": r["created_at"].isoformat(), "expires_at": r["expires_at"].isoformat()}

@@ -37,6 +37,9 @@ browser_links = Table(
         info={SUBJECT: True},
     ),
     Column("linked_at", UTCDateTime, nullable=False),
+    # Set when the browser signed out (or another person signed in on it): the link no longer speaks for
+    # the person, and the id is never tied to anyone again.
+    Column("retired_at", UTCDateTime, nullable=True),
     info={PERSONAL: True},
 )
 

@@ -34,7 +34,7 @@ from tastegraph.bootstrap import System
 from tastegraph.catalog import accounts, content
 from tastegraph.consent import BROWSER_SETTING, GPC_SOURCE, Reason
 from tastegraph.demo import TOPICS as DEMO_TOPICS
-from tastegraph.kernel import CsrfFailed, NotFound, TastegraphError
+from tastegraph.kernel import CsrfFailed, NotFound, RateLimited, TastegraphError
 from tastegraph.kernel.urls import domain_of
 from tastegraph.web import advertiser_pages
 from tastegraph.web.csrf import FIELD as CSRF_FIELD
@@ -514,7 +514,7 @@ def _routes(pages: Pages) -> APIRouter:
         try:
             account_routes.sign_in(system, request, response, email, password, caller.browser_id)
         except TastegraphError as exc:
-            return pages.render(
+            page = pages.render(
                 request,
                 "signin.html",
                 caller,
@@ -525,13 +525,16 @@ def _routes(pages: Pages) -> APIRouter:
                 },
                 status=exc.status,
             )
+            if isinstance(exc, RateLimited):
+                page.headers["Retry-After"] = str(exc.retry_after_seconds)
+            return page
         return response
 
     @router.post("/signout")
     def signout(request: Request, system: SystemDep, caller: CallerDep, csrf_token: FormStr = "") -> Response:
         csrf.check(request, csrf_token)
         response = _redirect("/?notice=signed_out")
-        account_routes.sign_out(system, request, response, caller.session_token)
+        account_routes.sign_out(system, request, response, caller.session_token, caller.browser_id)
         return response
 
     # Privacy center (signed in) ----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from tastegraph.api.context import (
     UserDep,
     clear_cookie,
     set_browser_cookie,
+    set_device_cookie,
     set_session_cookie,
 )
 from tastegraph.api.schemas import (
@@ -25,41 +26,71 @@ from tastegraph.api.schemas import (
 )
 from tastegraph.bootstrap import System
 from tastegraph.catalog import accounts
-from tastegraph.identity import BROWSER_COOKIE, SESSION_COOKIE
+from tastegraph.identity import BROWSER_COOKIE, DEVICE_COOKIE, SESSION_COOKIE
+from tastegraph.kernel import Unauthenticated
 
 router = APIRouter(prefix="/v1", tags=["accounts"], dependencies=[SameOriginJson])
 
 
 def sign_up(system: System, body: SignUp) -> int:
+    # The password is hashed before the transaction opens: tens of milliseconds of CPU must not hold
+    # the database's write lock.
+    password_hash = accounts.hash_password(body.password)
     with system.write() as conn:
         now = system.clock.now()
-        user_id = accounts.create_user(conn, body.email, body.password, now, body.display_name)
+        user_id = accounts.create_user(
+            conn, body.email, body.password, now, body.display_name, password_hash=password_hash
+        )
         system.consent.initialize(conn, user_id, now)
         system.identity.set_identifiers(conn, user_id, now, email=body.email, phone=body.phone)
     return user_id
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def sign_in(
     system: System, request: Request, response: Response, email: str, password: str, browser_id: str | None
 ) -> int:
-    """Check the password, open a session, and link this browser to the account."""
+    """Check the limits and the password, open a session, and tie this browser to the account.
+
+    The password hash is checked outside any transaction; an attempt over a limit is refused before
+    it costs a hash (identity.signin_guard has the policy)."""
+    guard = system.signin_guard
+    attempt = guard.begin(
+        accounts.normalized_or_empty(email), client_address(request), request.cookies.get(DEVICE_COOKIE)
+    )
+    with system.read() as conn:
+        stored = accounts.stored_password(conn, email)
+    try:
+        user_id = accounts.check_password(stored, password)
+    except Unauthenticated:
+        guard.failed(attempt)
+        raise
     with system.write() as conn:
         now = system.clock.now()
-        user_id = accounts.authenticate(conn, email, password)
         token = system.identity.start_session(conn, user_id, now)
-        if browser_id is None:
-            browser_id = system.identity.new_browser_id()
-        system.identity.link(conn, browser_id, user_id, now)
+        browser_id = system.identity.link(conn, browser_id, user_id, now)
     set_session_cookie(response, request, system, token)
     set_browser_cookie(response, request, system, browser_id)
+    set_device_cookie(response, request, system, guard.device_cookie(attempt))
     return user_id
 
 
-def sign_out(system: System, request: Request, response: Response, token: str | None) -> None:
-    if token:
+def sign_out(
+    system: System, request: Request, response: Response, token: str | None, browser_id: str | None
+) -> None:
+    """End the session and untie the browser: what it reports from now on is nobody's until someone
+    signs in on it, and then under a new browser id (identity.IdentityService.link)."""
+    if token or browser_id:
         with system.write() as conn:
-            system.identity.end_session(conn, token)
+            if token:
+                system.identity.end_session(conn, token)
+            if browser_id:
+                system.identity.unlink(conn, browser_id, system.clock.now())
     clear_cookie(response, request, system, SESSION_COOKIE)
+    clear_cookie(response, request, system, BROWSER_COOKIE)
 
 
 @router.post("/users", status_code=201, response_model=Created, summary="Sign up")
@@ -78,7 +109,7 @@ def create_session(
 
 @router.delete("/sessions", status_code=204, summary="Sign out")
 def delete_session(request: Request, response: Response, system: SystemDep, caller: CallerDep) -> None:
-    sign_out(system, request, response, caller.session_token)
+    sign_out(system, request, response, caller.session_token, caller.browser_id)
 
 
 @router.get("/me", summary="The signed-in account")
