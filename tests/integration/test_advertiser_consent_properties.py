@@ -1,8 +1,8 @@
 """Property test: random sequences of advertisers' events (some flagged opt-out, limited data processing,
-or carried by a request with GPC, which keeps them tied to nobody), setting changes, per-advertiser blocks, audience refreshes, customer
-lists and clock moves. Whatever happens, no audience ever holds a person whose consent does not allow it,
-a refreshed visitor audience holds exactly the people the rules allow, and the aggregate counts include
-every stored event."""
+or carried by a request with GPC, which keeps an event matched by hashed email tied to nobody), setting
+changes, per-advertiser blocks, audience refreshes, customer lists and clock moves. Whatever happens, no
+audience ever holds a person whose consent does not allow it, a refreshed visitor audience holds exactly
+the people the rules allow, and the aggregate counts include every stored event."""
 
 from __future__ import annotations
 
