@@ -55,7 +55,7 @@ class SignInGuard:
         account = self._mac("account:" + normalized_email)
         device = self._device_of(device_cookie, account)
         attempt = Attempt(account, self._mac("address:" + address), device)
-        checks = [(self.address_limit, address)]
+        checks = [(self.address_limit, attempt.address)]
         checks.append((self.device_limit, device) if device is not None else (self.account_limit, account))
         wait = max(self.limiter.retry_after(limit, key) for limit, key in checks)
         if wait > 0:
