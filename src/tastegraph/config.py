@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     test_clock: bool = False
     rate_limit_per_minute: int = Field(default=600, ge=1)
     rate_limit_enabled: bool = True
+    # Request limits hold for the whole deployment: each process pushes its counts to the shared counters
+    # and reads the totals back this often (0: before every request, exact but a round trip each).
+    rate_limit_sync_seconds: float = Field(default=1.0, ge=0, le=60)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     session_days: int = Field(default=30, ge=1)
     # Cookies are Secure when the request came over https; set this behind a TLS-terminating proxy.

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -96,6 +97,24 @@ def test_the_owner_signs_in_from_a_known_browser_during_a_lockout(guarded: tuple
     forged = TestClient(client.app, base_url="http://127.0.0.1:8000")
     forged.cookies.set(DEVICE_COOKIE, device.split(".")[0] + ".0000", domain="127.0.0.1")
     assert _try(forged, PASSWORD).status_code == 429
+
+
+def test_parallel_guesses_cannot_pass_the_limit_together(guarded: tuple[TestClient, System]) -> None:
+    client, _ = guarded
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def guess(i: int) -> None:
+        code = _try(client, f"parallel-{i}").status_code
+        with lock:
+            codes.append(code)
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [401] * 10 + [429] * 14
 
 
 def test_unknown_emails_are_limited_like_real_ones(guarded: tuple[TestClient, System]) -> None:
@@ -225,6 +244,36 @@ def test_two_servers_share_one_limit(store: str, tmp_path: Path) -> None:
             guess = {"email": EMAIL, "password": f"wrong-{i}"}
             codes.append(httpx.post(f"{base}/v1/sessions", json=guess, timeout=10).status_code)
         assert codes == [401] * 10 + [429] * 4
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=20)
+
+
+@pytest.mark.parametrize("store", COUNTERS)
+def test_two_servers_share_the_per_address_request_limit(store: str, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    extra = {
+        "TASTEGRAPH_RATE_LIMIT_ENABLED": "true",
+        "TASTEGRAPH_RATE_LIMIT_PER_MINUTE": "12",
+        "TASTEGRAPH_RATE_LIMIT_SYNC_SECONDS": "0",  # exact, so that the count below is too
+    }
+    if store == "redis":
+        extra |= {"TASTEGRAPH_REDIS_URL": REDIS_URL, "TASTEGRAPH_REDIS_KEY_PREFIX": f"t-{uuid.uuid4().hex}:"}
+    ports = [_free_port(), _free_port()]
+    servers = [_serve(url, port, tmp_path, extra) for port in ports]
+    try:
+        for port in ports:
+            _wait_ready(port)
+        codes = [
+            httpx.get(f"http://127.0.0.1:{ports[i % 2]}/v1/feed/home", timeout=10).status_code
+            for i in range(20)
+        ]
+        assert codes == [200] * 12 + [429] * 8  # per-process buckets would let 24 through
     finally:
         for server in servers:
             server.terminate()

@@ -18,10 +18,11 @@ from threadpoolctl import threadpool_limits
 
 from tastegraph import __version__
 from tastegraph.api import errors
-from tastegraph.api.middleware import BodyLimit, EmbeddableCors, RateLimit, SecurityHeaders, TokenBuckets
+from tastegraph.api.middleware import BodyLimit, EmbeddableCors, RateLimit, SecurityHeaders
 from tastegraph.api.routes import accounts, ads, feed, offsite, privacy, psi, recommendations, tag, testing
 from tastegraph.bootstrap import System
 from tastegraph.config import Settings
+from tastegraph.kernel.counters import Limit, SharedRate
 from tastegraph.recommend import shared_lists
 
 log = logging.getLogger("tastegraph.api")
@@ -107,6 +108,13 @@ def _with_documented_schemas(app: FastAPI) -> None:
     app.openapi = build  # type: ignore[method-assign]
 
 
+def per_minute(system: System, name: str, count: int) -> SharedRate:
+    """A requests-per-minute limit held for the whole deployment (in the system's shared counters)."""
+    return SharedRate(
+        system.counters, system.clock, Limit(name, count, 60), system.settings.rate_limit_sync_seconds
+    )
+
+
 def freeze_startup_heap() -> None:
     """Exempt everything alive after start (modules, functions, classes, the model: about 220,000
     objects) from the cycle collector's full passes. Those passes otherwise walk all of it every few
@@ -152,11 +160,13 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
     errors.install(app)
     _with_documented_schemas(app)
     ads_on = system.settings.ads_rate_limit_enabled
-    app.state.ad_account_buckets = TokenBuckets(system.settings.ads_rate_limit_per_minute) if ads_on else None
+    app.state.ad_account_buckets = (
+        per_minute(system, "api-ad-account", system.settings.ads_rate_limit_per_minute) if ads_on else None
+    )
     # Requests with a wrong token, per client address: the per-IP limit does not cover the advertiser
     # API, and guessing tokens should not be free.
     failures = system.settings.ads_auth_failures_per_minute
-    app.state.ad_auth_failures = TokenBuckets(failures) if ads_on else None
+    app.state.ad_auth_failures = per_minute(system, "api-ad-token-failures", failures) if ads_on else None
     for module in (accounts, offsite, feed, recommendations, privacy, ads, psi, tag):
         app.include_router(module.router)
     if system.settings.test_clock:
@@ -172,7 +182,10 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(EmbeddableCors)
     app.add_middleware(
-        RateLimit, buckets=TokenBuckets(settings.rate_limit_per_minute) if settings.rate_limits_on else None
+        RateLimit,
+        rate=per_minute(system, "api-address", settings.rate_limit_per_minute)
+        if settings.rate_limits_on
+        else None,
     )
     app.add_middleware(
         BodyLimit,

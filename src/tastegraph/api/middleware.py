@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tastegraph.api.errors import error_body
 from tastegraph.kernel import PayloadTooLarge
+from tastegraph.kernel.counters import SharedRate
 
 # Endpoints that third-party pages call from the save button: any origin, with credentials.
 EMBEDDABLE_PATHS = ("/v1/offsite/visits", "/v1/offsite/visits/batch")
@@ -112,38 +112,6 @@ def _counting(receive: Receive, limit: int) -> Receive:
     return counted
 
 
-class TokenBuckets:
-    """Per-key token buckets: `rate` requests per minute, bursts up to the same number."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.capacity = float(per_minute)
-        self.refill = per_minute / 60.0
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def wait(self, key: str) -> float:
-        """Seconds until `key` has a token again (0: it has one now); takes nothing."""
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.refill)
-            return 0.0 if tokens >= 1 else (1 - tokens) / self.refill
-
-    def take(self, key: str) -> float:
-        """Take a token; return 0 if allowed, else the seconds until one is available."""
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.refill)
-            if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
-                if len(self._buckets) > 100_000:  # forget idle clients rather than grow without end
-                    self._buckets.clear()
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1 - tokens) / self.refill
-
-
 def _limited(scope: Scope) -> bool:
     """The API, and every form post (sign-in and sign-up pages included); not pages or assets. The
     advertiser API is limited per ad account instead (api.routes.ads), since one advertiser's servers
@@ -155,15 +123,19 @@ def _limited(scope: Scope) -> bool:
 
 
 class RateLimit:
-    def __init__(self, app: ASGIApp, buckets: TokenBuckets | None) -> None:
+    """Requests per minute per client address, for the whole deployment (kernel.counters.SharedRate)."""
+
+    def __init__(self, app: ASGIApp, rate: SharedRate | None) -> None:
         self.app = app
-        self.buckets = buckets
+        self.rate = rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.buckets is not None and _limited(scope):
+        if scope["type"] == "http" and self.rate is not None and _limited(scope):
+            if self.rate.due():  # about once a second per process, off the event loop
+                await anyio.to_thread.run_sync(self.rate.sync)
             client = scope.get("client")
             key = client[0] if client else "unknown"
-            wait = self.buckets.take(key)
+            wait = self.rate.take(key)
             if wait > 0:
                 retry = max(1, math.ceil(wait))
                 await _send_json(

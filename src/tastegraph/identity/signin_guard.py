@@ -18,22 +18,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tastegraph.kernel import RateLimited
-from tastegraph.kernel.counters import Limit, Limiter
+from tastegraph.kernel.counters import Limit, Limiter, Reservation
 
 DEVICE_COOKIE = "tg_device"
 WINDOW_SECONDS = 15 * 60
 
 
-@dataclass(frozen=True)
+@dataclass
 class Attempt:
-    """One sign-in attempt's keys: the account asked for, the client's address, the trusted device."""
+    """One sign-in attempt: the keys it counts under (the account asked for, or the known device that
+    asks; the client's address), and what it holds counted until it turns out right."""
 
     account: str
     address: str
     device: str | None
+    held: list[Reservation] = field(default_factory=list)
 
 
 class SignInGuard:
@@ -50,15 +52,29 @@ class SignInGuard:
         return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()[:40]
 
     def begin(self, normalized_email: str, address: str, device_cookie: str | None) -> Attempt:
-        """Check the limits before the password is looked at; raise RateLimited when one is reached.
-        Reads counters only: a refused attempt costs no password hash and no write."""
+        """Count the attempt as a failure up front, or raise RateLimited when a limit is reached.
+
+        Counted first, so that parallel guesses cannot pass a limit together; taken back by
+        `succeeded`. Over a limit, the answer comes from a read alone: a flood of refused attempts
+        costs no password hash and no write."""
         account = self._mac("account:" + normalized_email)
         device = self._device_of(device_cookie, account)
         attempt = Attempt(account, self._mac("address:" + address), device)
-        checks = [(self.address_limit, attempt.address)]
-        checks.append((self.device_limit, device) if device is not None else (self.account_limit, account))
+        checks = [
+            (self.address_limit, attempt.address),
+            (self.device_limit, device) if device is not None else (self.account_limit, account),
+        ]
         wait = max(self.limiter.retry_after(limit, key) for limit, key in checks)
-        if wait > 0:
+        for limit, key in checks:
+            if wait:
+                break
+            held = self.limiter.reserve(limit, key)
+            if isinstance(held, Reservation):
+                attempt.held.append(held)
+            else:
+                wait = held
+        if wait:
+            self.succeeded(attempt)  # nothing of a refused attempt stays counted
             minutes = max(1, round(wait / 60))
             raise RateLimited(
                 f"too many wrong passwords; try again in about {minutes} minute{'s' if minutes > 1 else ''}",
@@ -66,12 +82,11 @@ class SignInGuard:
             )
         return attempt
 
-    def failed(self, attempt: Attempt) -> None:
-        self.limiter.count(self.address_limit, attempt.address)
-        if attempt.device is not None:
-            self.limiter.count(self.device_limit, attempt.device)
-        else:
-            self.limiter.count(self.account_limit, attempt.account)
+    def succeeded(self, attempt: Attempt) -> None:
+        """The password was right (or the attempt was refused): it does not count as a failure."""
+        for held in attempt.held:
+            self.limiter.release(held)
+        attempt.held.clear()
 
     def device_cookie(self, attempt: Attempt) -> str:
         """The cookie that makes this browser a known device of the account it just signed in to."""

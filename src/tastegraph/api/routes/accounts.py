@@ -27,7 +27,6 @@ from tastegraph.api.schemas import (
 from tastegraph.bootstrap import System
 from tastegraph.catalog import accounts
 from tastegraph.identity import BROWSER_COOKIE, DEVICE_COOKIE, SESSION_COOKIE
-from tastegraph.kernel import Unauthenticated
 
 router = APIRouter(prefix="/v1", tags=["accounts"], dependencies=[SameOriginJson])
 
@@ -63,11 +62,8 @@ def sign_in(
     )
     with system.read() as conn:
         stored = accounts.stored_password(conn, email)
-    try:
-        user_id = accounts.check_password(stored, password)
-    except Unauthenticated:
-        guard.failed(attempt)
-        raise
+    user_id = accounts.check_password(stored, password)  # Unauthenticated: the attempt stays counted
+    guard.succeeded(attempt)
     with system.write() as conn:
         now = system.clock.now()
         token = system.identity.start_session(conn, user_id, now)

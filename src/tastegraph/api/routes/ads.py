@@ -54,6 +54,8 @@ def ad_account_for(ad_account_id: AccountId, request: Request, system: SystemDep
         )
     failures = getattr(request.app.state, "ad_auth_failures", None)
     client = request.client.host if request.client else "unknown"
+    if failures is not None and failures.due():
+        failures.sync()
     if failures is not None and (wait := failures.wait(client)) > 0:
         retry = max(1, math.ceil(wait))
         raise RateLimited("too many requests with a wrong token; slow down", retry_after_seconds=retry)
@@ -67,6 +69,8 @@ def ad_account_for(ad_account_id: AccountId, request: Request, system: SystemDep
         raise Forbidden("this token acts for another ad account", field="ad_account_id")
     buckets = getattr(request.app.state, "ad_account_buckets", None)
     if buckets is not None:
+        if buckets.due():
+            buckets.sync()
         wait = buckets.take(str(owner))
         if wait > 0:
             raise RateLimited(
