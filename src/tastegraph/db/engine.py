@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.pool import StaticPool
 
@@ -165,7 +166,7 @@ class _Watchdog:
                 for key, (deadline, dbapi_conn) in list(self._armed.items()):
                     if deadline <= now:
                         del self._armed[key]
-                        _sever(dbapi_conn)
+                        _sever_if_waiting(dbapi_conn)
 
 
 class _Watching:
@@ -183,8 +184,12 @@ class _Watching:
         self._dog.disarm(self._conn)
 
 
-def _sever(dbapi_conn: Any) -> None:
+def _sever_if_waiting(dbapi_conn: Any) -> None:
     try:
+        # Only while a command is in progress (sent, not yet answered): a commit armed the watch with no
+        # event to disarm it after, and an idle connection must be left alone.
+        if dbapi_conn.pgconn.transaction_status != TransactionStatus.ACTIVE:
+            return
         # A duplicate descriptor: shutting it down ends the connection's socket, closing it leaves
         # psycopg's own descriptor for psycopg to close.
         with socket.socket(fileno=os.dup(dbapi_conn.pgconn.socket)) as sock:
@@ -192,6 +197,7 @@ def _sever(dbapi_conn: Any) -> None:
         log.warning("the database did not answer in time; connection closed")
     except Exception:  # already closed: nothing to cut (and the watchdog must never die)
         pass
+
 
 
 WATCHDOG = _Watchdog()
@@ -256,6 +262,19 @@ def _guard_postgresql(engine: Engine, limits: Limits) -> None:
     def _begin(conn: Connection) -> None:
         if conn.get_execution_options().get(LONG_RUNNING, False):
             conn.connection.driver_connection.execute("SET LOCAL statement_timeout = 0")  # type: ignore[union-attr]
+
+    # COMMIT and ROLLBACK wait on the server too (a rollback also runs when a pooled connection comes
+    # back). There is no event after them: the watch ends at the next statement, at check-in, or when
+    # the watchdog finds the connection no longer waiting.
+    def watch_ending(conn: Connection) -> None:
+        # An invalidated connection (it died) has nothing left to wait on.
+        if not conn.invalidated and not conn.get_execution_options().get(LONG_RUNNING, False):
+            WATCHDOG.arm(conn.connection.driver_connection, seconds)
+
+    event.listen(engine, "commit", watch_ending)
+    event.listen(engine, "rollback", watch_ending)
+    event.listen(engine, "reset", lambda dbapi_conn, _record, _state: WATCHDOG.arm(dbapi_conn, seconds))
+    event.listen(engine, "checkin", lambda dbapi_conn, _record: WATCHDOG.disarm(dbapi_conn))
 
     def watched(context: Any) -> bool:
         return not context.execution_options.get(LONG_RUNNING, False)
