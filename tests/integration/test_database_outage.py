@@ -363,3 +363,43 @@ def test_a_full_disk_answers_503_and_keeps_the_database_whole(
         assert r.status_code == 200, r.text
     system.dispose()
     assert _stored(path) == 30
+
+
+def test_a_database_bug_is_still_a_500(clock: FrozenClock, tmp_path: Path) -> None:
+    """Only outages are 503: a query against a table that is not there (sqlite3.OperationalError too) is
+    our bug, and says so."""
+    path = tmp_path / "broken.db"
+    system = sqlite_system(path, clock, tmp_path)
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA foreign_keys = OFF")
+    raw.execute("DROP TABLE pins")
+    raw.close()
+    app = compose(system, run_sweeper=False)
+    with TestClient(app, base_url="http://127.0.0.1:8000", raise_server_exceptions=False) as client:
+        r = client.get("/v1/pins/1")
+        assert r.status_code == 500
+        assert r.json()["error"]["code"] == "internal"
+        assert "Retry-After" not in r.headers
+    system.dispose()
+
+
+def test_which_database_errors_are_outages() -> None:
+    import psycopg
+    from sqlalchemy import exc as sa_exc
+
+    def wrapped(orig: Exception) -> sa_exc.DBAPIError:
+        return sa_exc.OperationalError("SELECT 1", {}, orig)
+
+    locked = sqlite3.connect(":memory:")
+    try:
+        locked.execute("SELECT * FROM nowhere")
+    except sqlite3.OperationalError as exc:
+        missing_table = exc
+    locked.close()
+    assert not database_unavailable(missing_table)
+    assert not database_unavailable(wrapped(missing_table))
+    assert database_unavailable(wrapped(psycopg.errors.QueryCanceled("canceling statement")))
+    assert database_unavailable(psycopg.OperationalError("connection refused"))
+    assert database_unavailable(sa_exc.TimeoutError("QueuePool limit reached"))
+    assert not database_unavailable(wrapped(psycopg.errors.UndefinedTable("no such table")))
+    assert not database_unavailable(ValueError("not a database error"))
