@@ -55,11 +55,14 @@ def make_engine(url: str, limits: Limits | None = None, **kwargs: Any) -> Engine
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
         busy_ms = limits.sqlite_busy_timeout_ms
+        # One shared connection in memory (StaticPool: no checkout to wait for), else a queue pool.
+        pooling: dict[str, Any] = (
+            {"poolclass": StaticPool} if memory else {"pool_timeout": limits.pool_timeout_seconds}
+        )
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
-            poolclass=StaticPool if memory else None,
-            pool_timeout=limits.pool_timeout_seconds,
+            **pooling,
             **kwargs,
         )
         event.listen(engine, "connect", lambda conn, _record: _sqlite_pragmas(conn, busy_ms))
