@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from tastegraph.ads import accounts as ad_accounts
 from tastegraph.ads import audiences, customer_lists
@@ -16,7 +16,7 @@ from tastegraph.collect import advertiser_events, engagement, visits
 from tastegraph.config import Settings
 from tastegraph.consent import ConsentService, Policy
 from tastegraph.db import make_engine
-from tastegraph.db.engine import READ_ONLY
+from tastegraph.db.engine import LONG_RUNNING, READ_ONLY, Limits
 from tastegraph.identity import IdentityService, SignInGuard, psi, psi_keys
 from tastegraph.kernel import Clock, SettableClock, SystemClock
 from tastegraph.kernel.counters import CounterStore, DatabaseCounters, Limiter, RedisCounters
@@ -37,21 +37,30 @@ class System:
     privacy: PrivacyRegistry = field(default_factory=PrivacyRegistry)
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """One transaction: committed when the block ends, rolled back (nothing written) on any error."""
-        with self.engine.begin() as conn:
-            yield conn
-
-    @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def write(self, *, long_running: bool = False) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back (nothing written) on any error.
+        `long_running`: batch work, exempt from the statement timeout."""
         with self.engine.connect() as conn:
-            conn = conn.execution_options(**{READ_ONLY: True})
+            if long_running:
+                conn = conn.execution_options(**{LONG_RUNNING: True})
             with conn.begin():
                 yield conn
 
+    @contextmanager
+    def read(self, *, long_running: bool = False) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{READ_ONLY: True, LONG_RUNNING: long_running})
+            with conn.begin():
+                yield conn
+
+    def check_database(self) -> None:
+        """A trivial query (readiness): raises what the database raises when it cannot answer."""
+        with self.read() as conn:
+            conn.execute(text("SELECT 1"))
+
     def sweep(self) -> dict[str, int]:
         """Run retention once, on the system clock."""
-        with self.write() as conn:
+        with self.write(long_running=True) as conn:
             deleted = self.privacy.sweep(conn, self.clock.now())
             # Not personal data, but secrets: private-set-intersection sessions past their hour.
             deleted["psi_sessions"] = customer_lists.sweep_psi_sessions(conn, self.clock.now())
@@ -61,10 +70,22 @@ class System:
     def prepare_psi(self, progress: psi_keys.Progress | None = None) -> dict[str, int]:
         """Rotate the private-set-intersection key when due; blind everyone under it (identity.psi_keys)."""
         blinder = psi.Blinder(self.settings.psi_workers)
-        return psi_keys.prepare(self.engine, blinder, self.clock.now(), progress=progress)
+        engine = self.engine.execution_options(**{LONG_RUNNING: True})
+        return psi_keys.prepare(engine, blinder, self.clock.now(), progress=progress)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The configured database, with the configured time limits."""
+    limits = Limits(
+        connect_timeout_seconds=settings.db_connect_timeout_seconds,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+        pool_timeout_seconds=settings.db_pool_timeout_seconds,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )
+    return make_engine(settings.database_url, limits)
 
 
 def build(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None) -> System:
@@ -73,7 +94,7 @@ def build(settings: Settings, *, clock: Clock | None = None, engine: Engine | No
         clock = SettableClock() if settings.test_clock else SystemClock()
     retention = timedelta(days=settings.offsite_retention_days)
     ad_retention = timedelta(days=settings.advertiser_event_retention_days)
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or engine_for(settings)
     counters: CounterStore = (
         RedisCounters(settings.redis_url, prefix=settings.redis_key_prefix + "rate:")
         if settings.redis_url

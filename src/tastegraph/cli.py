@@ -30,10 +30,10 @@ def _settings() -> Settings:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every database migration (creates the database if needed)."""
-    from tastegraph.db import current_revision, make_engine, upgrade
+    from tastegraph.bootstrap import engine_for
+    from tastegraph.db import current_revision, upgrade
 
-    settings = _settings()
-    engine = make_engine(settings.database_url)
+    engine = engine_for(_settings())
     upgrade(engine)
     console.print(f"database at revision [bold]{current_revision(engine)}[/bold]")
     engine.dispose()
@@ -224,7 +224,8 @@ def train_command(
     system = build(settings)
     columns = (TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
-        with Progress(*columns, console=console) as progress, system.read() as conn:
+        # Reading all engagement takes longer than a request's statement timeout allows.
+        with Progress(*columns, console=console) as progress, system.read(long_running=True) as conn:
             tasks: dict[str, Any] = {}
 
             def report(stage: str, done: int, total: int) -> None:
@@ -290,7 +291,7 @@ def _load_demo(settings: Settings, seed: int, pins: int, users: int, ikea: bool)
             MofNCompleteColumn(),
             TimeElapsedColumn(),
         )
-        with Progress(*columns, console=console) as progress, system.write() as conn:
+        with Progress(*columns, console=console) as progress, system.write(long_running=True) as conn:
             tasks: dict[str, Any] = {}
 
             def report(stage: str, done: int, total: int) -> None:
@@ -301,7 +302,7 @@ def _load_demo(settings: Settings, seed: int, pins: int, users: int, ikea: bool)
             counts = load_world(conn, seed, system.clock.now(), WorldSize(pins=pins, users=users), report)
         console.print("loaded: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
     if ikea and settings.ikea_dir is not None:
-        with system.write() as conn:
+        with system.write(long_running=True) as conn:
             added = load_ikea(conn, settings.ikea_dir, system.clock.now())
         console.print(f"IKEA products from {settings.ikea_dir}: {added:,} new Pins")
     with system.write() as conn:

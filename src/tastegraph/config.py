@@ -24,6 +24,17 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     # The embedded default: a SQLite file under the working directory.
     database_url: str = "sqlite:///tastegraph.db"
+    # A database that is down or hung must cost a request seconds, not minutes (503 with Retry-After).
+    # PostgreSQL: giving up on a new connection (the whole handshake); half of it bounds the ping a
+    # pooled connection gets before use.
+    db_connect_timeout_seconds: int = Field(default=3, ge=2, le=5)
+    # PostgreSQL: the server cancels a statement running longer (0: never). Batch work (training, PSI
+    # preparation, customer-list uploads, retention, migrations) runs without it.
+    db_statement_timeout_ms: int = Field(default=10_000, ge=0)
+    # Waiting for a free pooled connection when all are in use.
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # SQLite: waiting for another writer's lock before giving up.
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0, le=60_000)
     secret_key: str = DEV_SECRET_KEY
     # The platform's own origin, for Origin checks on cookie-authenticated JSON routes.
     public_origin: str = "http://127.0.0.1:8000"

@@ -22,6 +22,7 @@ from tastegraph.api.middleware import BodyLimit, EmbeddableCors, RateLimit, Secu
 from tastegraph.api.routes import accounts, ads, feed, offsite, privacy, psi, recommendations, tag, testing
 from tastegraph.bootstrap import System
 from tastegraph.config import Settings
+from tastegraph.kernel import Unavailable
 from tastegraph.kernel.counters import Limit, SharedRate
 from tastegraph.recommend import shared_lists
 
@@ -174,9 +175,27 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
     if system.settings.test_clock or system.settings.env == "development":
         app.include_router(recommendations.admin_router)
 
+    # Liveness: the process serves. On the event loop (async), so it answers even while every worker
+    # thread waits on a database; it never looks at the database (restarting would not bring it back).
     @app.get("/healthz", tags=["ops"], summary="Liveness")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    ready_seconds = system.settings.db_connect_timeout_seconds
+
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        summary="Readiness: the database answers a trivial query",
+        responses={503: {"description": "the database is unreachable or too slow (Retry-After)"}},
+    )
+    async def readyz() -> dict[str, str]:
+        try:
+            # The probe's thread may run on (each wait it makes is bounded); the answer does not wait.
+            await asyncio.wait_for(asyncio.to_thread(system.check_database), ready_seconds)
+        except TimeoutError:
+            raise Unavailable(f"the database did not answer within {ready_seconds} s") from None
+        return {"status": "ready"}
 
     settings = system.settings
     app.add_middleware(SecurityHeaders)

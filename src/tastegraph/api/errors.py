@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tastegraph.kernel import InvalidInput, RateLimited, TastegraphError
+from tastegraph.kernel import InvalidInput, RateLimited, TastegraphError, Unavailable
 
 log = logging.getLogger("tastegraph.api")
 
@@ -31,10 +34,15 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"error": {"code": code, "message": message, "field": field}}
 
 
+def retry_after(exc: TastegraphError) -> dict[str, str]:
+    """The Retry-After header of an error that is over after a while (rate limits, outages)."""
+    if isinstance(exc, RateLimited | Unavailable):
+        return {"Retry-After": str(exc.retry_after_seconds)}
+    return {}
+
+
 def error_response(exc: TastegraphError) -> JSONResponse:
-    headers = {}
-    if isinstance(exc, RateLimited):
-        headers["Retry-After"] = str(exc.retry_after_seconds)
+    headers = retry_after(exc)
     return JSONResponse(error_body(exc.code, exc.message, exc.field), status_code=exc.status, headers=headers)
 
 
@@ -55,6 +63,49 @@ def _validation_message(err: dict[str, Any]) -> tuple[str, str]:
     if kind == "missing":
         return "invalid_input", "this field is required"
     return "invalid_input", str(err.get("msg", "invalid value"))
+
+
+# SQLite's primary result codes for a database that is busy, locked, full or failing underneath: the
+# request may well succeed later. The rest (no such table, a syntax error, corruption) are bugs: 500.
+_SQLITE_TRANSIENT = {
+    5,  # SQLITE_BUSY: another connection holds the write lock past busy_timeout
+    6,  # SQLITE_LOCKED
+    7,  # SQLITE_NOMEM
+    8,  # SQLITE_READONLY: e.g. the file system went read-only
+    10,  # SQLITE_IOERR
+    13,  # SQLITE_FULL: the disk (or max_page_count) is full
+    14,  # SQLITE_CANTOPEN
+    15,  # SQLITE_PROTOCOL
+}
+
+# The database errors that may mean "unavailable": each is looked at by `database_unavailable`.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    psycopg.OperationalError,
+    sqlite3.OperationalError,
+)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether a database error says the database is down, unreachable, too slow, locked or full (503)
+    rather than that our code is wrong (500). Errors come wrapped by SQLAlchemy or, from statements that
+    go straight to the driver (kernel.fastsql, SQLite's BEGIN), as the driver raised them."""
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    cause: BaseException | None = exc
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:  # SQLAlchemy saw the connection die
+            return True
+        cause = exc.orig
+    # psycopg: lost or refused connections, connect timeouts, statement timeouts and cancels, a server
+    # shutting down or out of disk/connections, deadlocks. Its programming errors have other classes.
+    if isinstance(cause, psycopg.OperationalError):
+        return True
+    if isinstance(cause, sqlite3.OperationalError):
+        return (cause.sqlite_errorcode & 0xFF) in _SQLITE_TRANSIENT
+    return False
 
 
 def install(app: FastAPI) -> None:
@@ -83,6 +134,21 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
         return error_response(InvalidInput("a value in the request is out of range"))
+
+    # An outage is no bug: 503 with Retry-After, logged without a stack trace. It is answered like any
+    # other domain error, by whichever handler is installed for those at request time, so pages render
+    # it as a page (web.pages wraps that handler).
+    async def _database(request: Request, exc: Exception) -> Response:
+        if not database_unavailable(exc):
+            raise exc  # a genuine bug: the 500 handler below
+        log.warning("database unavailable: %s: %s", type(exc).__name__, (str(exc).splitlines() or [""])[0])
+        unavailable = Unavailable("the database is not available right now; try again in a few seconds")
+        handler = request.app.exception_handlers[TastegraphError]
+        response: Response = await handler(request, unavailable)
+        return response
+
+    for kind in DATABASE_ERRORS:
+        app.add_exception_handler(kind, _database)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -13,6 +13,7 @@ from tastegraph.kernel.errors import (
     RateLimited,
     TastegraphError,
     Unauthenticated,
+    Unavailable,
     UnsupportedMediaType,
 )
 from tastegraph.kernel.tables import PERSONAL, SUBJECT, IdType, UTCDateTime, metadata
@@ -37,6 +38,7 @@ __all__ = [
     "TastegraphError",
     "UTCDateTime",
     "Unauthenticated",
+    "Unavailable",
     "UnsupportedMediaType",
     "metadata",
     "utc",

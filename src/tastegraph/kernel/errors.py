@@ -69,6 +69,18 @@ class RateLimited(TastegraphError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class Unavailable(TastegraphError):
+    """The database cannot be reached, is locked or full, or answers too slowly: nothing the request did
+    wrong, and likely over soon, so the client is told when to try again (Retry-After)."""
+
+    code = "unavailable"
+    status = 503
+
+    def __init__(self, message: str, retry_after_seconds: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class ConfigurationError(TastegraphError):
     """Refused configuration (e.g. the development secret key outside development). Not an HTTP error."""
 

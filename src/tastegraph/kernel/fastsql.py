@@ -12,11 +12,18 @@ times); expanding IN lists are rendered as one placeholder per value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.sql.expression import Executable
+
+# Key, in a driver connection's `Connection.info`, of a guard the engine may set: called with the
+# connection, it gives a context that bounds how long the statement may wait on the server (db.engine).
+STATEMENT_GUARD = "tastegraph_statement_guard"
+StatementGuard = Callable[[Connection], AbstractContextManager[None]]
 
 
 class Query:
@@ -50,8 +57,13 @@ class Query:
         driver = conn.connection.driver_connection
         assert driver is not None
         cursor = driver.cursor()
+        guard: StatementGuard | None = conn.info.get(STATEMENT_GUARD)
         try:
-            cursor.execute(sql, args)
+            if guard is None:
+                cursor.execute(sql, args)
+            else:
+                with guard(conn):
+                    cursor.execute(sql, args)
             return list(cursor.fetchall())
         finally:
             cursor.close()

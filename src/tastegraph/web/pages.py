@@ -34,7 +34,7 @@ from tastegraph.bootstrap import System
 from tastegraph.catalog import accounts, content
 from tastegraph.consent import BROWSER_SETTING, GPC_SOURCE, Reason
 from tastegraph.demo import TOPICS as DEMO_TOPICS
-from tastegraph.kernel import CsrfFailed, NotFound, RateLimited, TastegraphError
+from tastegraph.kernel import CsrfFailed, NotFound, RateLimited, TastegraphError, Unavailable
 from tastegraph.kernel.urls import domain_of
 from tastegraph.web import advertiser_pages
 from tastegraph.web.csrf import FIELD as CSRF_FIELD
@@ -244,7 +244,7 @@ def _site_host(url: str) -> str:
 
 
 def is_page_path(path: str) -> bool:
-    return not (path.startswith("/v1/") or path == "/v1" or path == "/healthz")
+    return not (path.startswith("/v1/") or path in ("/v1", "/healthz", "/readyz"))
 
 
 class Pages:
@@ -307,6 +307,7 @@ ERROR_TITLES: dict[int, str] = {
     415: "That request didn't look right",
     422: "Something needs fixing",
     429: "Slow down a little",
+    503: "We'll be right back",
 }
 
 
@@ -334,12 +335,15 @@ def _install_error_pages(app: FastAPI, pages: Pages) -> None:
                 "For your safety we only accept forms that came from a Tastegraph page you opened. "
                 "Go back, reload the page and try again.",
             )
-        return pages.error(
+        response = pages.error(
             request,
             exc.status,
             ERROR_TITLES.get(exc.status, "Something went wrong"),
             exc.message[:1].upper() + exc.message[1:] + ".",
         )
+        if isinstance(exc, RateLimited | Unavailable):
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
 
     def http_page(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

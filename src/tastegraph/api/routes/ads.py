@@ -204,8 +204,9 @@ class CustomerListResult(BaseModel):
 
 
 def _upload(system: System, account: int, kind: str, hashed: bool, name: str, records: Any) -> dict[str, Any]:
-    """Match a stream of records and save the result, in one transaction (nothing kept on failure)."""
-    with system.write() as conn:
+    """Match a stream of records and save the result, in one transaction (nothing kept on failure). Up
+    to a million records, streamed in as they arrive: exempt from the statement timeout."""
+    with system.write(long_running=True) as conn:
         matcher = customer_lists.Matcher(conn, system.identity, customer_lists.kind_of(kind), hashed)
         matcher.feed(records)
         matcher.finish()

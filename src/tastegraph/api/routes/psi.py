@@ -57,10 +57,11 @@ async def psi_start(
     kind = customer_lists.kind_of(body.kind)
 
     def work() -> dict[str, Any]:
-        # The blinding (or reading the prepared points) happens outside the write transaction.
-        with system.read() as conn:
+        # The blinding (or reading the prepared points) happens outside the write transaction. Everyone's
+        # points are read and stored: batch work, exempt from the statement timeout.
+        with system.read(long_running=True) as conn:
             round1 = system.identity.blinded_people(conn, kind, system.clock.now(), _blinder(system))
-        with system.write() as conn:
+        with system.write(long_running=True) as conn:
             return customer_lists.psi_start(conn, round1, account, kind, body.name, system.clock.now())
 
     return PsiRound1(**await anyio.to_thread.run_sync(work))
@@ -83,7 +84,7 @@ async def psi_finish(
         with system.read() as conn:
             session = customer_lists.psi_session(conn, account, session_id, system.clock.now())
         result = customer_lists.psi_match(session, records, people, _blinder(system))
-        with system.write() as conn:
+        with system.write(long_running=True) as conn:
             return customer_lists.psi_finish(
                 conn, system.consent, account, session, result, system.clock.now()
             )
