@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from threadpoolctl import threadpool_limits
 
 from tastegraph import __version__
-from tastegraph.api import errors
+from tastegraph.api import docs, errors
 from tastegraph.api.middleware import BodyLimit, EmbeddableCors, RateLimit, SecurityHeaders, TokenBuckets
 from tastegraph.api.routes import accounts, ads, feed, offsite, privacy, psi, recommendations, tag, testing
 from tastegraph.bootstrap import System
@@ -75,6 +75,10 @@ def reload_on_sighup(system: System) -> bool:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, system.models.reload))
     return True
+
+
+# Wrong admin tokens per client address and minute before 429 (an operator mistypes rarely).
+ADMIN_AUTH_FAILURES_PER_MINUTE = 10
 
 
 def body_limit(settings: Settings, path: str) -> int:
@@ -147,6 +151,9 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
         version=__version__,
         description="Consent-first personalization: home feed, off-site signals and the privacy center.",
         lifespan=lifespan,
+        # api.docs serves /docs and /redoc from our own files: FastAPI's pages load them from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.system = system
     errors.install(app)
@@ -157,19 +164,20 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
     # API, and guessing tokens should not be free.
     failures = system.settings.ads_auth_failures_per_minute
     app.state.ad_auth_failures = TokenBuckets(failures) if ads_on else None
+    app.state.admin_auth_failures = TokenBuckets(ADMIN_AUTH_FAILURES_PER_MINUTE)
     for module in (accounts, offsite, feed, recommendations, privacy, ads, psi, tag):
         app.include_router(module.router)
     if system.settings.test_clock:
         app.include_router(testing.router)
-    if system.settings.test_clock or system.settings.env == "development":
+    if system.settings.admin_token is not None:  # operator routes exist only with their token
         app.include_router(recommendations.admin_router)
+    docs.install(app)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     settings = system.settings
-    app.add_middleware(SecurityHeaders)
     app.add_middleware(EmbeddableCors)
     app.add_middleware(
         RateLimit, buckets=TokenBuckets(settings.rate_limit_per_minute) if settings.rate_limits_on else None
@@ -179,4 +187,6 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
         limit_for=lambda path: body_limit(settings, path),
         streamed=lambda path: path.startswith("/v1/ad_accounts/") and path.endswith("/customer_lists"),
     )
+    # Outermost, so refusals by the middleware above (413, 429) carry the headers too.
+    app.add_middleware(SecurityHeaders, hsts_always=settings.env == "production")
     return app
