@@ -212,7 +212,7 @@ def train_command(
     """Train a model from the stored engagement and write it as a new version to TASTEGRAPH_MODEL_DIR.
 
     Prints progress on stderr and one JSON object on stdout. A running server picks the new version up
-    on SIGHUP or restart (or POST /v1/admin/reload-model in development).
+    on SIGHUP or restart (or POST /v1/admin/reload-model with TASTEGRAPH_ADMIN_TOKEN set).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -256,6 +256,14 @@ def serve(
     """Serve the configured database over HTTP."""
     import uvicorn
 
+    settings = _settings()
+    try:
+        settings.check()  # refuse here, once, rather than in every worker as it starts
+    except TastegraphError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    # Proxy headers only from the configured proxy: anyone else could claim https or another address.
+    proxy = (settings.forwarded_allow_ips or "").strip() or None
     uvicorn.run(
         "tastegraph.server:make_app",
         factory=True,
@@ -264,7 +272,8 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=False,
-        proxy_headers=False,
+        proxy_headers=proxy is not None,
+        forwarded_allow_ips=proxy,
     )
 
 

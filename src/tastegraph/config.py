@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tastegraph.kernel import ConfigurationError
@@ -50,8 +51,15 @@ class Settings(BaseSettings):
     rate_limit_sync_seconds: float = Field(default=1.0, ge=0, le=60)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     session_days: int = Field(default=30, ge=1)
-    # Cookies are Secure when the request came over https; set this behind a TLS-terminating proxy.
+    # Cookies are Secure when the request came over https (as uvicorn sees it); `true` marks them Secure
+    # whatever the request says. Production needs this or `forwarded_allow_ips`.
     cookies_always_secure: bool = False
+    # The TLS-terminating proxy's addresses (comma-separated, as uvicorn's --forwarded-allow-ips). When
+    # set, `tastegraph serve` believes their X-Forwarded-Proto and X-Forwarded-For headers, so a request
+    # that reached the proxy over https is https here and rate limits count the real client address.
+    forwarded_allow_ips: str | None = None
+    # Bearer token for the operator routes under /v1/admin/; without it those routes do not exist.
+    admin_token: SecretStr | None = None
     ikea_dir: Path | None = Field(default_factory=_default_ikea_dir)
     # Trained model versions (`tastegraph train`), relative to the working directory.
     model_dir: Path = Path("models")
@@ -104,4 +112,21 @@ class Settings(BaseSettings):
             raise ConfigurationError("TASTEGRAPH_TEST_CLOCK must not be enabled in production")
         if len(self.secret_key) < 16:
             raise ConfigurationError("TASTEGRAPH_SECRET_KEY must have at least 16 characters")
+        if self.admin_token is not None and len(self.admin_token.get_secret_value()) < 24:
+            raise ConfigurationError("TASTEGRAPH_ADMIN_TOKEN must have at least 24 characters")
+        if self.env == "production":
+            self._check_production_tls()
         return self
+
+    def _check_production_tls(self) -> None:
+        """Session cookies must never travel over plain http in production. The app cannot tell by
+        itself that a request came over TLS (a proxy in front ends it), so it is told how: every request
+        is https (cookies_always_secure), or which proxy to believe about it (forwarded_allow_ips)."""
+        if urlsplit(self.public_origin).scheme != "https":
+            raise ConfigurationError("TASTEGRAPH_PUBLIC_ORIGIN must be an https:// origin in production")
+        if not self.cookies_always_secure and not (self.forwarded_allow_ips or "").strip():
+            raise ConfigurationError(
+                "production needs Secure cookies: set TASTEGRAPH_COOKIES_ALWAYS_SECURE=true when every "
+                "request reaches the app over https, or TASTEGRAPH_FORWARDED_ALLOW_IPS to the addresses "
+                "of the TLS-terminating proxy"
+            )

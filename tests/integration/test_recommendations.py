@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import insert, select
 
 from tastegraph.bootstrap import System, build
@@ -183,7 +185,21 @@ def test_training_is_deterministic_under_a_seed(system: System) -> None:
 # --- loading -----------------------------------------------------------------------------------------
 
 
-def test_reload_endpoint_switches_to_the_newest_model(client: TestClient, system: System) -> None:
+ADMIN_TOKEN = "an-admin-token-for-tests-0123456789"
+
+
+@pytest.fixture
+def admin_client(system: System) -> Iterator[TestClient]:
+    """A client of a server with an admin token, sending it with every request."""
+    system.settings.admin_token = SecretStr(ADMIN_TOKEN)
+    app = compose(system, run_sweeper=False)
+    auth = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    with TestClient(app, base_url="http://127.0.0.1:8000", headers=auth) as c:
+        yield c
+
+
+def test_reload_endpoint_switches_to_the_newest_model(admin_client: TestClient, system: System) -> None:
+    client = admin_client
     _world(system)
     user = _sign_in_demo(client, 1)
     assert client.post("/v1/admin/reload-model").json() == {
@@ -216,14 +232,17 @@ def _engaged_by(system: System, user_id: int) -> set[int]:
 
 
 @pytest.mark.parametrize(
-    ("env", "test_clock", "present"), [("test", False, False), ("development", False, True)]
+    ("env", "token", "present"),
+    [("test", None, False), ("development", None, False), ("test", ADMIN_TOKEN, True)],
 )
-def test_reload_route_only_in_development_or_tests(
-    database_url: str, tmp_path: Path, env: str, test_clock: bool, present: bool
+def test_reload_route_only_with_an_admin_token(
+    database_url: str, tmp_path: Path, env: str, token: str | None, present: bool
 ) -> None:
-    system = build(make_settings(database_url, env=env, test_clock=test_clock, model_dir=tmp_path / "m"))
+    system = build(make_settings(database_url, env=env, admin_token=token, model_dir=tmp_path / "m"))
     with TestClient(compose(system, run_sweeper=False), base_url="http://127.0.0.1:8000") as c:
-        assert (c.post("/v1/admin/reload-model").status_code == 200) is present
+        r = c.post("/v1/admin/reload-model", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
+        assert (r.status_code == 200) is present
+        assert r.status_code == (200 if present else 404)
     system.dispose()
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -46,11 +47,12 @@ def test_test_routes_absent_without_test_clock(database_url: str) -> None:
 
 
 def test_unsafe_settings_refused() -> None:
+    secure: dict[str, Any] = {"public_origin": "https://tastegraph.example", "cookies_always_secure": True}
     with pytest.raises(ConfigurationError):
         Settings(env="production").check()
     with pytest.raises(ConfigurationError):
-        Settings(env="production", secret_key="x" * 40, test_clock=True).check()
-    Settings(env="production", secret_key="x" * 40).check()
+        Settings(env="production", secret_key="x" * 40, test_clock=True, **secure).check()
+    Settings(env="production", secret_key="x" * 40, **secure).check()
 
 
 def _cli(args: list[str], cwd: Path, url: str) -> subprocess.CompletedProcess[str]:

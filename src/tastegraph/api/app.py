@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from threadpoolctl import threadpool_limits
 
 from tastegraph import __version__
-from tastegraph.api import errors
+from tastegraph.api import docs, errors
 from tastegraph.api.middleware import BodyLimit, EmbeddableCors, RateLimit, SecurityHeaders
 from tastegraph.api.routes import accounts, ads, feed, offsite, privacy, psi, recommendations, tag, testing
 from tastegraph.bootstrap import System
@@ -77,6 +77,10 @@ def reload_on_sighup(system: System) -> bool:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, system.models.reload))
     return True
+
+
+# Wrong admin tokens per client address and minute before 429 (an operator mistypes rarely).
+ADMIN_AUTH_FAILURES_PER_MINUTE = 10
 
 
 def body_limit(settings: Settings, path: str) -> int:
@@ -156,6 +160,9 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
         version=__version__,
         description="Consent-first personalization: home feed, off-site signals and the privacy center.",
         lifespan=lifespan,
+        # api.docs serves /docs and /redoc from our own files: FastAPI's pages load them from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.system = system
     errors.install(app)
@@ -168,12 +175,16 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
     # API, and guessing tokens should not be free.
     failures = system.settings.ads_auth_failures_per_minute
     app.state.ad_auth_failures = per_minute(system, "api-ad-token-failures", failures) if ads_on else None
+    app.state.admin_auth_failures = per_minute(
+        system, "api-admin-token-failures", ADMIN_AUTH_FAILURES_PER_MINUTE
+    )
     for module in (accounts, offsite, feed, recommendations, privacy, ads, psi, tag):
         app.include_router(module.router)
     if system.settings.test_clock:
         app.include_router(testing.router)
-    if system.settings.test_clock or system.settings.env == "development":
+    if system.settings.admin_token is not None:  # operator routes exist only with their token
         app.include_router(recommendations.admin_router)
+    docs.install(app)
 
     # Liveness: the process serves. On the event loop (async), so it answers even while every worker
     # thread waits on a database; it never looks at the database (restarting would not bring it back).
@@ -198,7 +209,6 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
         return {"status": "ready"}
 
     settings = system.settings
-    app.add_middleware(SecurityHeaders)
     app.add_middleware(EmbeddableCors)
     app.add_middleware(
         RateLimit,
@@ -211,4 +221,6 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
         limit_for=lambda path: body_limit(settings, path),
         streamed=lambda path: path.startswith("/v1/ad_accounts/") and path.endswith("/customer_lists"),
     )
+    # Outermost, so refusals by the middleware above (413, 429) carry the headers too.
+    app.add_middleware(SecurityHeaders, hsts_always=settings.env == "production")
     return app

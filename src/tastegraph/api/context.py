@@ -4,6 +4,9 @@ consent signals. Also the checks every cookie-authenticated JSON route makes."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import math
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +20,7 @@ from sqlalchemy import Connection
 from tastegraph.bootstrap import System
 from tastegraph.consent import OPT_OUT_COOKIE, RequestSignals
 from tastegraph.identity import BROWSER_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, valid_browser_id
-from tastegraph.kernel import Forbidden, Unauthenticated, UnsupportedMediaType
+from tastegraph.kernel import Forbidden, RateLimited, Unauthenticated, UnsupportedMediaType
 
 
 async def get_system(request: Request) -> System:
@@ -166,6 +169,40 @@ async def same_origin_json(request: Request, system: SystemDep) -> None:
 
 
 SameOriginJson = Depends(same_origin_json)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer TOKEN` header."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode()).digest()
+
+
+async def require_admin(request: Request, system: SystemDep) -> None:
+    """The operator routes: `Authorization: Bearer <TASTEGRAPH_ADMIN_TOKEN>`. Compared as digests in
+    constant time (neither the token's content nor its length shows in the timing), and wrong tokens are
+    counted per client address, so guessing is slow."""
+    expected = system.settings.admin_token
+    if expected is None:  # the routes are not mounted then; refuse anyway should one be
+        raise Unauthenticated("admin routes are off", field="authorization")
+    failures = request.app.state.admin_auth_failures
+    client = request.client.host if request.client else "unknown"
+    if failures.due():
+        await anyio.to_thread.run_sync(failures.sync)
+    if (wait := failures.wait(client)) > 0:
+        retry = max(1, math.ceil(wait))
+        raise RateLimited("too many wrong admin tokens; slow down", retry_after_seconds=retry)
+    token = bearer_token(request)
+    if token is None or not hmac.compare_digest(_digest(token), _digest(expected.get_secret_value())):
+        failures.take(client)
+        raise Unauthenticated("send the admin token as 'Authorization: Bearer TOKEN'", field="authorization")
+
+
+AdminOnly = Depends(require_admin)
 
 
 LOCAL_SUFFIX = "_local"

@@ -195,25 +195,67 @@ class EmbeddableCors:
         await self.app(scope, receive, with_cors)
 
 
+# Pages (and the API docs) load nothing from anywhere but this origin (the favicon is a data: URI).
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HSTS = b"max-age=31536000; includeSubDomains"
+# The same for everyone, so caches may keep them whoever asks (their routes set their own caching).
+ASSET_PREFIXES = ("/static/", "/docs-assets/", "/ikea-images/")
+ASSET_PATHS = ("/widget.js", "/tag.js")
+
+
+def _personal(scope: Scope) -> bool:
+    """A response that may be about someone: the request carries cookies (a session, a browser id, an
+    opt-out) or credentials, or asks for an account's own data. Assets never are."""
+    path: str = scope["path"]
+    if path in ASSET_PATHS or path.startswith(ASSET_PREFIXES):
+        return False
+    if path == "/v1/me" or path.startswith("/v1/me/"):
+        return True
+    return any(name in (b"cookie", b"authorization") for name, _ in scope["headers"])
+
+
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    """Headers every response gets. Personal answers are `Cache-Control: no-store` (no browser, proxy or
+    shared cache keeps a person's export or feed); HTML gets the pages' CSP unless it set its own; HSTS
+    goes out in production (served behind TLS by configuration) and on any request that came over https."""
+
+    def __init__(self, app: ASGIApp, *, hsts_always: bool = False) -> None:
         self.app = app
+        self.hsts_always = hsts_always
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        embeddable = scope["path"] in ("/widget.js", "/tag.js") or scope["path"] in EMBEDDABLE_PATHS
+        embeddable = scope["path"] in ASSET_PATHS or scope["path"] in EMBEDDABLE_PATHS
+        personal = _personal(scope)
+        hsts = self.hsts_always or scope.get("scheme") == "https"
 
         async def add(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = [
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if not (personal and k.lower() == b"cache-control")
+                ]
+                names = {k.lower() for k, _ in headers}
+                headers += [
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"same-origin"),
                 ]
                 if not embeddable:
-                    extra.append((b"x-frame-options", b"DENY"))
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                    headers.append((b"x-frame-options", b"DENY"))
+                if personal:
+                    headers.append((b"cache-control", b"no-store"))
+                if hsts:
+                    headers.append((b"strict-transport-security", HSTS))
+                html = any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers)
+                if html and b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", PAGE_CSP.encode()))
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, add)

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tastegraph.api.context import Caller, CallerDep, SystemDep
+from tastegraph.api.middleware import PAGE_CSP
 from tastegraph.api.routes import accounts as account_routes
 from tastegraph.api.routes import feed as feed_routes
 from tastegraph.api.routes import offsite as offsite_routes
@@ -57,12 +58,6 @@ NOTICES: dict[str, str] = {
     "browser_saved": "Your choice for this browser is saved.",
     "deleted": "Your account and everything about it has been deleted.",
 }
-
-# Pages load nothing from anywhere but this origin (the favicon is a data: URI).
-PAGE_CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 
 SETTING_LABELS: dict[str, str] = {
     "personalization": "Use sites you visit to improve recommendations",

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from tastegraph.ads import accounts, audiences, customer_lists
 from tastegraph.ads.audiences import AudienceKind
-from tastegraph.api.context import SystemDep
+from tastegraph.api.context import SystemDep, bearer_token
 from tastegraph.bootstrap import System
 from tastegraph.collect import advertiser_events
 from tastegraph.collect.advertiser_events import MAX_EVENTS, Ingest
@@ -39,15 +39,9 @@ AudienceId = Annotated[int, Path(ge=1, le=MAX_ID)]
 TokenId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
 def ad_account_for(ad_account_id: AccountId, request: Request, system: SystemDep) -> int:
     """The ad account in the path, if the request's token acts for it; also takes a rate-limit token."""
-    token = _bearer(request)
+    token = bearer_token(request)
     if token is None:
         raise Unauthenticated(
             "send the ad account's API token as 'Authorization: Bearer TOKEN'", field="authorization"

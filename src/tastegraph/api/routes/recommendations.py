@@ -1,4 +1,4 @@
-"""Related Pins, boards and people to follow, and (in development and tests) reloading the model."""
+"""Related Pins, boards and people to follow, and (with TASTEGRAPH_ADMIN_TOKEN) reloading the model."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
 from tastegraph.api.context import (
+    AdminOnly,
     Caller,
-    SameOriginJson,
     SystemDep,
     UserDep,
     VisitorDep,
@@ -106,8 +106,8 @@ def model_status(model: Model | None) -> ModelStatus:
 @admin_router.post(
     "/reload-model",
     response_model=ModelStatus,
-    summary="Load the newest trained model now (development and test servers only)",
-    dependencies=[SameOriginJson],
+    summary="Load the newest trained model now (needs the admin token; absent without one)",
+    dependencies=[AdminOnly],
 )
 def reload_model(system: SystemDep) -> ModelStatus:
     system.models.reload()

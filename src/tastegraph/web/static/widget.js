@@ -68,6 +68,8 @@
         body: JSON.stringify(body)
       }).then(function (response) {
         if (window.console && console.debug) console.debug("tastegraph: visit reported", response.status);
+        // Read the (small) answer: an unread body leaves the request open until the page goes away.
+        return response.text();
       })["catch"](function () { /* offline or blocked: nothing to do */ });
     } catch (e) { /* never break the host page */ }
   }
