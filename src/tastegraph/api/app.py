@@ -13,11 +13,12 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from threadpoolctl import threadpool_limits
 
 from tastegraph import __version__
 from tastegraph.api import errors
+from tastegraph.api.input_guard import check_request_text
 from tastegraph.api.middleware import BodyLimit, EmbeddableCors, RateLimit, SecurityHeaders, TokenBuckets
 from tastegraph.api.routes import accounts, ads, feed, offsite, privacy, psi, recommendations, tag, testing
 from tastegraph.bootstrap import System
@@ -147,6 +148,8 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
         version=__version__,
         description="Consent-first personalization: home feed, off-site signals and the privacy center.",
         lifespan=lifespan,
+        # Every route's path, query, form and JSON text is checked once, before the route (input_guard).
+        dependencies=[Depends(check_request_text)],
     )
     app.state.system = system
     errors.install(app)

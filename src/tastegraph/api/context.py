@@ -143,6 +143,8 @@ def _origin_allowed(request: Request, system: System) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return True
+    if origin.strip().lower() == "null":  # a sandboxed frame or a file: never our own pages
+        return False
     own = {system.settings.public_origin.rstrip("/"), f"{request.url.scheme}://{request.url.netloc}"}
     try:
         parts = urlsplit(origin)

@@ -39,8 +39,11 @@ from tastegraph.collect.tables import advertiser_events
 from tastegraph.consent import AdvertiserDatum, ConsentService, Purpose, RequestSignals, decide
 from tastegraph.identity import IdentifierKind, IdentityService, hashed_identifier
 from tastegraph.kernel.ids import new_event_id
+from tastegraph.kernel.untrusted_text import MAX_JSON_DEPTH, json_problem
 
 MAX_EVENTS = 1000
+# An event sits two levels down in a request ({"data": [event]}): the request's depth limit, from there.
+MAX_EVENT_DEPTH = MAX_JSON_DEPTH - 2
 DEDUPE_WINDOW = timedelta(hours=48)
 MAX_AGE = timedelta(days=7)
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -201,6 +204,9 @@ def prepare(
     raw: object, prefix: str, now: datetime, *, require_identifier: bool = True
 ) -> PreparedEvent | EventError:
     """Validate one event. Errors name the field's full path under `prefix` (e.g. "data[3]")."""
+    problem = json_problem(raw, MAX_EVENT_DEPTH)  # NUL, lone surrogates, nesting: this event fails alone
+    if problem is not None:
+        return EventError(_path(prefix, problem.loc), problem.message)
     try:
         event = _EVENT.validate_python(raw)
     except ValidationError as exc:

@@ -6,7 +6,6 @@ that account (another account's id is refused with 403), and is rate limited per
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -18,13 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from tastegraph.ads import accounts, audiences, customer_lists
 from tastegraph.ads.audiences import AudienceKind
 from tastegraph.api.context import SystemDep
+from tastegraph.api.input_guard import items_checked_alone
 from tastegraph.bootstrap import System
 from tastegraph.collect import advertiser_events
 from tastegraph.collect.advertiser_events import MAX_EVENTS, Ingest
 from tastegraph.kernel import (
     Forbidden,
     InvalidInput,
-    MalformedBody,
     RateLimited,
     Unauthenticated,
     UnsupportedMediaType,
@@ -139,6 +138,7 @@ class EventsResult(BaseModel):
     ),
     dependencies=[Depends(_json_only)],
 )
+@items_checked_alone("data")
 def post_events(
     ad_account_id: AccountId,
     body: EventsBody,
@@ -230,6 +230,7 @@ def _upload(system: System, account: int, kind: str, hashed: bool, name: str, re
         "audience of matched people whose settings allow it are kept."
     ),
 )
+@items_checked_alone("records")  # a bad record is counted invalid, the rest are matched
 async def post_customer_list(
     ad_account_id: AccountId,
     request: Request,
@@ -241,11 +242,8 @@ async def post_customer_list(
 ) -> CustomerListResult:
     ctype = _content_type(request)
     if ctype == "application/json":
-        try:
-            raw = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise MalformedBody("the body is not valid JSON") from exc
-        body = _validated(CustomerListBody, raw)
+        # Parsed and checked already by input_guard (which refuses a body that is not JSON).
+        body = _validated(CustomerListBody, await request.json())
         result = await anyio.to_thread.run_sync(
             lambda: _upload(system, account, body.kind, body.hashed, body.name, body.records)
         )

@@ -32,16 +32,18 @@ def _json_only(request: Request) -> None:
 
 
 def _check_reporting_origin(request: Request, urls: list[str]) -> None:
-    """A page may only report itself: when the browser names the calling origin, the URL must be on it."""
+    """A page may only report itself: when the browser names the calling origin, the URL must be on it.
+    An origin that names no site (`null`: a sandboxed frame, a file, a redirect across sites) is a
+    foreign one, so it can report nothing."""
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
+    if origin is None:
         return
     try:
-        origin_host = domain_of(origin, field="origin")
+        origin_host = None if origin == "null" else domain_of(origin, field="origin")
     except InvalidInput:
-        return
+        origin_host = None
     for i, url in enumerate(urls):
-        if domain_of(url) != origin_host:
+        if origin_host is None or domain_of(url) != origin_host:
             field = "url" if len(urls) == 1 else f"visits[{i}].url"
             raise InvalidInput("a page can only report visits to its own site", field=field)
 
