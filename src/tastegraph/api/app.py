@@ -17,8 +17,8 @@ from fastapi import Depends, FastAPI
 from threadpoolctl import threadpool_limits
 
 from tastegraph import __version__
-from tastegraph.api import errors
-from tastegraph.api.input_guard import check_request_text
+from tastegraph.api import errors, openapi_errors
+from tastegraph.api.input_guard import check_request_text, reads_body
 from tastegraph.api.middleware import BodyLimit, EmbeddableCors, RateLimit, SecurityHeaders, TokenBuckets
 from tastegraph.api.routes import accounts, ads, feed, offsite, privacy, psi, recommendations, tag, testing
 from tastegraph.bootstrap import System
@@ -88,7 +88,8 @@ def body_limit(settings: Settings, path: str) -> int:
 
 
 def _with_documented_schemas(app: FastAPI) -> None:
-    """Publish the schemas that routes validate themselves (ads.DOCUMENTED_SCHEMAS) in /openapi.json."""
+    """Publish the schemas that routes validate themselves (ads.DOCUMENTED_SCHEMAS) and every route's
+    error answers (openapi_errors) in /openapi.json."""
     from fastapi.openapi.utils import get_openapi
 
     def build() -> dict[str, Any]:
@@ -102,6 +103,7 @@ def _with_documented_schemas(app: FastAPI) -> None:
                 for name, definition in body.pop("$defs", {}).items():
                     components.setdefault(name, definition)
                 components[model.__name__] = body
+            openapi_errors.document(schema, app.routes, reads_body)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -53,6 +53,10 @@ def _is_json(media_type: str) -> bool:
     )
 
 
+def reads_body(route: APIRoute) -> bool:
+    return route.body_field is not None or route.endpoint in _ITEMS_CHECKED_ALONE
+
+
 async def check_request_text(request: Request) -> None:
     for name, value in request.path_params.items():
         if isinstance(value, str) and text_problem(value) is not None:
@@ -65,9 +69,9 @@ async def check_request_text(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    alone = _ITEMS_CHECKED_ALONE.get(route.endpoint)
-    if route.body_field is None and alone is None:
+    if not reads_body(route):
         return  # the route reads no body (and a GET's body is never read)
+    alone = _ITEMS_CHECKED_ALONE.get(route.endpoint)
     media_type = _media_type(request)
     if media_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = await request.form()

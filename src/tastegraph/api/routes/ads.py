@@ -11,13 +11,15 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from tastegraph.ads import accounts, audiences, customer_lists
 from tastegraph.ads.audiences import AudienceKind
 from tastegraph.api.context import SystemDep
 from tastegraph.api.input_guard import items_checked_alone
+from tastegraph.api.openapi_errors import fails_with
+from tastegraph.api.schemas import MAX_ID, IdPath
 from tastegraph.bootstrap import System
 from tastegraph.collect import advertiser_events
 from tastegraph.collect.advertiser_events import MAX_EVENTS, Ingest
@@ -31,11 +33,9 @@ from tastegraph.kernel import (
 
 router = APIRouter(prefix="/v1", tags=["advertisers"])
 
-# Ids are 64-bit: a larger number in a path names nothing (422), rather than overflowing the database.
-MAX_ID = 2**63 - 1
-AccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
-AudienceId = Annotated[int, Path(ge=1, le=MAX_ID)]
-TokenId = Annotated[int, Path(ge=1, le=MAX_ID)]
+AccountId = IdPath
+AudienceId = IdPath
+TokenId = IdPath
 
 
 def _bearer(request: Request) -> str | None:
@@ -44,6 +44,7 @@ def _bearer(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+@fails_with(401, 403)
 def ad_account_for(ad_account_id: AccountId, request: Request, system: SystemDep) -> int:
     """The ad account in the path, if the request's token acts for it; also takes a rate-limit token."""
     token = _bearer(request)
@@ -82,6 +83,7 @@ def _content_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
+@fails_with(415)
 async def _json_only(request: Request) -> None:
     if _content_type(request) != "application/json":
         raise UnsupportedMediaType("send the body as application/json", field="content-type")
@@ -231,6 +233,7 @@ def _upload(system: System, account: int, kind: str, hashed: bool, name: str, re
     ),
 )
 @items_checked_alone("records")  # a bad record is counted invalid, the rest are matched
+@fails_with(400, 415)
 async def post_customer_list(
     ad_account_id: AccountId,
     request: Request,
@@ -339,6 +342,7 @@ def get_audience(
     summary="Create a visitor, engagement or actalike audience",
     dependencies=[Depends(_json_only)],
 )
+@fails_with(404, 409)  # an unknown seed audience; an actalike without a trained model
 def create_audience(
     ad_account_id: AccountId, body: AudienceCreate, system: SystemDep, account: AdAccountDep
 ) -> AudienceOut:

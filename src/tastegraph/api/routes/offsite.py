@@ -15,6 +15,7 @@ from tastegraph.api.context import (
     set_browser_cookie,
     set_cross_site_cookie,
 )
+from tastegraph.api.openapi_errors import fails_with
 from tastegraph.api.schemas import BrowserChoice, VisitBatchBody, VisitBatchResult, VisitBody, VisitResult
 from tastegraph.bootstrap import System
 from tastegraph.collect import VisitIn, VisitOutcome, visits
@@ -25,6 +26,7 @@ from tastegraph.kernel.urls import domain_of
 router = APIRouter(prefix="/v1", tags=["off-site"])
 
 
+@fails_with(415)
 def _json_only(request: Request) -> None:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json":
