@@ -12,6 +12,7 @@ docs/benchmarks.md under "API fuzzing"; tests/integration/test_api_fuzz.py runs 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -80,11 +81,14 @@ class Tally:
     failures: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
     statuses: Counter[int] = field(default_factory=Counter)
+    # check -> "METHOD /path" of every operation it failed on (any caller)
+    failed_operations: dict[str, set[str]] = field(default_factory=dict)
 
-    def record(self, check: str, where: str, detail: str) -> None:
+    def record(self, check: str, where: str, operation: str, detail: str) -> None:
         self.failures[check] += 1
+        self.failed_operations.setdefault(check, set()).add(operation)
         seen = self.examples.setdefault(check, [])
-        if len(seen) < 10 and not any(s.startswith(where) for s in seen):
+        if len(seen) < 20 and not any(s.startswith(where) for s in seen):
             seen.append(f"{where}: {detail}")
 
     def as_dict(self) -> dict[str, Any]:
@@ -92,6 +96,7 @@ class Tally:
             "requests": self.requests,
             "failures": {name: self.failures.get(name, 0) for name in CHECKS},
             "statuses": dict(sorted(self.statuses.items())),
+            "failed_operations": {k: sorted(v) for k, v in sorted(self.failed_operations.items())},
         }
 
 
@@ -125,7 +130,8 @@ def callers(system: System, app: FastAPI) -> list[Caller]:
     signed_in.renew = new_session
 
     with system.write() as conn:
-        account, token = accounts.create_account(conn, "Fuzz shop", system.clock.now(), website="shop.example")
+        now = system.clock.now()
+        account, token = accounts.create_account(conn, "Fuzz shop", now, website="shop.example")
     advertiser = Caller("ad account", path_parameters={"ad_account_id": account.id})
 
     def new_token() -> None:
@@ -146,21 +152,24 @@ def _ended_the_caller(method: str, path: str, status: int) -> bool:
     }
 
 
-def fuzz(app: FastAPI, system: System, examples: int, *, deadline: float | None = None) -> Tally:
-    """Each operation, each caller, positive and negative data: up to `examples` cases each; stops
-    generating once `deadline` (time.monotonic()) has passed."""
+def fuzz(
+    app: FastAPI, system: System, examples: int, *, deadline: float | None = None, only: str = ""
+) -> Tally:
+    """Each operation (whose path contains `only`), each caller, positive and negative data: up to
+    `examples` cases each; stops generating once `deadline` (time.monotonic()) has passed."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     tally = Tally()
     operations = [result.ok() for result in schema.get_all_operations()]
     for caller in callers(system, app):
         for operation in operations:
-            if operation.path.startswith(EXCLUDED_PREFIX):
+            if operation.path.startswith(EXCLUDED_PREFIX) or only not in operation.path:
                 continue
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                 if deadline is not None and time.monotonic() > deadline:
                     return tally
                 params = {k: v for k, v in caller.path_parameters.items() if k in _path_names(operation)}
-                _run_cases(operation.as_strategy(mode, path_parameters=params or None), caller, tally, examples)
+                strategy = operation.as_strategy(mode, path_parameters=params or None)
+                _run_cases(strategy, caller, tally, examples)
     return tally
 
 
@@ -182,26 +191,26 @@ def _run_cases(strategy: Any, caller: Caller, tally: Tally, examples: int) -> No
         response = case.call(headers=caller.headers, cookies=caller.cookies)
         tally.requests += 1
         tally.statuses[response.status_code] += 1
-        where = f"{caller.name} {case.operation.method.upper()} {case.operation.path}"
+        operation = f"{case.operation.method.upper()} {case.operation.path}"
+        where = f"{caller.name} {operation}"
         for name, check in CHECKS.items():
             try:
                 case.validate_response(response, checks=[check], headers=caller.headers)
             except FailureGroup as exc:  # a failed check: counted, the run goes on
-                tally.record(name, where, f"{response.status_code} {_first_line(exc)}")
+                tally.record(name, where, operation, f"{response.status_code} {_first_line(exc)}")
         if _ended_the_caller(case.operation.method.upper(), case.operation.path, response.status_code):
             caller.renew()
 
-    try:
+    # Unsatisfiable: nothing in this operation can be made invalid (negative mode), so no cases.
+    with contextlib.suppress(hypothesis.errors.Unsatisfiable):
         run()
-    except hypothesis.errors.Unsatisfiable:
-        pass  # nothing in this operation can be made invalid (negative mode): no cases
 
 
 def _first_line(exc: BaseException) -> str:
     """The failure's title and the answer's body, from schemathesis's report."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     wanted = [line for line in lines if line.startswith(("- ST", "`", "Received", "curl"))]
-    return " / ".join(wanted)[:400]
+    return " / ".join(wanted)[:900]
 
 
 @dataclass
@@ -246,13 +255,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=100, help="cases per operation, caller and mode")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md")
+    parser.add_argument("--only", default="", help="only paths containing this (implies --no-write)")
     args = parser.parse_args()
     began = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         for target in sqlite_target(Path(tmp)):
-            tally = fuzz(target.app, target.system, args.examples)
+            tally = fuzz(target.app, target.system, args.examples, only=args.only)
     seconds = time.monotonic() - began
-    if not args.no_write:
+    if not (args.no_write or args.only):
         write_section(tally, args.examples, seconds, "SQLite")
     print(json.dumps({**tally.as_dict(), "seconds": round(seconds, 1), "examples": tally.examples}))
 

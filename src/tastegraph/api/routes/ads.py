@@ -12,14 +12,14 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from tastegraph.ads import accounts, audiences, customer_lists
 from tastegraph.ads.audiences import AudienceKind
 from tastegraph.api.context import SystemDep
 from tastegraph.api.input_guard import items_checked_alone
 from tastegraph.api.openapi_errors import fails_with
-from tastegraph.api.schemas import MAX_ID, IdPath
+from tastegraph.api.schemas import MAX_ID, TYPED_TEXT_RULE, IdPath, Name
 from tastegraph.bootstrap import System
 from tastegraph.collect import advertiser_events
 from tastegraph.collect.advertiser_events import MAX_EVENTS, Ingest
@@ -188,7 +188,7 @@ class CustomerListBody(BaseModel):
     kind: Literal["email", "phone"]
     hashed: StrictBool
     records: list[Any] = Field(min_length=1, max_length=customer_lists.MAX_RECORDS)
-    name: Annotated[StrictStr, Field(max_length=120)] = ""
+    name: Name = ""
 
 
 class CustomerListResult(BaseModel):
@@ -292,10 +292,55 @@ def _validated(model: type[CustomerListBody], raw: object) -> CustomerListBody:
 # --- audiences -----------------------------------------------------------------------------------
 
 
+def _rules_by_kind(schema: dict[str, Any]) -> None:
+    """What ads.audiences checks for each kind, stated in the schema as one complete variant per kind
+    (fields of another kind are accepted and ignored, so every variant has every field)."""
+    fields = schema.pop("properties")
+    required = schema.pop("required", [])
+    closed = schema.pop("additionalProperties", False)
+    days = {"type": ["integer", "null"], "minimum": 1, "maximum": 540}
+
+    def names(values: list[str]) -> dict[str, Any]:
+        return {"type": ["array", "null"], "items": {"enum": values}}
+
+    rules: list[tuple[str, dict[str, Any], list[str]]] = [
+        (
+            "visitor",
+            {"event_names": names([e.value for e in advertiser_events.EventName]), "retention_days": days},
+            [],
+        ),
+        (
+            "engagement",
+            {
+                "engagement_kinds": names([k.value for k in audiences.ENGAGEMENT_KINDS]),
+                "retention_days": days,
+            },
+            [],
+        ),
+        (
+            "actalike",
+            {
+                "seed_audience_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                "percent": {"type": ["number", "null"], "minimum": 1, "maximum": 10},
+            },
+            ["seed_audience_id"],
+        ),
+    ]
+    schema["oneOf"] = [
+        {
+            "type": "object",
+            "properties": {**fields, "kind": {"const": kind}, **overrides},
+            "required": [*required, *more_required],
+            "additionalProperties": closed,
+        }
+        for kind, overrides, more_required in rules
+    ]
+
+
 class AudienceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_rules_by_kind)
     kind: Literal["visitor", "engagement", "actalike"]
-    name: Annotated[StrictStr, Field(max_length=120)] = ""
+    name: Name = ""
     # visitor: which event kinds (all when empty), and how far back (1-540 days)
     event_names: list[StrictStr] | None = None
     retention_days: StrictInt | None = None
@@ -303,7 +348,7 @@ class AudienceCreate(BaseModel):
     engagement_kinds: list[StrictStr] | None = None
     # actalike: the seed audience, and the size as a percentage (1-10) of eligible people
     seed_audience_id: Annotated[StrictInt, Field(ge=1, le=MAX_ID)] | None = None
-    percent: float | None = None
+    percent: StrictInt | StrictFloat | None = None
 
 
 class AudienceOut(BaseModel):
@@ -397,7 +442,7 @@ def list_tokens(ad_account_id: AccountId, system: SystemDep, account: AdAccountD
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    label: Annotated[StrictStr, Field(max_length=80)] = ""
+    label: Annotated[StrictStr, Field(max_length=80, json_schema_extra=TYPED_TEXT_RULE)] = ""
 
 
 @router.post(

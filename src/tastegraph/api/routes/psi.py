@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import anyio
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, StrictStr
 
 from tastegraph.ads import customer_lists
 from tastegraph.api.context import SystemDep
 from tastegraph.api.routes.ads import AdAccountDep, CustomerListResult, _json_only
-from tastegraph.api.schemas import IdPath
+from tastegraph.api.schemas import IdPath, Name
 from tastegraph.bootstrap import System
 from tastegraph.identity import psi
 
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1", tags=["advertisers"])
 class PsiStart(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["email", "phone"]
-    name: Annotated[StrictStr, Field(max_length=120)] = ""
+    name: Name = ""
 
 
 class PsiRound1(BaseModel):
