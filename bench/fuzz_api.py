@@ -233,20 +233,25 @@ def sqlite_target(workdir: Path) -> Iterator[FuzzTarget]:
 
 def write_section(tally: Tally, examples: int, seconds: float, database: str) -> None:
     sys.path.insert(0, str(REPO))
-    from bench.common import machine_info, machine_line, replace_doc_section, source_version
+    from bench.common import machine_info, machine_line, md_table, replace_doc_section, source_version
 
-    rows = "\n".join(f"| `{name}` | {tally.failures.get(name, 0)} |" for name in CHECKS)
+    rows = [
+        (
+            f"`{name}`",
+            tally.failures.get(name, 0),
+            ", ".join(sorted(tally.failed_operations.get(name, ()))) or "-",
+        )
+        for name in CHECKS
+    ]
     statuses = ", ".join(f"{code}: {n}" for code, n in sorted(tally.statuses.items()))
-    notes = "\n".join(
-        f"- `{name}`: " + "; ".join(tally.examples[name][:3]) for name in CHECKS if tally.examples.get(name)
-    )
     body = (
         f"## API fuzzing (schemathesis)\n\nSource {source_version()}; {machine_line(machine_info())}.\n\n"
         f"`python bench/fuzz_api.py --examples {examples}` ({database}, in-process ASGI app, schemathesis "
-        f"{schemathesis.SCHEMATHESIS_VERSION}): every route except "
-        f"the test clock's, as three callers (signed out, signed in, an ad account), positive and negative "
-        f"data, up to {examples} cases each. {tally.requests} requests in {seconds:.0f} s; statuses "
-        f"{statuses}.\n\n| check | failures |\n|---|---|\n{rows}\n" + (f"\n{notes}\n" if notes else "")
+        f"{schemathesis.SCHEMATHESIS_VERSION}): every route except the test clock's, as three callers "
+        f"(signed out, signed in, an ad account), positive and negative data, up to {examples} cases "
+        f"each. {tally.requests} requests in {seconds:.0f} s; statuses {statuses}.\n\n"
+        + md_table(("check", "failed cases", "operations"), rows)
+        + "\n"
     )
     replace_doc_section("api-fuzzing", body)
 
