@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, cast
 
 from fastapi import Path
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from pydantic.config import JsonDict
 
 from tastegraph.collect import Kind
+from tastegraph.kernel.json_numbers import JsonInt
 
 # Ids are 64-bit signed integers: a larger number names nothing (422), rather than overflowing the database.
 MAX_ID = 2**63 - 1
@@ -157,9 +158,9 @@ class EngagementEvent(StrictModel):
     event_id: StrictStr | None = Field(
         default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"
     )
-    pin_id: StrictInt | None = Field(default=None, ge=1, le=MAX_ID)
-    board_id: StrictInt | None = Field(default=None, ge=1, le=MAX_ID)
-    target_user_id: StrictInt | None = Field(default=None, ge=1, le=MAX_ID)
+    pin_id: JsonInt | None = Field(default=None, ge=1, le=MAX_ID)
+    board_id: JsonInt | None = Field(default=None, ge=1, le=MAX_ID)
+    target_user_id: JsonInt | None = Field(default=None, ge=1, le=MAX_ID)
     query: StrictStr | None = Field(default=None, max_length=200)
     occurred_at: AwareDatetime | None = None
 

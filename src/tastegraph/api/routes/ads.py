@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictStr
 
 from tastegraph.ads import accounts, audiences, customer_lists
 from tastegraph.ads.audiences import AudienceKind
@@ -30,6 +30,7 @@ from tastegraph.kernel import (
     Unauthenticated,
     UnsupportedMediaType,
 )
+from tastegraph.kernel.json_numbers import JsonInt
 
 router = APIRouter(prefix="/v1", tags=["advertisers"])
 
@@ -343,12 +344,12 @@ class AudienceCreate(BaseModel):
     name: Name = ""
     # visitor: which event kinds (all when empty), and how far back (1-540 days)
     event_names: list[StrictStr] | None = None
-    retention_days: StrictInt | None = None
+    retention_days: JsonInt | None = None
     # engagement: save, click, closeup (all when empty)
     engagement_kinds: list[StrictStr] | None = None
     # actalike: the seed audience, and the size as a percentage (1-10) of eligible people
-    seed_audience_id: Annotated[StrictInt, Field(ge=1, le=MAX_ID)] | None = None
-    percent: StrictInt | StrictFloat | None = None
+    seed_audience_id: Annotated[JsonInt, Field(ge=1, le=MAX_ID)] | None = None
+    percent: JsonInt | StrictFloat | None = None
 
 
 class AudienceOut(BaseModel):
