@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI
 from threadpoolctl import threadpool_limits
 
 from tastegraph import __version__
-from tastegraph.api import errors, openapi_errors, openapi_text
+from tastegraph.api import errors, openapi_errors, openapi_integers, openapi_text
 from tastegraph.api.input_guard import check_request_text, reads_body
 from tastegraph.api.middleware import BodyLimit, EmbeddableCors, RateLimit, SecurityHeaders, TokenBuckets
 from tastegraph.api.routes import accounts, ads, feed, offsite, privacy, psi, recommendations, tag, testing
@@ -105,6 +105,7 @@ def _with_documented_schemas(app: FastAPI) -> None:
                 components[model.__name__] = body
             openapi_errors.document(schema, app.routes, reads_body)
             openapi_text.forbid_nul(schema)
+            openapi_integers.restore_integer_bounds(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any, cast
 
 from fastapi import Path
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from pydantic.config import JsonDict
 
 from tastegraph.collect import Kind
-from tastegraph.kernel.json_numbers import JsonInt
+from tastegraph.kernel.json_numbers import WHOLE_NUMBER
 
 # Ids are 64-bit signed integers: a larger number names nothing (422), rather than overflowing the database.
 MAX_ID = 2**63 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdInt = Annotated[StrictInt, Field(ge=1, le=MAX_ID), WHOLE_NUMBER]
 
 
 # Names and labels a person types: control characters other than whitespace are refused
@@ -158,9 +159,9 @@ class EngagementEvent(StrictModel):
     event_id: StrictStr | None = Field(
         default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"
     )
-    pin_id: JsonInt | None = Field(default=None, ge=1, le=MAX_ID)
-    board_id: JsonInt | None = Field(default=None, ge=1, le=MAX_ID)
-    target_user_id: JsonInt | None = Field(default=None, ge=1, le=MAX_ID)
+    pin_id: IdInt | None = None
+    board_id: IdInt | None = None
+    target_user_id: IdInt | None = None
     query: StrictStr | None = Field(default=None, max_length=200)
     occurred_at: AwareDatetime | None = None
 

@@ -28,6 +28,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     StrictStr,
     TypeAdapter,
     ValidationError,
@@ -38,7 +39,7 @@ from tastegraph.collect.tables import advertiser_events
 from tastegraph.consent import AdvertiserDatum, ConsentService, Purpose, RequestSignals, decide
 from tastegraph.identity import IdentifierKind, IdentityService, hashed_identifier
 from tastegraph.kernel.ids import new_event_id
-from tastegraph.kernel.json_numbers import JsonInt
+from tastegraph.kernel.json_numbers import WHOLE_NUMBER, JsonInt
 from tastegraph.kernel.untrusted_text import MAX_JSON_DEPTH, json_problem
 
 MAX_EVENTS = 1000
@@ -100,14 +101,14 @@ class LineItem(_Strict):
     product_name: Annotated[Text, Field(max_length=256)] | None = None
     product_category: Annotated[Text, Field(max_length=256)] | None = None
     product_price: Money | None = None
-    product_quantity: Annotated[JsonInt, Field(ge=0, le=1_000_000)] | None = None
+    product_quantity: Annotated[StrictInt, Field(ge=0, le=1_000_000), WHOLE_NUMBER] | None = None
 
 
 class CustomData(_Strict):
     # A number or a numeric string ("12.50"); never NaN or infinite.
     value: Money | None = None
     currency: Annotated[StrictStr, AfterValidator(_currency)] | None = None
-    order_quantity: Annotated[JsonInt, Field(ge=0, le=1_000_000)] | None = None
+    order_quantity: Annotated[StrictInt, Field(ge=0, le=1_000_000), WHOLE_NUMBER] | None = None
     order_id: Text128 | None = None
     search_query: Annotated[Text, Field(max_length=256)] | None = None
     line_items: Annotated[list[LineItem], Field(max_length=200)] | None = None

@@ -13,5 +13,9 @@ def _whole_float_as_int(value: object) -> object:
     return value
 
 
+# Put last in an Annotated integer, after its constraints (so they stay in its JSON schema):
+# Annotated[StrictInt, Field(ge=1), WHOLE_NUMBER].
+WHOLE_NUMBER = BeforeValidator(_whole_float_as_int)
+
 # A strict integer ("5" and true are refused) that also takes a whole number written as 5.0.
-JsonInt = Annotated[StrictInt, BeforeValidator(_whole_float_as_int)]
+JsonInt = Annotated[StrictInt, WHOLE_NUMBER]

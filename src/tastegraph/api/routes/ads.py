@@ -19,7 +19,7 @@ from tastegraph.ads.audiences import AudienceKind
 from tastegraph.api.context import SystemDep
 from tastegraph.api.input_guard import items_checked_alone
 from tastegraph.api.openapi_errors import fails_with
-from tastegraph.api.schemas import MAX_ID, TYPED_TEXT_RULE, IdPath, Name
+from tastegraph.api.schemas import MAX_ID, TYPED_TEXT_RULE, IdInt, IdPath, Name
 from tastegraph.bootstrap import System
 from tastegraph.collect import advertiser_events
 from tastegraph.collect.advertiser_events import MAX_EVENTS, Ingest
@@ -348,7 +348,7 @@ class AudienceCreate(BaseModel):
     # engagement: save, click, closeup (all when empty)
     engagement_kinds: list[StrictStr] | None = None
     # actalike: the seed audience, and the size as a percentage (1-10) of eligible people
-    seed_audience_id: Annotated[JsonInt, Field(ge=1, le=MAX_ID)] | None = None
+    seed_audience_id: IdInt | None = None
     percent: JsonInt | StrictFloat | None = None
 
 
