@@ -21,6 +21,7 @@ import numpy as np
 from sqlalchemy import Connection, delete, insert, select
 
 from tastegraph.ads import audiences
+from tastegraph.ads.accounts import refuse_control_characters
 from tastegraph.ads.tables import customer_list_matches, customer_lists, psi_sessions
 from tastegraph.consent import ConsentService
 from tastegraph.identity import IdentifierKind, IdentityService, is_sha256_hex, plain_hash, psi
@@ -252,6 +253,7 @@ def psi_start(
     """Round 1: `round1` is everyone's identifier of this kind blinded with the platform's secret
     (IdentityService.blinded_people, computed outside the write transaction); it is sent in the
     order of the points' values (a shuffle) that is kept (with the secret) until round 2."""
+    refuse_control_characters(name, "name")  # refused now, not after both rounds (the audience's name)
     user_ids, points, secret = round1
     packed = b"".join(points)
     order = psi.value_order(packed)  # a shuffle: see psi.value_order

@@ -13,11 +13,12 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from threadpoolctl import threadpool_limits
 
 from tastegraph import __version__
-from tastegraph.api import docs, errors
+from tastegraph.api import docs, errors, openapi_errors, openapi_integers, openapi_text
+from tastegraph.api.input_guard import check_request_text, reads_body
 from tastegraph.api.middleware import BodyLimit, EmbeddableCors, RateLimit, SecurityHeaders
 from tastegraph.api.routes import accounts, ads, feed, offsite, privacy, psi, recommendations, tag, testing
 from tastegraph.bootstrap import System
@@ -93,7 +94,8 @@ def body_limit(settings: Settings, path: str) -> int:
 
 
 def _with_documented_schemas(app: FastAPI) -> None:
-    """Publish the schemas that routes validate themselves (ads.DOCUMENTED_SCHEMAS) in /openapi.json."""
+    """Publish the schemas that routes validate themselves (ads.DOCUMENTED_SCHEMAS) and every route's
+    error answers (openapi_errors) in /openapi.json."""
     from fastapi.openapi.utils import get_openapi
 
     def build() -> dict[str, Any]:
@@ -107,6 +109,9 @@ def _with_documented_schemas(app: FastAPI) -> None:
                 for name, definition in body.pop("$defs", {}).items():
                     components.setdefault(name, definition)
                 components[model.__name__] = body
+            openapi_errors.document(schema, app.routes, reads_body)
+            openapi_text.forbid_nul(schema)
+            openapi_integers.restore_integer_bounds(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -163,6 +168,8 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
         # api.docs serves /docs and /redoc from our own files: FastAPI's pages load them from a CDN.
         docs_url=None,
         redoc_url=None,
+        # Every route's path, query, form and JSON text is checked once, before the route (input_guard).
+        dependencies=[Depends(check_request_text)],
     )
     app.state.system = system
     errors.install(app)

@@ -17,6 +17,7 @@ import anyio
 from fastapi import Depends, Request, Response
 from sqlalchemy import Connection
 
+from tastegraph.api.openapi_errors import fails_with
 from tastegraph.bootstrap import System
 from tastegraph.consent import OPT_OUT_COOKIE, RequestSignals
 from tastegraph.identity import BROWSER_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, valid_browser_id
@@ -133,6 +134,7 @@ def get_caller(request: Request, system: SystemDep) -> Caller:
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
+@fails_with(401)
 async def require_user(caller: CallerDep) -> int:
     if caller.user_id is None:
         raise Unauthenticated("sign in first")
@@ -146,6 +148,8 @@ def _origin_allowed(request: Request, system: System) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return True
+    if origin.strip().lower() == "null":  # a sandboxed frame or a file: never our own pages
+        return False
     own = {system.settings.public_origin.rstrip("/"), f"{request.url.scheme}://{request.url.netloc}"}
     try:
         parts = urlsplit(origin)
@@ -154,6 +158,7 @@ def _origin_allowed(request: Request, system: System) -> bool:
     return f"{parts.scheme}://{parts.netloc}" in own
 
 
+@fails_with(403, 415, unsafe_methods_only=True)
 async def same_origin_json(request: Request, system: SystemDep) -> None:
     """For routes authenticated by the session cookie: bodies must be JSON (a cross-site form cannot
     send that without a CORS preflight we never grant), and a present Origin must be our own."""

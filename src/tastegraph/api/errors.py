@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tastegraph.kernel import InvalidInput, RateLimited, TastegraphError, Unavailable
+from tastegraph.kernel.untrusted_text import TOO_DEEP
 
 log = logging.getLogger("tastegraph.api")
 
@@ -46,12 +47,17 @@ def error_response(exc: TastegraphError) -> JSONResponse:
     return JSONResponse(error_body(exc.code, exc.message, exc.field), status_code=exc.status, headers=headers)
 
 
-def _field_path(loc: tuple[Any, ...]) -> str | None:
-    parts = [p for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+def format_path(parts: tuple[Any, ...]) -> str | None:
+    """A location inside a request as clients see it: `visits[1].url`."""
     out = ""
     for p in parts:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
     return out or None
+
+
+def field_path(loc: tuple[Any, ...]) -> str | None:
+    """A validation error's location without pydantic's "body"/"query"/... prefix."""
+    return format_path(tuple(p for p in loc if p not in ("body", "query", "path", "header", "cookie")))
 
 
 def _validation_message(err: dict[str, Any]) -> tuple[str, str]:
@@ -119,11 +125,11 @@ def install(app: FastAPI) -> None:
         first = errors[0] if errors else {}
         code, message = _validation_message(first)
         status = 400 if code == "malformed_body" else 422
-        field = None if code == "malformed_body" else _field_path(tuple(first.get("loc", ())))
+        field = None if code == "malformed_body" else field_path(tuple(first.get("loc", ())))
         body = error_body(code, message, field)
         if len(errors) > 1:
             body["error"]["details"] = [
-                {"field": _field_path(tuple(e.get("loc", ()))), "message": _validation_message(e)[1]}
+                {"field": field_path(tuple(e.get("loc", ()))), "message": _validation_message(e)[1]}
                 for e in errors[:20]
             ]
         return JSONResponse(body, status_code=status)
@@ -152,6 +158,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+            # FastAPI answers any failure to parse a body with 400, chaining the cause: JSON nested
+            # deeper than the parser goes is refused like any other too-deep JSON.
+            return error_response(InvalidInput(TOO_DEEP))
         code = _HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)

@@ -163,7 +163,9 @@ class EmbeddableCors:
             return
         headers = dict(scope["headers"])
         origin = headers.get(b"origin")
-        if origin is None:
+        # `null` is what every sandboxed frame or local file sends: allowing it with credentials would
+        # let any such page read the answers, so it gets no CORS headers at all.
+        if origin is None or origin.strip().lower() == b"null":
             await self.app(scope, receive, send)
             return
         cors = [

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, cast
 
+from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic.config import JsonDict
 
 from tastegraph.collect import Kind
+from tastegraph.kernel.json_numbers import WHOLE_NUMBER
+
+# Ids are 64-bit signed integers: a larger number names nothing (422), rather than overflowing the database.
+MAX_ID = 2**63 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdInt = Annotated[StrictInt, Field(ge=1, le=MAX_ID), WHOLE_NUMBER]
+
+
+# Names and labels a person types: control characters other than whitespace are refused
+# (ads.accounts.refuse_control_characters checks; the schema says so).
+TYPED_TEXT_RULE: JsonDict = {"pattern": r"^[^\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]*$"}
+Name = Annotated[StrictStr, Field(max_length=120, json_schema_extra=TYPED_TEXT_RULE)]
 
 
 class StrictModel(BaseModel):
@@ -15,9 +29,17 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# What catalog.accounts accepts (it checks, with its own messages; the schema only says so): the address
+# is trimmed, then checked, and NUL is never accepted; a password has 8-256 characters.
+# identity.normalize also refuses control characters and wants a dot-free last label.
+_PART = r"[^@\s\x00-\x1f\x7f-\x9f]"
+EMAIL_RULE: JsonDict = {"pattern": rf"^\s*{_PART}{{1,64}}@{_PART}+\.[^@\s.\x00-\x1f\x7f-\x9f]{{2,}}\s*$"}
+PASSWORD_RULE: JsonDict = {"minLength": 8}
+
+
 class SignUp(StrictModel):
-    email: StrictStr = Field(max_length=320)
-    password: StrictStr = Field(max_length=256)
+    email: StrictStr = Field(max_length=320, json_schema_extra=EMAIL_RULE)
+    password: StrictStr = Field(max_length=256, json_schema_extra=PASSWORD_RULE)
     display_name: StrictStr | None = Field(default=None, max_length=80)
     # Optional; only its hash is kept (matched against advertisers' hashed phone numbers when the
     # person allows advertiser data). Must include the country code, e.g. "+1 650 555 1234".
@@ -60,7 +82,44 @@ class LedgerOut(BaseModel):
     items: list[LedgerItem]
 
 
+# What kernel.urls accepts, stated in the schema: an absolute http(s) URL naming a host, and `site`
+# (a host name) only from a page on a loopback host.
+_PORT_AND_REST = r"(:[0-9]*)?([/?#][^\s\x00]*)?\s*$"
+_HTTP = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://"
+WEB_URL = _HTTP + r"[A-Za-z0-9._~%!$&'()*+,;=-]+" + _PORT_AND_REST
+LOOPBACK_URL = _HTTP + r"([Ll][Oo][Cc][Aa][Ll][Hh][Oo][Ss][Tt]|127\.0\.0\.1|\[::1\])" + _PORT_AND_REST
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOST_NAME = rf"^\s*{_LABEL}(\.{_LABEL})+\.?\s*$"
+
+
+def _visit_rules(schema: JsonDict) -> None:
+    """One variant without `site`, one with it (and a loopback page): see VisitBody."""
+    fields: dict[str, Any] = dict(cast(JsonDict, schema.pop("properties")))
+    required = list(cast(list[str], schema.pop("required", [])))
+    schema.pop("additionalProperties", None)
+    url: dict[str, Any] = fields["url"]
+    site = {"type": "string", "maxLength": 253, "pattern": HOST_NAME}
+    variants: list[tuple[dict[str, Any], dict[str, Any], list[str]]] = [
+        ({**url, "pattern": WEB_URL}, {"type": "null"}, required),
+        ({**url, "pattern": LOOPBACK_URL}, site, [*required, "site"]),
+    ]
+    schema["oneOf"] = cast(
+        Any,
+        [
+            {
+                "type": "object",
+                "properties": {**fields, "url": url_rule, "site": site_rule},
+                "required": needed,
+                "additionalProperties": False,
+            }
+            for url_rule, site_rule, needed in variants
+        ],
+    )
+
+
 class VisitBody(StrictModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_visit_rules)
+
     url: StrictStr = Field(min_length=1, max_length=2048)
     event_id: StrictStr | None = Field(
         default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"
@@ -100,9 +159,9 @@ class EngagementEvent(StrictModel):
     event_id: StrictStr | None = Field(
         default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"
     )
-    pin_id: StrictInt | None = Field(default=None, ge=1)
-    board_id: StrictInt | None = Field(default=None, ge=1)
-    target_user_id: StrictInt | None = Field(default=None, ge=1)
+    pin_id: IdInt | None = None
+    board_id: IdInt | None = None
+    target_user_id: IdInt | None = None
     query: StrictStr | None = Field(default=None, max_length=200)
     occurred_at: AwareDatetime | None = None
 

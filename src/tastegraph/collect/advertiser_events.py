@@ -39,8 +39,12 @@ from tastegraph.collect.tables import advertiser_events
 from tastegraph.consent import AdvertiserDatum, ConsentService, Purpose, RequestSignals, decide
 from tastegraph.identity import IdentifierKind, IdentityService, hashed_identifier
 from tastegraph.kernel.ids import new_event_id
+from tastegraph.kernel.json_numbers import WHOLE_NUMBER, JsonInt
+from tastegraph.kernel.untrusted_text import MAX_JSON_DEPTH, json_problem
 
 MAX_EVENTS = 1000
+# An event sits two levels down in a request ({"data": [event]}): the request's depth limit, from there.
+MAX_EVENT_DEPTH = MAX_JSON_DEPTH - 2
 DEDUPE_WINDOW = timedelta(hours=48)
 MAX_AGE = timedelta(days=7)
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -97,14 +101,14 @@ class LineItem(_Strict):
     product_name: Annotated[Text, Field(max_length=256)] | None = None
     product_category: Annotated[Text, Field(max_length=256)] | None = None
     product_price: Money | None = None
-    product_quantity: Annotated[StrictInt, Field(ge=0, le=1_000_000)] | None = None
+    product_quantity: Annotated[StrictInt, Field(ge=0, le=1_000_000), WHOLE_NUMBER] | None = None
 
 
 class CustomData(_Strict):
     # A number or a numeric string ("12.50"); never NaN or infinite.
     value: Money | None = None
     currency: Annotated[StrictStr, AfterValidator(_currency)] | None = None
-    order_quantity: Annotated[StrictInt, Field(ge=0, le=1_000_000)] | None = None
+    order_quantity: Annotated[StrictInt, Field(ge=0, le=1_000_000), WHOLE_NUMBER] | None = None
     order_id: Text128 | None = None
     search_query: Annotated[Text, Field(max_length=256)] | None = None
     line_items: Annotated[list[LineItem], Field(max_length=200)] | None = None
@@ -125,7 +129,7 @@ class UserData(_Strict):
 class ConversionEvent(_Strict):
     event_name: EventName
     action_source: Literal["web", "app_android", "app_ios", "offline"]
-    event_time: StrictInt
+    event_time: JsonInt
     event_id: Text128
     user_data: UserData
     custom_data: CustomData | None = None
@@ -201,6 +205,9 @@ def prepare(
     raw: object, prefix: str, now: datetime, *, require_identifier: bool = True
 ) -> PreparedEvent | EventError:
     """Validate one event. Errors name the field's full path under `prefix` (e.g. "data[3]")."""
+    problem = json_problem(raw, MAX_EVENT_DEPTH)  # NUL, lone surrogates, nesting: this event fails alone
+    if problem is not None:
+        return EventError(_path(prefix, problem.loc), problem.message)
     try:
         event = _EVENT.validate_python(raw)
     except ValidationError as exc:

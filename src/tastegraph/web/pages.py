@@ -705,26 +705,30 @@ def _routes(pages: Pages) -> APIRouter:
     @router.get("/ikea-images/{path:path}")
     def ikea_image(path: str, system: SystemDep) -> FileResponse:
         base = system.settings.ikea_dir
-        if base is None:
+        if base is None or not _plain_relative_path(path):
             raise NotFound("no such image", field="path")
         root = base.resolve()
         target = (root / path).resolve()
         if (
             not target.is_relative_to(root)
             or not target.is_file()
-            or target.suffix.lower()
-            not in (
-                ".jpg",
-                ".jpeg",
-                ".png",
-                ".webp",
-                ".gif",
-            )
+            or target.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp", ".gif")
         ):
             raise NotFound("no such image", field="path")
         return FileResponse(target, headers={"Cache-Control": "public, max-age=86400"})
 
     return router
+
+
+def _plain_relative_path(path: str) -> bool:
+    """Only names below the image folder: no NUL (the file system refuses it with an error), no `..`
+    or empty segments, no absolute path, no backslash."""
+    segments = path.split("/")
+    return (
+        "\x00" not in path
+        and "\\" not in path
+        and all(segment not in ("", ".", "..") for segment in segments)
+    )
 
 
 def _sentence(message: str) -> str:

@@ -14,6 +14,7 @@ from tastegraph.api.context import (
     set_device_cookie,
     set_session_cookie,
 )
+from tastegraph.api.openapi_errors import fails_with
 from tastegraph.api.schemas import (
     Created,
     LedgerItem,
@@ -90,11 +91,13 @@ def sign_out(
 
 
 @router.post("/users", status_code=201, response_model=Created, summary="Sign up")
+@fails_with(409)
 def create_user(body: SignUp, system: SystemDep) -> Created:
     return Created(id=sign_up(system, body))
 
 
 @router.post("/sessions", response_model=SessionOut, summary="Sign in (sets the session cookie)")
+@fails_with(401)
 def create_session(
     body: SignIn, request: Request, response: Response, system: SystemDep, caller: CallerDep
 ) -> SessionOut:

@@ -6,39 +6,40 @@ that account (another account's id is refused with 403), and is rate limited per
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictStr
 
 from tastegraph.ads import accounts, audiences, customer_lists
 from tastegraph.ads.audiences import AudienceKind
 from tastegraph.api.context import SystemDep, bearer_token
+from tastegraph.api.input_guard import items_checked_alone
+from tastegraph.api.openapi_errors import fails_with
+from tastegraph.api.schemas import MAX_ID, TYPED_TEXT_RULE, IdInt, IdPath, Name
 from tastegraph.bootstrap import System
 from tastegraph.collect import advertiser_events
 from tastegraph.collect.advertiser_events import MAX_EVENTS, Ingest
 from tastegraph.kernel import (
     Forbidden,
     InvalidInput,
-    MalformedBody,
     RateLimited,
     Unauthenticated,
     UnsupportedMediaType,
 )
+from tastegraph.kernel.json_numbers import JsonInt
 
 router = APIRouter(prefix="/v1", tags=["advertisers"])
 
-# Ids are 64-bit: a larger number in a path names nothing (422), rather than overflowing the database.
-MAX_ID = 2**63 - 1
-AccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
-AudienceId = Annotated[int, Path(ge=1, le=MAX_ID)]
-TokenId = Annotated[int, Path(ge=1, le=MAX_ID)]
+AccountId = IdPath
+AudienceId = IdPath
+TokenId = IdPath
 
 
+@fails_with(401, 403)
 def ad_account_for(ad_account_id: AccountId, request: Request, system: SystemDep) -> int:
     """The ad account in the path, if the request's token acts for it; also takes a rate-limit token."""
     token = bearer_token(request)
@@ -81,6 +82,7 @@ def _content_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
+@fails_with(415)
 async def _json_only(request: Request) -> None:
     if _content_type(request) != "application/json":
         raise UnsupportedMediaType("send the body as application/json", field="content-type")
@@ -137,6 +139,7 @@ class EventsResult(BaseModel):
     ),
     dependencies=[Depends(_json_only)],
 )
+@items_checked_alone("data")
 def post_events(
     ad_account_id: AccountId,
     body: EventsBody,
@@ -184,7 +187,7 @@ class CustomerListBody(BaseModel):
     kind: Literal["email", "phone"]
     hashed: StrictBool
     records: list[Any] = Field(min_length=1, max_length=customer_lists.MAX_RECORDS)
-    name: Annotated[StrictStr, Field(max_length=120)] = ""
+    name: Name = ""
 
 
 class CustomerListResult(BaseModel):
@@ -229,6 +232,8 @@ def _upload(system: System, account: int, kind: str, hashed: bool, name: str, re
         "audience of matched people whose settings allow it are kept."
     ),
 )
+@items_checked_alone("records")  # a bad record is counted invalid, the rest are matched
+@fails_with(400, 415)
 async def post_customer_list(
     ad_account_id: AccountId,
     request: Request,
@@ -240,11 +245,8 @@ async def post_customer_list(
 ) -> CustomerListResult:
     ctype = _content_type(request)
     if ctype == "application/json":
-        try:
-            raw = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise MalformedBody("the body is not valid JSON") from exc
-        body = _validated(CustomerListBody, raw)
+        # Parsed and checked already by input_guard (which refuses a body that is not JSON).
+        body = _validated(CustomerListBody, await request.json())
         result = await anyio.to_thread.run_sync(
             lambda: _upload(system, account, body.kind, body.hashed, body.name, body.records)
         )
@@ -290,18 +292,63 @@ def _validated(model: type[CustomerListBody], raw: object) -> CustomerListBody:
 # --- audiences -----------------------------------------------------------------------------------
 
 
+def _rules_by_kind(schema: dict[str, Any]) -> None:
+    """What ads.audiences checks for each kind, stated in the schema as one complete variant per kind
+    (fields of another kind are accepted and ignored, so every variant has every field)."""
+    fields = schema.pop("properties")
+    required = schema.pop("required", [])
+    closed = schema.pop("additionalProperties", False)
+    days = {"type": ["integer", "null"], "minimum": 1, "maximum": 540}
+
+    def names(values: list[str]) -> dict[str, Any]:
+        return {"type": ["array", "null"], "items": {"enum": values}}
+
+    rules: list[tuple[str, dict[str, Any], list[str]]] = [
+        (
+            "visitor",
+            {"event_names": names([e.value for e in advertiser_events.EventName]), "retention_days": days},
+            [],
+        ),
+        (
+            "engagement",
+            {
+                "engagement_kinds": names([k.value for k in audiences.ENGAGEMENT_KINDS]),
+                "retention_days": days,
+            },
+            [],
+        ),
+        (
+            "actalike",
+            {
+                "seed_audience_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                "percent": {"type": ["number", "null"], "minimum": 1, "maximum": 10},
+            },
+            ["seed_audience_id"],
+        ),
+    ]
+    schema["oneOf"] = [
+        {
+            "type": "object",
+            "properties": {**fields, "kind": {"const": kind}, **overrides},
+            "required": [*required, *more_required],
+            "additionalProperties": closed,
+        }
+        for kind, overrides, more_required in rules
+    ]
+
+
 class AudienceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_rules_by_kind)
     kind: Literal["visitor", "engagement", "actalike"]
-    name: Annotated[StrictStr, Field(max_length=120)] = ""
+    name: Name = ""
     # visitor: which event kinds (all when empty), and how far back (1-540 days)
     event_names: list[StrictStr] | None = None
-    retention_days: StrictInt | None = None
+    retention_days: JsonInt | None = None
     # engagement: save, click, closeup (all when empty)
     engagement_kinds: list[StrictStr] | None = None
     # actalike: the seed audience, and the size as a percentage (1-10) of eligible people
-    seed_audience_id: Annotated[StrictInt, Field(ge=1, le=MAX_ID)] | None = None
-    percent: float | None = None
+    seed_audience_id: IdInt | None = None
+    percent: JsonInt | StrictFloat | None = None
 
 
 class AudienceOut(BaseModel):
@@ -340,6 +387,7 @@ def get_audience(
     summary="Create a visitor, engagement or actalike audience",
     dependencies=[Depends(_json_only)],
 )
+@fails_with(404, 409)  # an unknown seed audience; an actalike without a trained model
 def create_audience(
     ad_account_id: AccountId, body: AudienceCreate, system: SystemDep, account: AdAccountDep
 ) -> AudienceOut:
@@ -394,7 +442,7 @@ def list_tokens(ad_account_id: AccountId, system: SystemDep, account: AdAccountD
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    label: Annotated[StrictStr, Field(max_length=80)] = ""
+    label: Annotated[StrictStr, Field(max_length=80, json_schema_extra=TYPED_TEXT_RULE)] = ""
 
 
 @router.post(

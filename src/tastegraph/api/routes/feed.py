@@ -17,12 +17,14 @@ from tastegraph.api.context import (
     read_as_caller,
     run_hot_read,
 )
+from tastegraph.api.openapi_errors import fails_with
 from tastegraph.api.schemas import (
     EngagementBatch,
     EngagementResult,
     EventStatus,
     FeedEntry,
     FeedOut,
+    IdPath,
     PinOut,
     WhyOut,
 )
@@ -95,7 +97,7 @@ def explain_pin(
 
 
 @router.get("/pins/{pin_id}", response_model=PinOut, summary="One Pin")
-def get_pin(pin_id: int, system: SystemDep) -> PinOut:
+def get_pin(pin_id: IdPath, system: SystemDep) -> PinOut:
     with system.read() as conn:
         return _pin_out(content.get_pin(conn, pin_id))
 
@@ -108,7 +110,7 @@ async def get_home_feed(
 
 
 @router.get("/pins/{pin_id}/why", response_model=WhyOut, summary="Why this Pin is recommended to me")
-def get_why(pin_id: int, system: SystemDep, caller: CallerDep) -> WhyOut:
+def get_why(pin_id: IdPath, system: SystemDep, caller: CallerDep) -> WhyOut:
     with system.read() as conn:
         content.get_pin(conn, pin_id)  # 404 for unknown Pins
         permit = offsite_permit(system, conn, caller)
@@ -121,6 +123,7 @@ def get_why(pin_id: int, system: SystemDep, caller: CallerDep) -> WhyOut:
     summary="Record saves, clicks, close-ups, hides, follows and searches (idempotent by event_id)",
     dependencies=[SameOriginJson],
 )
+@fails_with(403, 404)  # another person's board; an unknown Pin, board or person
 def post_engagement(body: EngagementBatch, system: SystemDep, user_id: UserDep) -> EngagementResult:
     events = [EngagementIn(**e.model_dump()) for e in body.events]
     with system.write() as conn:

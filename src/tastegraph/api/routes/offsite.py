@@ -15,6 +15,7 @@ from tastegraph.api.context import (
     set_browser_cookie,
     set_cross_site_cookie,
 )
+from tastegraph.api.openapi_errors import fails_with
 from tastegraph.api.schemas import BrowserChoice, VisitBatchBody, VisitBatchResult, VisitBody, VisitResult
 from tastegraph.bootstrap import System
 from tastegraph.collect import VisitIn, VisitOutcome, visits
@@ -25,6 +26,7 @@ from tastegraph.kernel.urls import domain_of
 router = APIRouter(prefix="/v1", tags=["off-site"])
 
 
+@fails_with(415)
 def _json_only(request: Request) -> None:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json":
@@ -32,16 +34,18 @@ def _json_only(request: Request) -> None:
 
 
 def _check_reporting_origin(request: Request, urls: list[str]) -> None:
-    """A page may only report itself: when the browser names the calling origin, the URL must be on it."""
+    """A page may only report itself: when the browser names the calling origin, the URL must be on it.
+    An origin that names no site (`null`: a sandboxed frame, a file, a redirect across sites) is a
+    foreign one, so it can report nothing."""
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
+    if origin is None:
         return
     try:
-        origin_host = domain_of(origin, field="origin")
+        origin_host = None if origin == "null" else domain_of(origin, field="origin")
     except InvalidInput:
-        return
+        origin_host = None
     for i, url in enumerate(urls):
-        if domain_of(url) != origin_host:
+        if origin_host is None or domain_of(url) != origin_host:
             field = "url" if len(urls) == 1 else f"visits[{i}].url"
             raise InvalidInput("a page can only report visits to its own site", field=field)
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, StrictBool
 
 from tastegraph.ads import accounts, audiences, customer_lists
 from tastegraph.api.context import SameOriginJson, SystemDep, UserDep
+from tastegraph.api.schemas import IdPath
 from tastegraph.bootstrap import System
 from tastegraph.collect import advertiser_events
 
@@ -94,7 +95,7 @@ def set_advertiser_choice(system: System, user_id: int, ad_account_id: int, allo
     dependencies=[SameOriginJson],
 )
 def put_advertiser_choice(
-    ad_account_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    ad_account_id: IdPath,
     body: AdvertiserChoice,
     system: SystemDep,
     user_id: UserDep,

@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import anyio
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, StrictStr
 
 from tastegraph.ads import customer_lists
 from tastegraph.api.context import SystemDep
 from tastegraph.api.routes.ads import AdAccountDep, CustomerListResult, _json_only
+from tastegraph.api.schemas import IdPath, Name
 from tastegraph.bootstrap import System
 from tastegraph.identity import psi
 
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/v1", tags=["advertisers"])
 class PsiStart(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["email", "phone"]
-    name: Annotated[StrictStr, Field(max_length=120)] = ""
+    name: Name = ""
 
 
 class PsiRound1(BaseModel):
@@ -52,7 +53,7 @@ def _blinder(system: System) -> psi.Blinder:
     dependencies=[Depends(_json_only)],
 )
 async def psi_start(
-    ad_account_id: int, body: PsiStart, system: SystemDep, account: AdAccountDep
+    ad_account_id: IdPath, body: PsiStart, system: SystemDep, account: AdAccountDep
 ) -> PsiRound1:
     kind = customer_lists.kind_of(body.kind)
 
@@ -75,7 +76,7 @@ async def psi_start(
     dependencies=[Depends(_json_only)],
 )
 async def psi_finish(
-    ad_account_id: int, session_id: str, body: PsiFinish, system: SystemDep, account: AdAccountDep
+    ad_account_id: IdPath, session_id: str, body: PsiFinish, system: SystemDep, account: AdAccountDep
 ) -> CustomerListResult:
     records = psi.decode(body.records, "records")
     people = psi.decode(body.people, "people")

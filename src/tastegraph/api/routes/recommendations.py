@@ -20,6 +20,7 @@ from tastegraph.api.schemas import (
     BoardsOut,
     BoardSuggestion,
     FeedEntry,
+    IdPath,
     ModelStatus,
     PeopleOut,
     PersonCard,
@@ -45,7 +46,7 @@ def _model(system: System) -> Model | None:
     response_model=PinsOut,
     summary="Pins related to this one (saved to the same boards), each with its reasons",
 )
-async def get_related(pin_id: int, system: SystemDep, visitor: VisitorDep, limit: int = Limit) -> Response:
+async def get_related(pin_id: IdPath, system: SystemDep, visitor: VisitorDep, limit: int = Limit) -> Response:
     def work() -> Response:
         return read_as_caller(
             system, visitor, lambda conn, caller: _related(system, conn, caller, pin_id, limit)

@@ -21,6 +21,7 @@ from tastegraph.api.context import CallerDep, SystemDep
 from tastegraph.collect import advertiser_events
 from tastegraph.collect.advertiser_events import EventError, Ingest, PreparedEvent
 from tastegraph.kernel import InvalidInput, NotFound
+from tastegraph.kernel.untrusted_text import TOO_DEEP
 
 router = APIRouter(prefix="/v1", tags=["tag"])
 
@@ -62,6 +63,8 @@ def event_from_query(params: dict[str, str], now_seconds: int) -> dict[str, Any]
     if "line_items" in params:
         try:
             custom["line_items"] = json.loads(params["line_items"])
+        except RecursionError as exc:  # the rest of the depth limit is checked with the event
+            raise InvalidInput(TOO_DEEP, field="line_items") from exc
         except ValueError as exc:
             raise InvalidInput("line_items must be a JSON list", field="line_items") from exc
     user_data: dict[str, Any] = {}
