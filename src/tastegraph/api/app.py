@@ -36,8 +36,11 @@ async def _sweep_forever(system: System) -> None:
         try:
             deleted = await asyncio.to_thread(system.sweep)
             log.info("retention sweep: %s", deleted)
-        except Exception:  # keep sweeping; the next run retries
-            log.exception("retention sweep failed")
+        except Exception as exc:  # keep sweeping; the next run retries
+            if errors.database_unavailable(exc):
+                log.warning("retention sweep: the database is unavailable (%s)", exc)
+            else:
+                log.exception("retention sweep failed")
 
 
 # How often the background task looks for shared lists about to expire (shared_lists.REFILL_AHEAD_SECONDS
@@ -59,8 +62,11 @@ async def _refill_lists_forever(system: System) -> None:
                     refill()
                 else:
                     await asyncio.to_thread(refill)
-            except Exception:  # the list stays until it expires; a request then reads it itself
-                log.exception("refilling shared list %r failed", key)
+            except Exception as exc:  # the list stays until it expires; a request then reads it itself
+                if errors.database_unavailable(exc):  # an outage: one line a tick, not a stack trace
+                    log.warning("refilling shared list %r: the database is unavailable (%s)", key, exc)
+                else:
+                    log.exception("refilling shared list %r failed", key)
             await asyncio.sleep(0)
 
 
