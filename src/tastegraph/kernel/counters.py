@@ -205,9 +205,9 @@ class SharedRate:
     whole deployment at the cost of one shared-store round trip per process per `sync_seconds`.
 
     Each process decides from the deployment's totals as of its last sync plus what it let through
-    since; `sync` pushes those local counts to the store and reads back the totals of every key it has
-    seen. So each process lets a key through at most one sync interval's worth of requests beyond
-    the limit (N processes: N of those), and a request never waits for the store. With
+    since; `sync` pushes those local counts to the store and reads back the totals of the keys it let
+    through since the last sync. So each process lets a key through at most one sync interval's worth
+    of requests beyond the limit (N processes: N of those), and a request never waits for the store. With
     `sync_seconds=0` every request reserves its place in the store itself (exact, a round trip each).
     If the store cannot be reached, each process goes on with its own counts (a limiter must not turn
     a database hiccup into an outage) and tries again at the next sync.
@@ -278,7 +278,10 @@ class SharedRate:
             current, previous, _ = self._windows()
             with self._lock:
                 pushed, self._local = self._local, {}
-                keys = {k for k, w in [*pushed, *self._shared] if w >= previous}
+                # Only keys this process let through since its last sync need fresh totals (a key it has
+                # not seen since then is read again at the next sync after it comes back), so a sync
+                # costs what the last interval's traffic touched, not every client of two windows.
+                keys = {k for k, w in pushed if w >= previous}
             now, ttl = self.clock.now(), 2 * self.limit.window_seconds + 1
             try:
                 fresh = {kw: n for kw, n in pushed.items() if kw[1] >= previous}
@@ -292,6 +295,7 @@ class SharedRate:
                         self._local[kw] = self._local.get(kw, 0) + n
                 return
             with self._lock:
-                self._shared = {kw: n for kw, n in totals.items() if kw[1] >= previous}
+                kept = {kw: n for kw, n in self._shared.items() if kw[1] >= previous}
+                self._shared = kept | totals
         finally:
             self._syncing.release()
