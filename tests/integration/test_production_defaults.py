@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 
 from tastegraph.bootstrap import System, build
 from tastegraph.config import Settings
-from tastegraph.kernel import ConfigurationError
+from tastegraph.kernel import ConfigurationError, FrozenClock
 from tastegraph.server import compose
-from tests.conftest import make_settings
+from tests.conftest import START, make_settings
 from tests.helpers import sign_up_in
 
 ADMIN_TOKEN = "an-admin-token-for-tests-0123456789"
@@ -44,7 +44,8 @@ def production(database_url: str, **overrides: Any) -> Settings:
 
 
 def _client(settings: Settings, base_url: str = "http://127.0.0.1:8000") -> Iterator[TestClient]:
-    system = build(settings)
+    # A frozen clock: the failure limits' windows must not turn over in the middle of a test.
+    system = build(settings, clock=FrozenClock(START))
     with TestClient(compose(system, run_sweeper=False), base_url=base_url) as c:
         yield c
     system.dispose()
