@@ -22,6 +22,7 @@ from tastegraph.bootstrap import System
 from tastegraph.consent import OPT_OUT_COOKIE, RequestSignals
 from tastegraph.identity import BROWSER_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, valid_browser_id
 from tastegraph.kernel import Forbidden, RateLimited, Unauthenticated, UnsupportedMediaType
+from tastegraph.usecases import accounts as account_cases
 
 
 async def get_system(request: Request) -> System:
@@ -269,3 +270,44 @@ def set_device_cookie(response: Response, request: Request, system: System, valu
         samesite="lax",
         path="/",
     )
+
+
+# --- accounts: the use cases' results as cookies (shared by the API and the pages) -------------------
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def sign_in(
+    system: System, request: Request, response: Response, email: str, password: str, caller: Caller
+) -> int:
+    """usecases.accounts.sign_in, then the session, browser and device cookies on `response`."""
+    signed = account_cases.sign_in(
+        system,
+        email,
+        password,
+        browser_id=caller.browser_id,
+        address=client_address(request),
+        device_cookie=request.cookies.get(DEVICE_COOKIE),
+    )
+    set_session_cookie(response, request, system, signed.session_token)
+    set_browser_cookie(response, request, system, signed.browser_id)
+    set_device_cookie(response, request, system, signed.device_cookie)
+    return signed.user_id
+
+
+def sign_out(system: System, request: Request, response: Response, caller: Caller) -> None:
+    """usecases.accounts.sign_out, then forget the session and the browser id in the browser."""
+    account_cases.sign_out(system, caller.session_token, caller.browser_id)
+    clear_cookie(response, request, system, SESSION_COOKIE)
+    clear_cookie(response, request, system, BROWSER_COOKIE)
+
+
+def delete_account(system: System, request: Request, response: Response, user_id: int) -> dict[str, int]:
+    """usecases.accounts.delete_account; the browser forgets the session and the browser id too, so
+    nothing later can be tied to the deleted account's browser."""
+    counts = account_cases.delete_account(system, user_id)
+    clear_cookie(response, request, system, SESSION_COOKIE)
+    clear_cookie(response, request, system, BROWSER_COOKIE)
+    return counts

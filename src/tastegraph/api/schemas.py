@@ -256,8 +256,3 @@ class WhyOut(BaseModel):
 
 class ClockBody(StrictModel):
     now: AwareDatetime
-
-
-class BoardBody(StrictModel):
-    name: StrictStr = Field(min_length=1, max_length=120)
-    description: StrictStr = Field(default="", max_length=500)

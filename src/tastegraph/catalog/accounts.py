@@ -115,7 +115,3 @@ def get_user(conn: Connection, user_id: int) -> dict[str, object]:
     if row is None:
         raise NotFound(f"no user {user_id}", field="user_id")
     return dict(row)
-
-
-def user_exists(conn: Connection, user_id: int) -> bool:
-    return conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is not None

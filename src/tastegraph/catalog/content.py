@@ -180,10 +180,6 @@ def topics_by_slug(conn: Connection) -> dict[str, tuple[int, str]]:
     return hit[1]
 
 
-def topic_names(conn: Connection) -> dict[str, str]:
-    return {slug: name for slug, name in conn.execute(select(topics.c.slug, topics.c.name))}
-
-
 def ensure_topic(conn: Connection, slug: str, name: str) -> int:
     tid = conn.execute(select(topics.c.id).where(topics.c.slug == slug)).scalar_one_or_none()
     if tid is not None:

@@ -136,16 +136,6 @@ def _check_targets_exist(conn: Connection, events: Sequence[EngagementIn]) -> No
             raise NotFound(f"no board with id {e.board_id}", field=f"events[{i}].board_id")
 
 
-def recent_engagement(conn: Connection, user_id: int, limit: int = 200) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(engagement_events)
-        .where(engagement_events.c.user_id == user_id)
-        .order_by(engagement_events.c.occurred_at.desc())
-        .limit(limit)
-    ).mappings()
-    return [dict(r) for r in rows]
-
-
 def people_engaged_with_domain(
     conn: Connection, domain: str, kinds: Sequence[Kind], since: datetime
 ) -> set[int]:

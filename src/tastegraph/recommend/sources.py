@@ -72,11 +72,8 @@ def _excluded_key(profile: Profile) -> tuple[int, ...]:
     return tuple(sorted(profile.excluded))
 
 
-def _when(value: datetime) -> datetime:
-    """A time in a reason: kept as is until `explain.with_text` writes out the reasons of the Pins
-    actually shown (formatting every candidate's times costs more than ranking them)."""
-    return value
-
+# Reasons keep times as datetimes until explain.with_text writes out those of the Pins actually shown
+# (formatting every candidate's times costs more than ranking them).
 
 # The per-request statements, built once and run through the driver (kernel.fastsql: no statement
 # building, cache-key hashing or per-row processing per request).
@@ -282,7 +279,7 @@ def _name_seeds(
                     "pin_id": via,
                     "pin_title": titles.get(via, ""),
                     "boards_in_common": n,
-                    "at": _when(saved_at[via]),
+                    "at": saved_at[via],
                 },
             )
         )
@@ -413,7 +410,7 @@ def offsite(conn: Connection, profile: Profile, limit: int, max_domains: int = 5
         base = {
             "kind": "offsite_visit",
             "domain": d,
-            "at": _when(v.visited_at),
+            "at": v.visited_at,
             "visits": visits_per_domain[d],
         }
         from_site = popular_from_domain(conn, d, per_domain)
@@ -509,7 +506,7 @@ def _taste_history(conn: Connection, profile: Profile, model: Model) -> History:
     saved = profile.saved[:TASTE_SAVES]
     for (pin_id, at), col in zip(saved, model.pin_index([p for p, _ in saved]).tolist(), strict=True):
         if col >= 0:
-            history.append((col, TASTE_WEIGHTS["save"], {"via": "save", "pin_id": pin_id, "at": _when(at)}))
+            history.append((col, TASTE_WEIGHTS["save"], {"via": "save", "pin_id": pin_id, "at": at}))
     engaged = [p for p in dict.fromkeys(engaged_pins(conn, profile)) if p not in profile.excluded]
     engaged = engaged[:TASTE_ENGAGED]
     for pin_id, col in zip(engaged, model.pin_index(engaged).tolist(), strict=True):
@@ -524,7 +521,7 @@ def _taste_history(conn: Connection, profile: Profile, model: Model) -> History:
     for domain in list(latest)[:TASTE_DOMAINS]:
         col = model.domain_column(domain)
         if col >= 0:
-            last = _when(latest[domain].visited_at)
+            last = latest[domain].visited_at
             origin = {"via": "site", "domain": domain, "at": last, "visits": counts[domain]}
             history.append((col, TASTE_WEIGHTS["site"], origin))
     return history
@@ -628,6 +625,6 @@ def new_in_topic(conn: Connection, profile: Profile, now: datetime, limit: int) 
     newest = sorted(found.items(), key=lambda kv: (kv[1][0], kv[0]), reverse=True)[:limit]
     out = []
     for pin_id, (created, n, slug, name) in newest:
-        reason = {"kind": "new_in_topic", "topic": slug, "topic_name": name, "created_at": _when(created)}
+        reason = {"kind": "new_in_topic", "topic": slug, "topic_name": name, "created_at": created}
         out.append(Candidate(pin_id, {**reason, "saves": n}))
     return out

@@ -24,9 +24,9 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tastegraph.api.context import Caller, CallerDep, SystemDep
+from tastegraph.api.context import Caller, CallerDep, SystemDep, sign_in, sign_out
+from tastegraph.api.context import delete_account as erase_and_forget_browser
 from tastegraph.api.middleware import PAGE_CSP
-from tastegraph.api.routes import accounts as account_routes
 from tastegraph.api.routes import feed as feed_routes
 from tastegraph.api.routes import offsite as offsite_routes
 from tastegraph.api.routes import privacy as privacy_routes
@@ -37,6 +37,7 @@ from tastegraph.consent import BROWSER_SETTING, GPC_SOURCE, Reason
 from tastegraph.demo import TOPICS as DEMO_TOPICS
 from tastegraph.kernel import CsrfFailed, NotFound, RateLimited, TastegraphError, Unavailable
 from tastegraph.kernel.urls import domain_of
+from tastegraph.usecases import accounts as account_cases
 from tastegraph.web import advertiser_pages
 from tastegraph.web.csrf import FIELD as CSRF_FIELD
 from tastegraph.web.csrf import CsrfTokens
@@ -461,7 +462,7 @@ def _routes(pages: Pages) -> APIRouter:
         form = {"email": email, "display_name": display_name}
         try:
             body = SignUp(email=email, password=password, display_name=display_name.strip() or None)
-            account_routes.sign_up(system, body)
+            account_cases.sign_up(system, body.email, body.password, body.display_name, body.phone)
         except ValidationError:
             return pages.render(
                 request,
@@ -486,7 +487,7 @@ def _routes(pages: Pages) -> APIRouter:
                 status=exc.status,
             )
         response = _redirect("/?notice=welcome")
-        account_routes.sign_in(system, request, response, email, password, caller.browser_id)
+        sign_in(system, request, response, email, password, caller)
         return response
 
     @router.get("/signin", response_class=HTMLResponse)
@@ -511,7 +512,7 @@ def _routes(pages: Pages) -> APIRouter:
         target = _safe_next(next)
         response = _redirect(target if target != "/" else "/?notice=signed_in")
         try:
-            account_routes.sign_in(system, request, response, email, password, caller.browser_id)
+            sign_in(system, request, response, email, password, caller)
         except TastegraphError as exc:
             page = pages.render(
                 request,
@@ -533,7 +534,7 @@ def _routes(pages: Pages) -> APIRouter:
     def signout(request: Request, system: SystemDep, caller: CallerDep, csrf_token: FormStr = "") -> Response:
         csrf.check(request, csrf_token)
         response = _redirect("/?notice=signed_out")
-        account_routes.sign_out(system, request, response, caller.session_token, caller.browser_id)
+        sign_out(system, request, response, caller)
         return response
 
     # Privacy center (signed in) ----------------------------------------------------------------------
@@ -598,7 +599,7 @@ def _routes(pages: Pages) -> APIRouter:
         on = {"personalization": personalization, "ads_advertiser_data": ads_advertiser_data}
         name = setting if setting in on else "personalization"
         change: dict[str, object] = {name: on[name] in ("on", "true", "1")}
-        account_routes.change_settings(system, caller.user_id, change, "privacy-center", caller.browser_id)
+        account_cases.change_settings(system, caller.user_id, change, "privacy-center", caller.browser_id)
         return _redirect("/settings?notice=settings_saved" + ("#ads" if name != "personalization" else ""))
 
     @router.post("/settings/advertisers/{ad_account_id:int}")
@@ -630,7 +631,7 @@ def _routes(pages: Pages) -> APIRouter:
         if confirm != "yes":
             return _redirect("/settings?confirm=missing#delete")
         response = _redirect("/?notice=deleted")
-        account_routes.delete_account(system, request, response, caller.user_id)
+        erase_and_forget_browser(system, request, response, caller.user_id)
         return response
 
     # Signed-out browser choice -----------------------------------------------------------------------

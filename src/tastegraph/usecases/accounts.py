@@ -1,0 +1,88 @@
+"""Accounts and sessions: sign up, sign in, sign out, change settings, delete the account.
+
+The adapters (api.routes.accounts, web.pages) set or clear the cookies these results name; nothing here
+knows about HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tastegraph.bootstrap import System
+from tastegraph.catalog import accounts
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A new session: what the adapter sets as cookies."""
+
+    user_id: int
+    session_token: str
+    browser_id: str  # the browser id now tied to the account (may be new: identity.IdentityService.link)
+    device_cookie: str  # makes this browser a known device of the account (identity.signin_guard)
+
+
+def sign_up(
+    system: System, email: str, password: str, display_name: str | None = None, phone: str | None = None
+) -> int:
+    """Create the account with default settings and its hashed identifiers. The password is hashed before
+    the transaction opens: tens of milliseconds of CPU must not hold the database's write lock."""
+    password_hash = accounts.hash_password(password)
+    with system.write() as conn:
+        now = system.clock.now()
+        user_id = accounts.create_user(conn, email, password, now, display_name, password_hash=password_hash)
+        system.consent.initialize(conn, user_id, now)
+        system.identity.set_identifiers(conn, user_id, now, email=email, phone=phone)
+    return user_id
+
+
+def sign_in(
+    system: System,
+    email: str,
+    password: str,
+    *,
+    browser_id: str | None,
+    address: str,
+    device_cookie: str | None,
+) -> SignedIn:
+    """Check the limits and the password, open a session, and tie this browser to the account.
+
+    Raises RateLimited over a limit (before any password check) and Unauthenticated for a wrong email
+    or password (which stays counted). The hash is checked outside any transaction."""
+    guard = system.signin_guard
+    attempt = guard.begin(accounts.normalized_or_empty(email), address, device_cookie)
+    with system.read() as conn:
+        stored = accounts.stored_password(conn, email)
+    user_id = accounts.check_password(stored, password)
+    guard.succeeded(attempt)
+    with system.write() as conn:
+        now = system.clock.now()
+        token = system.identity.start_session(conn, user_id, now)
+        tied = system.identity.link(conn, browser_id, user_id, now)
+    return SignedIn(user_id, token, tied, guard.device_cookie(attempt))
+
+
+def sign_out(system: System, session_token: str | None, browser_id: str | None) -> None:
+    """End the session and untie the browser: what it reports from now on is nobody's until someone
+    signs in on it, and then under a new browser id. The adapter deletes both cookies."""
+    if session_token or browser_id:
+        with system.write() as conn:
+            if session_token:
+                system.identity.end_session(conn, session_token)
+            if browser_id:
+                system.identity.unlink(conn, browser_id, system.clock.now())
+
+
+def change_settings(
+    system: System, user_id: int, changes: dict[str, object], source: str, browser_id: str | None
+) -> dict[str, bool]:
+    """Apply setting changes (logged in the consent ledger; turning one off deletes what it allowed)."""
+    with system.write() as conn:
+        now = system.clock.now()
+        return system.consent.change(conn, user_id, changes, source, now, browser_id=browser_id)
+
+
+def delete_account(system: System, user_id: int) -> dict[str, int]:
+    """Erase everything about the person, in one transaction; rows removed per store. The adapter
+    forgets the session and the browser id, so nothing later is tied to the deleted account."""
+    with system.write() as conn:
+        return system.privacy.erase(conn, user_id)
