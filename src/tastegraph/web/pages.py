@@ -29,7 +29,6 @@ from tastegraph.api.context import delete_account as erase_and_forget_browser
 from tastegraph.api.middleware import PAGE_CSP
 from tastegraph.api.routes import feed as feed_routes
 from tastegraph.api.routes import offsite as offsite_routes
-from tastegraph.api.routes import privacy as privacy_routes
 from tastegraph.api.schemas import SignUp
 from tastegraph.bootstrap import System
 from tastegraph.catalog import accounts, content
@@ -38,6 +37,7 @@ from tastegraph.demo import TOPICS as DEMO_TOPICS
 from tastegraph.kernel import CsrfFailed, NotFound, RateLimited, TastegraphError, Unavailable
 from tastegraph.kernel.urls import domain_of
 from tastegraph.usecases import accounts as account_cases
+from tastegraph.usecases import privacy_center
 from tastegraph.web import advertiser_pages
 from tastegraph.web.csrf import FIELD as CSRF_FIELD
 from tastegraph.web.csrf import CsrfTokens
@@ -547,7 +547,7 @@ def _routes(pages: Pages) -> APIRouter:
             current = system.consent.settings(conn, caller.user_id)
             history = system.consent.history(conn, caller.user_id)
             permit = feed_routes.offsite_permit(system, conn, caller)
-        advertisers = privacy_routes.advertisers_about(system, caller.user_id)
+        advertisers = privacy_center.advertisers_about(system, caller.user_id)
         last_ads_change = next((e for e in history if e.setting == "ads_advertiser_data"), None)
         turned_off_by_gpc = last_ads_change is not None and last_ads_change.source == GPC_SOURCE
         rows = [
@@ -614,7 +614,7 @@ def _routes(pages: Pages) -> APIRouter:
         csrf.check(request, csrf_token)
         if caller.user_id is None:
             return _redirect("/signin?next=/settings")
-        privacy_routes.set_advertiser_choice(system, caller.user_id, ad_account_id, allow == "yes")
+        privacy_center.set_advertiser_choice(system, caller.user_id, ad_account_id, allow == "yes")
         return _redirect("/settings?notice=settings_saved#ads")
 
     @router.post("/settings/delete")
