@@ -98,7 +98,7 @@ def build(settings: Settings, *, clock: Clock | None = None, engine: Engine | No
     counters: CounterStore = (
         RedisCounters(settings.redis_url, prefix=settings.redis_key_prefix + "rate:")
         if settings.redis_url
-        else DatabaseCounters(engine)
+        else DatabaseCounters(engine, read_options={READ_ONLY: True})
     )
     guard = SignInGuard(
         Limiter(counters, clock),

@@ -3,14 +3,18 @@ request-rate limits that hold across processes (database and Redis stores)."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from tastegraph.db import make_engine
+from tastegraph.bootstrap import build
+from tastegraph.db import make_engine, upgrade
 from tastegraph.kernel import FrozenClock
 from tastegraph.kernel.counters import (
     CounterStore,
@@ -22,7 +26,7 @@ from tastegraph.kernel.counters import (
     SharedRate,
     rate_counters,
 )
-from tests.conftest import START
+from tests.conftest import START, make_settings
 from tests.integration.test_signin_limits import COUNTERS, REDIS_URL
 
 
@@ -122,3 +126,23 @@ def test_the_sweep_deletes_counters_past_two_windows(database_url: str) -> None:
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(rate_counters)).scalar_one() == 0
     engine.dispose()
+
+
+def test_reading_counters_never_waits_for_the_sqlite_write_lock(tmp_path: Path) -> None:
+    """A refused sign-in is answered from a read: it must not queue behind writers (a flood of them
+    would otherwise hold SQLite's write lock one after the other)."""
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    system = build(make_settings(url, model_dir=tmp_path / "m", sqlite_busy_timeout_ms=300))
+    writer = sqlite3.connect(tmp_path / "c.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        started = time.monotonic()
+        assert system.counters.counts([("k", 0)]) == {}
+        assert time.monotonic() - started < 0.25
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        system.dispose()

@@ -60,8 +60,11 @@ class CounterStore(Protocol):
 class DatabaseCounters:
     """One row per (key, window) in `rate_counters`; each change is its own short transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, read_options: dict[str, object] | None = None) -> None:
         self.engine = engine
+        # The engine's options for a read-only transaction (db.engine.READ_ONLY): on SQLite a plain
+        # transaction begins IMMEDIATE, taking the write lock, which a counter read must not.
+        self.read_options = read_options or {}
 
     def add(self, key: str, window: int, amount: int, now: datetime, ttl_seconds: int) -> int:
         return self.add_many({(key, window): amount}, now, ttl_seconds)[(key, window)]
@@ -88,6 +91,7 @@ class DatabaseCounters:
         if not keys:
             return {}
         with self.engine.connect() as conn:
+            conn = conn.execution_options(**self.read_options)
             rows = conn.execute(
                 select(rate_counters.c.key, rate_counters.c.window, rate_counters.c.count).where(
                     tuple_(rate_counters.c.key, rate_counters.c.window).in_(list(keys))
