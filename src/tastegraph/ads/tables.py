@@ -133,9 +133,7 @@ psi_sessions = Table(
 customer_list_matches = Table(
     "customer_list_matches",
     metadata,
-    Column(
-        "customer_list_id", IdType, ForeignKey("customer_lists.id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("customer_list_id", IdType, ForeignKey("customer_lists.id", ondelete="CASCADE"), primary_key=True),
     Column(
         "user_id",
         IdType,

@@ -9,7 +9,6 @@ import hmac
 import math
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, TypeVar
 from urllib.parse import urlsplit
 
@@ -23,6 +22,7 @@ from tastegraph.consent import OPT_OUT_COOKIE, RequestSignals
 from tastegraph.identity import BROWSER_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, valid_browser_id
 from tastegraph.kernel import Forbidden, RateLimited, Unauthenticated, UnsupportedMediaType
 from tastegraph.usecases import accounts as account_cases
+from tastegraph.usecases.callers import Caller, Visitor
 
 
 async def get_system(request: Request) -> System:
@@ -33,23 +33,6 @@ async def get_system(request: Request) -> System:
 
 
 SystemDep = Annotated[System, Depends(get_system)]
-
-
-@dataclass
-class Caller:
-    user_id: int | None
-    browser_id: str | None
-    session_token: str | None
-    signals: RequestSignals
-
-
-@dataclass(frozen=True)
-class Visitor:
-    """Who is asking as the request itself says (cookies and privacy signals), before any lookup."""
-
-    session_token: str | None
-    browser_id: str | None
-    signals: RequestSignals
 
 
 def visitor_of(request: Request) -> Visitor:

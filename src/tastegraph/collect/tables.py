@@ -66,9 +66,7 @@ advertiser_events = Table(
     "advertiser_events",
     metadata,
     Column("id", IdType, primary_key=True, autoincrement=True),
-    Column(
-        "ad_account_id", IdType, ForeignKey("ad_accounts.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("ad_account_id", IdType, ForeignKey("ad_accounts.id", ondelete="CASCADE"), nullable=False),
     Column("source", String(8), nullable=False),  # tag | api
     Column("event_name", String(20), nullable=False),
     Column("event_id", String(128), nullable=False),

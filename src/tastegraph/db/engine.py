@@ -202,7 +202,6 @@ def _sever_if_waiting(dbapi_conn: Any) -> None:
         pass
 
 
-
 WATCHDOG = _Watchdog()
 os.register_at_fork(after_in_child=WATCHDOG.forget_thread)
 

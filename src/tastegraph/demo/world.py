@@ -72,52 +72,104 @@ TOPICS: list[tuple[str, str]] = [
 # The demo's third-party pages import this, so keep trailpeak-gear.com and simmerandsage.com.
 TOPIC_DOMAINS: dict[str, list[str]] = {
     "outdoors": [
-        "trailpeak-gear.com", "summitcamp.shop", "backcountryjournal.blog", "ridgeline-outfitters.com",
-        "campfirecollective.com", "alpinetrailnotes.blog", "riverbendpaddle.shop",
+        "trailpeak-gear.com",
+        "summitcamp.shop",
+        "backcountryjournal.blog",
+        "ridgeline-outfitters.com",
+        "campfirecollective.com",
+        "alpinetrailnotes.blog",
+        "riverbendpaddle.shop",
     ],
     "cooking": [
-        "simmerandsage.com", "weeknighttable.blog", "copperpotkitchen.shop", "thefreshpantry.com",
-        "saltandember.blog", "knifeandfork-supply.com", "panfriedpages.blog",
+        "simmerandsage.com",
+        "weeknighttable.blog",
+        "copperpotkitchen.shop",
+        "thefreshpantry.com",
+        "saltandember.blog",
+        "knifeandfork-supply.com",
+        "panfriedpages.blog",
     ],
     "home-decor": [
-        "linenandloft.com", "nestandnook.shop", "oakhollowhome.com", "thecozycorner.blog",
-        "brightroomstudio.com", "paletteandplank.blog", "softlighthome.shop",
+        "linenandloft.com",
+        "nestandnook.shop",
+        "oakhollowhome.com",
+        "thecozycorner.blog",
+        "brightroomstudio.com",
+        "paletteandplank.blog",
+        "softlighthome.shop",
     ],
     "fashion": [
-        "threadline-studio.com", "wardrobenotes.blog", "urbanhemline.shop", "denimdistrict.com",
-        "capsulecloset.blog", "velvetandvine.shop", "stitchandstride.com",
+        "threadline-studio.com",
+        "wardrobenotes.blog",
+        "urbanhemline.shop",
+        "denimdistrict.com",
+        "capsulecloset.blog",
+        "velvetandvine.shop",
+        "stitchandstride.com",
     ],
     "travel": [
-        "wanderledger.blog", "passportandpine.com", "slowroadtravels.blog", "farflungfares.com",
-        "carryonclub.shop", "coastalwayfarer.blog",
+        "wanderledger.blog",
+        "passportandpine.com",
+        "slowroadtravels.blog",
+        "farflungfares.com",
+        "carryonclub.shop",
+        "coastalwayfarer.blog",
     ],
     "gardening": [
-        "greenthumbgrove.com", "seedandsoilsupply.shop", "backyardbloom.blog", "raisedbedrevival.com",
-        "potterypatch.shop", "heirloomharvest.blog",
+        "greenthumbgrove.com",
+        "seedandsoilsupply.shop",
+        "backyardbloom.blog",
+        "raisedbedrevival.com",
+        "potterypatch.shop",
+        "heirloomharvest.blog",
     ],
     "fitness": [
-        "strongstride.com", "corecircuit.blog", "liftlab-gear.shop", "morningmilesrun.blog",
-        "flowandflexyoga.com", "kettlebellcorner.shop",
+        "strongstride.com",
+        "corecircuit.blog",
+        "liftlab-gear.shop",
+        "morningmilesrun.blog",
+        "flowandflexyoga.com",
+        "kettlebellcorner.shop",
     ],
     "diy-crafts": [
-        "makersbench.com", "glueandgrain.blog", "yarnandyonder.shop", "craftcabinet.com",
-        "thetinkertable.blog", "paperandpinecrafts.shop",
+        "makersbench.com",
+        "glueandgrain.blog",
+        "yarnandyonder.shop",
+        "craftcabinet.com",
+        "thetinkertable.blog",
+        "paperandpinecrafts.shop",
     ],
     "beauty": [
-        "glowtheory.com", "dewdropskin.shop", "bareandbloom.blog", "lipandlash-co.com",
-        "shelfiestudio.blog", "silkstrandhair.shop",
+        "glowtheory.com",
+        "dewdropskin.shop",
+        "bareandbloom.blog",
+        "lipandlash-co.com",
+        "shelfiestudio.blog",
+        "silkstrandhair.shop",
     ],
     "photography": [
-        "goldenhourlens.com", "shutterandsoul.blog", "framefield-supply.shop", "lightroomdiaries.blog",
-        "aperturealley.com", "filmgrainlab.shop",
+        "goldenhourlens.com",
+        "shutterandsoul.blog",
+        "framefield-supply.shop",
+        "lightroomdiaries.blog",
+        "aperturealley.com",
+        "filmgrainlab.shop",
     ],
     "parenting": [
-        "littlesproutsco.com", "tinyfootsteps.blog", "nurserynest.shop", "playdatepantry.com",
-        "raisingwildlings.blog", "bumpandbeyond.shop",
+        "littlesproutsco.com",
+        "tinyfootsteps.blog",
+        "nurserynest.shop",
+        "playdatepantry.com",
+        "raisingwildlings.blog",
+        "bumpandbeyond.shop",
     ],
     "cars": [
-        "torqueandtrail.com", "garagegospel.blog", "roadreadyparts.shop", "classicchromeclub.com",
-        "detailingden.shop", "evchargedjournal.blog",
+        "torqueandtrail.com",
+        "garagegospel.blog",
+        "roadreadyparts.shop",
+        "classicchromeclub.com",
+        "detailingden.shop",
+        "evchargedjournal.blog",
     ],
 }
 
@@ -153,8 +205,11 @@ _COUNTS = ("5", "7", "8", "10", "12", "15", "21")
 _VOCAB: dict[str, _Vocab] = {
     "outdoors": _Vocab(
         titles=(
-            "{adj} {gear} for {trip}", "{n} essentials for {trip}", "How to choose a {gear} for {trip}",
-            "Best trails in {place} for a first trip", "Our favourite {gear} after a season in {place}",
+            "{adj} {gear} for {trip}",
+            "{n} essentials for {trip}",
+            "How to choose a {gear} for {trip}",
+            "Best trails in {place} for a first trip",
+            "Our favourite {gear} after a season in {place}",
             "Leave-no-trace tips for {trip}",
         ),
         descriptions=(
@@ -164,23 +219,66 @@ _VOCAB: dict[str, _Vocab] = {
             "Everything we learned from {trip}, with a printable checklist.",
         ),
         slots={
-            "gear": ("2-person tent", "sleeping bag", "pair of trekking poles", "daypack", "camp stove",
-                     "headlamp", "rain shell", "hammock", "water filter", "pair of hiking boots",
-                     "sleeping pad"),
-            "adj": ("Ultralight", "Packable", "Waterproof", "Budget-friendly", "Four-season", "Compact",
-                    "Rugged"),
-            "trip": ("summer hikes", "weekend camping trips", "thru-hikes", "backpacking in the Rockies",
-                     "rainy shoulder season", "family car camping", "alpine scrambles", "desert treks"),
-            "place": ("the Cascades", "Yosemite's high country", "the Lake District", "Patagonia",
-                      "the Smokies", "Zion", "the Dolomites", "the Scottish Highlands"),
+            "gear": (
+                "2-person tent",
+                "sleeping bag",
+                "pair of trekking poles",
+                "daypack",
+                "camp stove",
+                "headlamp",
+                "rain shell",
+                "hammock",
+                "water filter",
+                "pair of hiking boots",
+                "sleeping pad",
+            ),
+            "adj": (
+                "Ultralight",
+                "Packable",
+                "Waterproof",
+                "Budget-friendly",
+                "Four-season",
+                "Compact",
+                "Rugged",
+            ),
+            "trip": (
+                "summer hikes",
+                "weekend camping trips",
+                "thru-hikes",
+                "backpacking in the Rockies",
+                "rainy shoulder season",
+                "family car camping",
+                "alpine scrambles",
+                "desert treks",
+            ),
+            "place": (
+                "the Cascades",
+                "Yosemite's high country",
+                "the Lake District",
+                "Patagonia",
+                "the Smokies",
+                "Zion",
+                "the Dolomites",
+                "the Scottish Highlands",
+            ),
         },
-        boards=("Camping trip ideas", "Hiking gear wishlist", "Trails to hike", "Backpacking checklist",
-                "National parks", "Outdoor adventures"),
+        boards=(
+            "Camping trip ideas",
+            "Hiking gear wishlist",
+            "Trails to hike",
+            "Backpacking checklist",
+            "National parks",
+            "Outdoor adventures",
+        ),
     ),
     "cooking": _Vocab(
         titles=(
-            "{style} {dish}", "{style} {dish} for {occasion}", "{n} easy recipes for {occasion}",
-            "How to season a {tool}", "The only {dish} recipe you need", "{n} ways to use your {tool}",
+            "{style} {dish}",
+            "{style} {dish} for {occasion}",
+            "{n} easy recipes for {occasion}",
+            "How to season a {tool}",
+            "The only {dish} recipe you need",
+            "{n} ways to use your {tool}",
         ),
         descriptions=(
             "Bright, simple and on the table fast: we make this {dish} every week.",
@@ -189,25 +287,66 @@ _VOCAB: dict[str, _Vocab] = {
             "Step-by-step photos, plus tips for swapping ingredients you don't have.",
         ),
         slots={
-            "dish": ("lemon garlic chicken", "chickpea curry", "mushroom risotto", "salmon with herb butter",
-                     "black bean tacos", "tomato basil pasta", "beef and broccoli stir-fry",
-                     "roasted vegetable lasagna", "shakshuka", "miso glazed eggplant", "pulled pork sliders",
-                     "coconut lentil soup"),
-            "style": ("One-pan", "30-minute", "Sheet-pan", "Slow-cooker", "Make-ahead", "Crispy", "Creamy",
-                      "Freezer-friendly"),
-            "occasion": ("busy weeknights", "Sunday meal prep", "a crowd", "date night", "picnic season",
-                         "lunchboxes", "holiday dinners"),
-            "tool": ("cast-iron skillet", "Dutch oven", "chef's knife", "stand mixer", "air fryer",
-                     "sheet pan", "spice grinder"),
+            "dish": (
+                "lemon garlic chicken",
+                "chickpea curry",
+                "mushroom risotto",
+                "salmon with herb butter",
+                "black bean tacos",
+                "tomato basil pasta",
+                "beef and broccoli stir-fry",
+                "roasted vegetable lasagna",
+                "shakshuka",
+                "miso glazed eggplant",
+                "pulled pork sliders",
+                "coconut lentil soup",
+            ),
+            "style": (
+                "One-pan",
+                "30-minute",
+                "Sheet-pan",
+                "Slow-cooker",
+                "Make-ahead",
+                "Crispy",
+                "Creamy",
+                "Freezer-friendly",
+            ),
+            "occasion": (
+                "busy weeknights",
+                "Sunday meal prep",
+                "a crowd",
+                "date night",
+                "picnic season",
+                "lunchboxes",
+                "holiday dinners",
+            ),
+            "tool": (
+                "cast-iron skillet",
+                "Dutch oven",
+                "chef's knife",
+                "stand mixer",
+                "air fryer",
+                "sheet pan",
+                "spice grinder",
+            ),
         },
-        boards=("Weeknight dinners", "Recipes to try", "Meal prep", "Baking", "Soups and stews",
-                "Dinner party menu"),
+        boards=(
+            "Weeknight dinners",
+            "Recipes to try",
+            "Meal prep",
+            "Baking",
+            "Soups and stews",
+            "Dinner party menu",
+        ),
     ),
     "home-decor": _Vocab(
         titles=(
-            "{style} {room} makeover on a budget", "{n} ways to style {item} in a {room}",
-            "A {palette} {room} we can't stop thinking about", "Small {room}? Try {item}",
-            "{style} finds under $100 for your {room}", "Before and after: a {style} {room}",
+            "{style} {room} makeover on a budget",
+            "{n} ways to style {item} in a {room}",
+            "A {palette} {room} we can't stop thinking about",
+            "Small {room}? Try {item}",
+            "{style} finds under $100 for your {room}",
+            "Before and after: a {style} {room}",
         ),
         descriptions=(
             "Swapping in {item} made the whole {room} feel calmer and brighter.",
@@ -216,23 +355,62 @@ _VOCAB: dict[str, _Vocab] = {
             "Sourcing list and paint colours included.",
         ),
         slots={
-            "room": ("living room", "bedroom", "entryway", "home office", "galley kitchen", "reading nook",
-                     "guest room", "bathroom"),
-            "style": ("Scandinavian", "Japandi", "mid-century", "warm minimalist", "coastal", "boho",
-                      "modern farmhouse", "maximalist"),
-            "item": ("linen curtains", "a rattan pendant light", "a wool area rug", "floating shelves",
-                     "an oak side table", "a ceramic table lamp", "a velvet accent chair",
-                     "gallery wall frames", "woven baskets"),
-            "palette": ("sage and cream", "terracotta and white", "navy and brass", "warm neutral",
-                        "charcoal and oak", "blush and grey"),
+            "room": (
+                "living room",
+                "bedroom",
+                "entryway",
+                "home office",
+                "galley kitchen",
+                "reading nook",
+                "guest room",
+                "bathroom",
+            ),
+            "style": (
+                "Scandinavian",
+                "Japandi",
+                "mid-century",
+                "warm minimalist",
+                "coastal",
+                "boho",
+                "modern farmhouse",
+                "maximalist",
+            ),
+            "item": (
+                "linen curtains",
+                "a rattan pendant light",
+                "a wool area rug",
+                "floating shelves",
+                "an oak side table",
+                "a ceramic table lamp",
+                "a velvet accent chair",
+                "gallery wall frames",
+                "woven baskets",
+            ),
+            "palette": (
+                "sage and cream",
+                "terracotta and white",
+                "navy and brass",
+                "warm neutral",
+                "charcoal and oak",
+                "blush and grey",
+            ),
         },
-        boards=("Living room ideas", "Dream home", "Bedroom inspo", "Apartment refresh", "Cozy corners",
-                "Home office setup"),
+        boards=(
+            "Living room ideas",
+            "Dream home",
+            "Bedroom inspo",
+            "Apartment refresh",
+            "Cozy corners",
+            "Home office setup",
+        ),
     ),
     "fashion": _Vocab(
         titles=(
-            "{n} ways to wear a {piece}", "{style} {season} capsule wardrobe", "What to wear to {occasion}",
-            "How to style a {piece} for {occasion}", "{style} outfits built around a {piece}",
+            "{n} ways to wear a {piece}",
+            "{style} {season} capsule wardrobe",
+            "What to wear to {occasion}",
+            "How to style a {piece} for {occasion}",
+            "{style} outfits built around a {piece}",
             "The {piece} everyone is wearing this {season}",
         ),
         descriptions=(
@@ -242,21 +420,45 @@ _VOCAB: dict[str, _Vocab] = {
             "Outfit ideas for {occasion} that are comfortable and still look put together.",
         ),
         slots={
-            "piece": ("trench coat", "pair of wide-leg trousers", "pair of white sneakers", "linen shirt",
-                      "midi skirt", "chunky knit cardigan", "pair of straight-leg jeans",
-                      "pair of leather ankle boots", "slip dress", "wool blazer"),
+            "piece": (
+                "trench coat",
+                "pair of wide-leg trousers",
+                "pair of white sneakers",
+                "linen shirt",
+                "midi skirt",
+                "chunky knit cardigan",
+                "pair of straight-leg jeans",
+                "pair of leather ankle boots",
+                "slip dress",
+                "wool blazer",
+            ),
             "season": ("spring", "summer", "fall", "winter"),
-            "occasion": ("the office", "a weekend away", "a summer wedding", "brunch", "travel days",
-                         "date night"),
+            "occasion": (
+                "the office",
+                "a weekend away",
+                "a summer wedding",
+                "brunch",
+                "travel days",
+                "date night",
+            ),
             "style": ("Minimalist", "Classic", "Relaxed", "Vintage-inspired", "Monochrome", "Preppy"),
         },
-        boards=("Outfit ideas", "Capsule wardrobe", "Fall style", "Work outfits", "Wishlist",
-                "Wedding guest looks"),
+        boards=(
+            "Outfit ideas",
+            "Capsule wardrobe",
+            "Fall style",
+            "Work outfits",
+            "Wishlist",
+            "Wedding guest looks",
+        ),
     ),
     "travel": _Vocab(
         titles=(
-            "{length} in {city}: an itinerary for {kind}", "Where to eat in {city}",
-            "{n} hidden gems in {city}", "How to pack a carry-on for {length}", "{city} on a budget",
+            "{length} in {city}: an itinerary for {kind}",
+            "Where to eat in {city}",
+            "{n} hidden gems in {city}",
+            "How to pack a carry-on for {length}",
+            "{city} on a budget",
             "The best neighbourhoods to stay in {city}",
         ),
         descriptions=(
@@ -266,19 +468,46 @@ _VOCAB: dict[str, _Vocab] = {
             "Best visited in shoulder season, when the crowds thin out.",
         ),
         slots={
-            "city": ("Lisbon", "Kyoto", "Mexico City", "Copenhagen", "Marrakech", "Vancouver", "Hanoi",
-                     "Edinburgh", "Cape Town", "Buenos Aires", "Reykjavik", "Seoul"),
+            "city": (
+                "Lisbon",
+                "Kyoto",
+                "Mexico City",
+                "Copenhagen",
+                "Marrakech",
+                "Vancouver",
+                "Hanoi",
+                "Edinburgh",
+                "Cape Town",
+                "Buenos Aires",
+                "Reykjavik",
+                "Seoul",
+            ),
             "length": ("48 hours", "3 days", "a long weekend", "one week", "10 days"),
-            "kind": ("food lovers", "first-timers", "families", "solo travellers", "budget travellers",
-                     "slow travellers"),
+            "kind": (
+                "food lovers",
+                "first-timers",
+                "families",
+                "solo travellers",
+                "budget travellers",
+                "slow travellers",
+            ),
         },
-        boards=("Travel bucket list", "Europe trip", "Places to go", "Packing tips", "Weekend getaways",
-                "Food to eat abroad"),
+        boards=(
+            "Travel bucket list",
+            "Europe trip",
+            "Places to go",
+            "Packing tips",
+            "Weekend getaways",
+            "Food to eat abroad",
+        ),
     ),
     "gardening": _Vocab(
         titles=(
-            "How to grow {plant} in {space}", "When to {task} {plant}", "{n} tips for growing {plant}",
-            "A planting plan for {plant} in {space}", "Companion planting guide for {plant}",
+            "How to grow {plant} in {space}",
+            "When to {task} {plant}",
+            "{n} tips for growing {plant}",
+            "A planting plan for {plant} in {space}",
+            "Companion planting guide for {plant}",
             "{n} mistakes to avoid with {plant}",
         ),
         descriptions=(
@@ -288,19 +517,46 @@ _VOCAB: dict[str, _Vocab] = {
             "Soil mix, spacing and a simple watering schedule, all on one page.",
         ),
         slots={
-            "plant": ("tomatoes", "lavender", "hydrangeas", "herbs", "succulents", "peonies", "strawberries",
-                      "climbing roses", "dahlias", "leafy greens", "pollinator flowers"),
-            "space": ("raised beds", "balcony pots", "containers", "a shady corner", "a kitchen window box",
-                      "a cottage border"),
+            "plant": (
+                "tomatoes",
+                "lavender",
+                "hydrangeas",
+                "herbs",
+                "succulents",
+                "peonies",
+                "strawberries",
+                "climbing roses",
+                "dahlias",
+                "leafy greens",
+                "pollinator flowers",
+            ),
+            "space": (
+                "raised beds",
+                "balcony pots",
+                "containers",
+                "a shady corner",
+                "a kitchen window box",
+                "a cottage border",
+            ),
             "task": ("prune", "propagate", "overwinter", "fertilize", "transplant", "harvest"),
         },
-        boards=("Garden plans", "Balcony garden", "Vegetable patch", "Flower beds", "Houseplants",
-                "Backyard goals"),
+        boards=(
+            "Garden plans",
+            "Balcony garden",
+            "Vegetable patch",
+            "Flower beds",
+            "Houseplants",
+            "Backyard goals",
+        ),
     ),
     "fitness": _Vocab(
         titles=(
-            "{workout} you can do at home", "A 4-week plan for {goal}", "{n} stretches for {goal}",
-            "The best {gear} for {goal}", "Quick {workout} before work", "{n} habits that help with {goal}",
+            "{workout} you can do at home",
+            "A 4-week plan for {goal}",
+            "{n} stretches for {goal}",
+            "The best {gear} for {goal}",
+            "Quick {workout} before work",
+            "{n} habits that help with {goal}",
         ),
         descriptions=(
             "No gym needed: this {workout} takes less time than your commute.",
@@ -309,21 +565,48 @@ _VOCAB: dict[str, _Vocab] = {
             "Our pick of {gear} after months of daily use.",
         ),
         slots={
-            "workout": ("20-minute HIIT workout", "full-body kettlebell routine", "core circuit",
-                        "mobility flow", "upper-body dumbbell workout", "low-impact cardio session",
-                        "beginner yoga sequence"),
-            "goal": ("building strength", "running your first 5K", "better posture", "staying consistent",
-                     "recovery days", "training at home"),
-            "gear": ("adjustable dumbbells", "resistance bands", "yoga mats", "foam rollers",
-                     "running vests", "jump ropes"),
+            "workout": (
+                "20-minute HIIT workout",
+                "full-body kettlebell routine",
+                "core circuit",
+                "mobility flow",
+                "upper-body dumbbell workout",
+                "low-impact cardio session",
+                "beginner yoga sequence",
+            ),
+            "goal": (
+                "building strength",
+                "running your first 5K",
+                "better posture",
+                "staying consistent",
+                "recovery days",
+                "training at home",
+            ),
+            "gear": (
+                "adjustable dumbbells",
+                "resistance bands",
+                "yoga mats",
+                "foam rollers",
+                "running vests",
+                "jump ropes",
+            ),
         },
-        boards=("Workouts", "Home gym", "Running", "Yoga and stretching", "Fitness motivation",
-                "Healthy habits"),
+        boards=(
+            "Workouts",
+            "Home gym",
+            "Running",
+            "Yoga and stretching",
+            "Fitness motivation",
+            "Healthy habits",
+        ),
     ),
     "diy-crafts": _Vocab(
         titles=(
-            "DIY {project}: step by step", "{level} {project} tutorial",
-            "{n} things to make with {material}", "How to make a {project}", "{project}: a {level} project",
+            "DIY {project}: step by step",
+            "{level} {project} tutorial",
+            "{n} things to make with {material}",
+            "How to make a {project}",
+            "{project}: a {level} project",
         ),
         descriptions=(
             "All you need is {material}, a few basic tools and an afternoon.",
@@ -332,22 +615,45 @@ _VOCAB: dict[str, _Vocab] = {
             "Printable pattern and supply list included.",
         ),
         slots={
-            "project": ("macrame plant hanger", "hand-poured soy candle", "wooden cutting board",
-                        "embroidered tote bag", "pressed flower frame", "crochet market bag",
-                        "terracotta pot makeover", "mason jar lantern", "block-printed tablecloth",
-                        "paper garland"),
+            "project": (
+                "macrame plant hanger",
+                "hand-poured soy candle",
+                "wooden cutting board",
+                "embroidered tote bag",
+                "pressed flower frame",
+                "crochet market bag",
+                "terracotta pot makeover",
+                "mason jar lantern",
+                "block-printed tablecloth",
+                "paper garland",
+            ),
             "level": ("beginner", "weekend", "kid-friendly", "no-sew", "10-minute", "budget"),
-            "material": ("scrap wood", "leftover yarn", "air-dry clay", "mason jars", "cotton cord",
-                         "old t-shirts"),
+            "material": (
+                "scrap wood",
+                "leftover yarn",
+                "air-dry clay",
+                "mason jars",
+                "cotton cord",
+                "old t-shirts",
+            ),
         },
-        boards=("DIY projects", "Craft ideas", "Handmade gifts", "Knitting and crochet", "Upcycling",
-                "Kids crafts"),
+        boards=(
+            "DIY projects",
+            "Craft ideas",
+            "Handmade gifts",
+            "Knitting and crochet",
+            "Upcycling",
+            "Kids crafts",
+        ),
     ),
     "beauty": _Vocab(
         titles=(
-            "A {look} look in 5 steps", "Simple skincare routine for {concern}",
-            "Is {product} worth it? An honest review", "{n} drugstore finds for {concern}",
-            "How to layer {product} correctly", "Our {look} routine, product by product",
+            "A {look} look in 5 steps",
+            "Simple skincare routine for {concern}",
+            "Is {product} worth it? An honest review",
+            "{n} drugstore finds for {concern}",
+            "How to layer {product} correctly",
+            "Our {look} routine, product by product",
         ),
         descriptions=(
             "Dermatologist-reviewed tips for {concern}, from cleanser to moisturizer.",
@@ -356,20 +662,36 @@ _VOCAB: dict[str, _Vocab] = {
             "Patch test first, and add one new product at a time.",
         ),
         slots={
-            "product": ("vitamin C serum", "mineral sunscreen", "a hydrating cleanser", "tinted lip balm",
-                        "retinol night cream", "a clay mask", "heat protectant spray", "cream blush"),
-            "concern": ("dry skin", "sensitive skin", "frizzy hair", "dull skin", "oily skin",
-                        "curly hair"),
+            "product": (
+                "vitamin C serum",
+                "mineral sunscreen",
+                "a hydrating cleanser",
+                "tinted lip balm",
+                "retinol night cream",
+                "a clay mask",
+                "heat protectant spray",
+                "cream blush",
+            ),
+            "concern": ("dry skin", "sensitive skin", "frizzy hair", "dull skin", "oily skin", "curly hair"),
             "look": ("no-makeup makeup", "soft glam", "dewy summer", "five-minute morning", "bold lip"),
         },
-        boards=("Skincare routine", "Makeup looks", "Hair ideas", "Beauty favourites", "Nail art",
-                "Self-care"),
+        boards=(
+            "Skincare routine",
+            "Makeup looks",
+            "Hair ideas",
+            "Beauty favourites",
+            "Nail art",
+            "Self-care",
+        ),
     ),
     "photography": _Vocab(
         titles=(
-            "{n} tips for better {subject}", "How to shoot {subject} with a {gear}",
-            "Beginner's guide to {skill}", "Why every photographer needs a {gear}",
-            "Editing {subject}: my workflow", "Photo walk ideas for {subject}",
+            "{n} tips for better {subject}",
+            "How to shoot {subject} with a {gear}",
+            "Beginner's guide to {skill}",
+            "Why every photographer needs a {gear}",
+            "Editing {subject}: my workflow",
+            "Photo walk ideas for {subject}",
         ),
         descriptions=(
             "Settings, angles and the mistakes I made so you don't have to.",
@@ -378,20 +700,48 @@ _VOCAB: dict[str, _Vocab] = {
             "Free presets included with the tutorial.",
         ),
         slots={
-            "subject": ("golden hour portraits", "street photography", "night skies", "food photography",
-                        "landscapes", "pet portraits", "rainy city scenes"),
-            "gear": ("50mm prime lens", "travel tripod", "variable ND filter", "mirrorless camera",
-                     "reflector", "camera sling bag"),
-            "skill": ("composition", "manual mode", "photo editing", "natural light", "long exposures",
-                      "colour grading"),
+            "subject": (
+                "golden hour portraits",
+                "street photography",
+                "night skies",
+                "food photography",
+                "landscapes",
+                "pet portraits",
+                "rainy city scenes",
+            ),
+            "gear": (
+                "50mm prime lens",
+                "travel tripod",
+                "variable ND filter",
+                "mirrorless camera",
+                "reflector",
+                "camera sling bag",
+            ),
+            "skill": (
+                "composition",
+                "manual mode",
+                "photo editing",
+                "natural light",
+                "long exposures",
+                "colour grading",
+            ),
         },
-        boards=("Photography tips", "Photo inspiration", "Camera gear", "Editing tricks", "Portrait ideas",
-                "Shot list"),
+        boards=(
+            "Photography tips",
+            "Photo inspiration",
+            "Camera gear",
+            "Editing tricks",
+            "Portrait ideas",
+            "Shot list",
+        ),
     ),
     "parenting": _Vocab(
         titles=(
-            "Tips for {topic} with {age}", "How we use a {item} with {age}", "Simple {topic} ideas for {age}",
-            "A printable {item} for {age}", "Surviving {topic}: what actually worked",
+            "Tips for {topic} with {age}",
+            "How we use a {item} with {age}",
+            "Simple {topic} ideas for {age}",
+            "A printable {item} for {age}",
+            "Surviving {topic}: what actually worked",
             "{n} screen-free activities for {age}",
         ),
         descriptions=(
@@ -402,17 +752,33 @@ _VOCAB: dict[str, _Vocab] = {
         ),
         slots={
             "age": ("toddlers", "preschoolers", "newborns", "school-age kids", "teens", "twins"),
-            "topic": ("bedtime routines", "picky eating", "potty training", "road trips", "rainy-day play",
-                      "sibling rivalry", "first-day-of-school nerves"),
+            "topic": (
+                "bedtime routines",
+                "picky eating",
+                "potty training",
+                "road trips",
+                "rainy-day play",
+                "sibling rivalry",
+                "first-day-of-school nerves",
+            ),
             "item": ("lunchbox", "diaper bag", "activity binder", "chore chart", "weekly meal plan"),
         },
-        boards=("Parenting tips", "Kids activities", "Nursery ideas", "Lunchbox ideas", "Family travel",
-                "Birthday party ideas"),
+        boards=(
+            "Parenting tips",
+            "Kids activities",
+            "Nursery ideas",
+            "Lunchbox ideas",
+            "Family travel",
+            "Birthday party ideas",
+        ),
     ),
     "cars": _Vocab(
         titles=(
-            "How to {task}", "{n} things to check before buying a {car}", "Road trip: {route} in our {car}",
-            "Best accessories for your {car}", "Living with our {car} for a year",
+            "How to {task}",
+            "{n} things to check before buying a {car}",
+            "Road trip: {route} in our {car}",
+            "Best accessories for your {car}",
+            "Living with our {car} for a year",
             "{n} detailing products that are worth it",
         ),
         descriptions=(
@@ -422,12 +788,29 @@ _VOCAB: dict[str, _Vocab] = {
             "Saves money and takes about an hour on a Saturday morning.",
         ),
         slots={
-            "car": ("compact SUV", "used hatchback", "plug-in hybrid", "vintage pickup", "family minivan",
-                    "weekend convertible"),
-            "task": ("detail your car's interior", "change your own oil", "winterize your car",
-                     "pack the car for a road trip", "restore faded headlights", "choose all-season tires"),
-            "route": ("the Pacific Coast Highway", "Route 66", "the Blue Ridge Parkway",
-                      "the Great Ocean Road", "Iceland's Ring Road"),
+            "car": (
+                "compact SUV",
+                "used hatchback",
+                "plug-in hybrid",
+                "vintage pickup",
+                "family minivan",
+                "weekend convertible",
+            ),
+            "task": (
+                "detail your car's interior",
+                "change your own oil",
+                "winterize your car",
+                "pack the car for a road trip",
+                "restore faded headlights",
+                "choose all-season tires",
+            ),
+            "route": (
+                "the Pacific Coast Highway",
+                "Route 66",
+                "the Blue Ridge Parkway",
+                "the Great Ocean Road",
+                "Iceland's Ring Road",
+            ),
         },
         boards=("Dream cars", "Car care", "Road trip routes", "Garage ideas", "Project car", "Car camping"),
     ),
@@ -435,29 +818,131 @@ _VOCAB: dict[str, _Vocab] = {
 
 # Second sentences, by kind of site.
 _SHOP_TAILS = (
-    "Free returns within 30 days.", "Ships in two business days.", "Rated 4.8 out of 5 by customers.",
-    "Shop the full collection online.", "Free shipping on orders over $50.",
+    "Free returns within 30 days.",
+    "Ships in two business days.",
+    "Rated 4.8 out of 5 by customers.",
+    "Shop the full collection online.",
+    "Free shipping on orders over $50.",
 )
 _BLOG_TAILS = (
-    "Full guide on the blog.", "Save it for later!", "Photos and notes from our own experience.",
-    "Updated for this season.", "Readers' questions answered at the end.",
+    "Full guide on the blog.",
+    "Save it for later!",
+    "Photos and notes from our own experience.",
+    "Updated for this season.",
+    "Readers' questions answered at the end.",
 )
-_BOARD_DESCRIPTIONS = ("", "", "", "Ideas I want to try soon.", "Saving these for later.",
-                       "My favourites so far.", "Things to remember.")
+_BOARD_DESCRIPTIONS = (
+    "",
+    "",
+    "",
+    "Ideas I want to try soon.",
+    "Saving these for later.",
+    "My favourites so far.",
+    "Things to remember.",
+)
 
 _FIRST_NAMES = (
-    "Maya", "Liam", "Sofia", "Noah", "Aisha", "Mateo", "Hana", "Ethan", "Priya", "Lucas", "Zoe", "Omar",
-    "Chloe", "Diego", "Ingrid", "Kenji", "Amara", "Felix", "Nadia", "Samuel", "Leila", "Jonas", "Grace",
-    "Rafael", "Mei", "Elliot", "Fatima", "Hugo", "Isla", "Tomas", "Yara", "Oscar", "Ruth", "Arjun",
-    "Clara", "Malik", "Freya", "Andre", "Lena", "Kwame", "Nora", "Pablo", "Sienna", "Dmitri", "Ava",
-    "Theo", "Imani", "Luca", "Rosa", "Caleb",
+    "Maya",
+    "Liam",
+    "Sofia",
+    "Noah",
+    "Aisha",
+    "Mateo",
+    "Hana",
+    "Ethan",
+    "Priya",
+    "Lucas",
+    "Zoe",
+    "Omar",
+    "Chloe",
+    "Diego",
+    "Ingrid",
+    "Kenji",
+    "Amara",
+    "Felix",
+    "Nadia",
+    "Samuel",
+    "Leila",
+    "Jonas",
+    "Grace",
+    "Rafael",
+    "Mei",
+    "Elliot",
+    "Fatima",
+    "Hugo",
+    "Isla",
+    "Tomas",
+    "Yara",
+    "Oscar",
+    "Ruth",
+    "Arjun",
+    "Clara",
+    "Malik",
+    "Freya",
+    "Andre",
+    "Lena",
+    "Kwame",
+    "Nora",
+    "Pablo",
+    "Sienna",
+    "Dmitri",
+    "Ava",
+    "Theo",
+    "Imani",
+    "Luca",
+    "Rosa",
+    "Caleb",
 )
 _LAST_NAMES = (
-    "Okafor", "Lindqvist", "Garcia", "Nakamura", "Patel", "Rossi", "Kowalski", "Nguyen", "Haddad",
-    "Murphy", "Silva", "Andersen", "Chen", "Dubois", "Mensah", "Ivanova", "Brennan", "Sato", "Alvarez",
-    "Fischer", "Kim", "Osei", "Moreau", "Shapiro", "Novak", "Reyes", "Larsen", "Bianchi", "Owusu",
-    "Tanaka", "Hughes", "Costa", "Varga", "Ahmed", "Walsh", "Jensen", "Romero", "Schmidt", "Park",
-    "Adeyemi", "Berg", "Castillo", "Dlamini", "Eriksen", "Fontaine", "Gupta", "Holm", "Ito", "Kaur",
+    "Okafor",
+    "Lindqvist",
+    "Garcia",
+    "Nakamura",
+    "Patel",
+    "Rossi",
+    "Kowalski",
+    "Nguyen",
+    "Haddad",
+    "Murphy",
+    "Silva",
+    "Andersen",
+    "Chen",
+    "Dubois",
+    "Mensah",
+    "Ivanova",
+    "Brennan",
+    "Sato",
+    "Alvarez",
+    "Fischer",
+    "Kim",
+    "Osei",
+    "Moreau",
+    "Shapiro",
+    "Novak",
+    "Reyes",
+    "Larsen",
+    "Bianchi",
+    "Owusu",
+    "Tanaka",
+    "Hughes",
+    "Costa",
+    "Varga",
+    "Ahmed",
+    "Walsh",
+    "Jensen",
+    "Romero",
+    "Schmidt",
+    "Park",
+    "Adeyemi",
+    "Berg",
+    "Castillo",
+    "Dlamini",
+    "Eriksen",
+    "Fontaine",
+    "Gupta",
+    "Holm",
+    "Ito",
+    "Kaur",
     "Quinn",
 )
 
@@ -548,8 +1033,10 @@ def _require_empty(conn: Connection) -> None:
 
 def _next_ids(conn: Connection) -> dict[str, int]:
     """Explicit ids start after any existing row (someone may have signed up before the demo loaded)."""
-    return {t.name: int(conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one())
-            for t in (users, pins, boards)}
+    return {
+        t.name: int(conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one())
+        for t in (users, pins, boards)
+    }
 
 
 def _insert_chunked(conn: Connection, table: Table, rows: list[Row], stage: str, report: Progress) -> None:
@@ -565,10 +1052,12 @@ def _sync_sequences(conn: Connection, tables: Sequence[Table]) -> None:
     if conn.dialect.name != "postgresql":
         return
     for t in tables:
-        conn.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{t.name}', 'id'), "
-            f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {t.name}), false)"
-        ))
+        conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{t.name}', 'id'), "
+                f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {t.name}), false)"
+            )
+        )
 
 
 @cache
@@ -581,7 +1070,11 @@ def demo_password_hash() -> str:
 
 
 def _generate(
-    rng: random.Random, seed: int, now: datetime, size: WorldSize, topic_ids: dict[str, int],
+    rng: random.Random,
+    seed: int,
+    now: datetime,
+    size: WorldSize,
+    topic_ids: dict[str, int],
     base: dict[str, int],
 ) -> dict[str, list[Row]]:
     gen = _Generator(rng, seed, now, topic_ids)
@@ -640,10 +1133,16 @@ class _Generator:
             for slug in interests:
                 self.users_by_topic[slug].append(uid)
             when = self.at(age)
-            self.rows["users"].append({
-                "id": uid, "email": f"demo{n}@{DEMO_EMAIL_DOMAIN}", "password_hash": pw_hash,
-                "display_name": name, "is_demo": True, "created_at": when,
-            })
+            self.rows["users"].append(
+                {
+                    "id": uid,
+                    "email": f"demo{n}@{DEMO_EMAIL_DOMAIN}",
+                    "password_hash": pw_hash,
+                    "display_name": name,
+                    "is_demo": True,
+                    "created_at": when,
+                }
+            )
             self.rows["user_settings"].append({"user_id": uid, "personalization": True, "updated_at": when})
             # What advertisers' hashed customer lists are matched against; every third person has a phone.
             email = f"demo{n}@{DEMO_EMAIL_DOMAIN}"
@@ -668,17 +1167,19 @@ class _Generator:
             slots: dict[str, str] = {}  # shared, so the description talks about the title's dish or place
             title = _fill(self.rng, slug, self.rng.choice(_VOCAB[slug].titles), slots)
             domain = self._domain(slug, blog=creator is not None)
-            self.rows["pins"].append({
-                "id": pid,
-                "title": title,
-                "description": self._description(slug, domain, slots),
-                "image_url": f"/static/demo-img/{slug}/{self.rng.randrange(DEMO_IMAGES_PER_TOPIC)}.svg",
-                "link_url": f"https://{domain}/{slugify(title)}-{n}",
-                "domain": domain,
-                "creator_id": creator,
-                "save_count": 0,  # set from the saves below
-                "created_at": self.at(pin_age),
-            })
+            self.rows["pins"].append(
+                {
+                    "id": pid,
+                    "title": title,
+                    "description": self._description(slug, domain, slots),
+                    "image_url": f"/static/demo-img/{slug}/{self.rng.randrange(DEMO_IMAGES_PER_TOPIC)}.svg",
+                    "link_url": f"https://{domain}/{slugify(title)}-{n}",
+                    "domain": domain,
+                    "creator_id": creator,
+                    "save_count": 0,  # set from the saves below
+                    "created_at": self.at(pin_age),
+                }
+            )
             self.pin_age[pid] = pin_age
             self._tag(pid, slug)
 
@@ -723,10 +1224,15 @@ class _Generator:
                 used.add(name)
                 bid += 1
                 age = self.rng.randrange(max(1, self.user_age[uid] - 10 * DAY), self.user_age[uid] + 1)
-                self.rows["boards"].append({
-                    "id": bid, "owner_id": uid, "name": name,
-                    "description": self.rng.choice(_BOARD_DESCRIPTIONS), "created_at": self.at(age),
-                })
+                self.rows["boards"].append(
+                    {
+                        "id": bid,
+                        "owner_id": uid,
+                        "name": name,
+                        "description": self.rng.choice(_BOARD_DESCRIPTIONS),
+                        "created_at": self.at(age),
+                    }
+                )
                 self.board_owner[bid] = uid
                 self.board_topic[bid] = slug
                 self.board_age[bid] = age
@@ -823,14 +1329,16 @@ class _Generator:
                     pid = pool.draw(self.rng)
                 n += 1
                 age = self.rng.randrange(min(RECENT, self.user_age[uid], self.pin_age[pid]) + 1)
-                self.rows["engagement_events"].append({
-                    "event_id": f"demo-{self.seed}-{n}",
-                    "user_id": uid,
-                    "kind": "closeup" if self.rng.random() < 0.6 else "click",
-                    "pin_id": pid,
-                    "occurred_at": self.at(age),
-                    "received_at": self.at(max(0, age - self.rng.randint(0, 3))),
-                })
+                self.rows["engagement_events"].append(
+                    {
+                        "event_id": f"demo-{self.seed}-{n}",
+                        "user_id": uid,
+                        "kind": "closeup" if self.rng.random() < 0.6 else "click",
+                        "pin_id": pid,
+                        "occurred_at": self.at(age),
+                        "received_at": self.at(max(0, age - self.rng.randint(0, 3))),
+                    }
+                )
 
 
 # --- text -------------------------------------------------------------------------------------------

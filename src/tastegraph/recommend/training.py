@@ -72,9 +72,7 @@ def top_co_saved(board_pins: sp.csr_matrix, k: int = CO_SAVED_TOP) -> sp.csr_mat
         first = np.searchsorted(r, np.arange(len(rows)))  # each row's first entry in sorted order
         rank = np.arange(len(r)) - first[r]
         top = rank < k
-        parts.append(
-            sp.csr_matrix((v[top], (r[top], c[top])), shape=(len(rows), n), dtype=np.float32)
-        )
+        parts.append(sp.csr_matrix((v[top], (r[top], c[top])), shape=(len(rows), n), dtype=np.float32))
     if not parts:
         return sp.csr_matrix((0, 0), dtype=np.float32)
     return sp.csr_matrix(sp.vstack(parts, format="csr"))
@@ -90,9 +88,7 @@ def _ids(conn: Connection, column: ColumnElement[Any]) -> np.ndarray:
 
 def _binary(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], value: float) -> sp.csr_matrix:
     keep = (rows >= 0) & (cols >= 0)
-    m = sp.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], cols[keep])), shape=shape
-    )
+    m = sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], cols[keep])), shape=shape)
     m.sum_duplicates()
     m.data[:] = value
     return m

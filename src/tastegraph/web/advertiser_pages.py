@@ -16,7 +16,7 @@ from tastegraph.collect import advertiser_events
 from tastegraph.kernel import NotFound, TastegraphError
 
 if TYPE_CHECKING:
-    from tastegraph.api.context import Caller
+    from tastegraph.usecases.callers import Caller
     from tastegraph.web.pages import Pages
 
 FormStr = Annotated[str, Form()]

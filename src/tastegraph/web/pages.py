@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tastegraph.api.context import Caller, CallerDep, SystemDep, sign_in, sign_out
+from tastegraph.api.context import CallerDep, SystemDep, sign_in, sign_out
 from tastegraph.api.context import delete_account as erase_and_forget_browser
 from tastegraph.api.middleware import PAGE_CSP
 from tastegraph.api.routes import feed as feed_routes
@@ -38,6 +38,7 @@ from tastegraph.kernel import CsrfFailed, NotFound, RateLimited, TastegraphError
 from tastegraph.kernel.urls import domain_of
 from tastegraph.usecases import accounts as account_cases
 from tastegraph.usecases import privacy_center
+from tastegraph.usecases.callers import Caller
 from tastegraph.web import advertiser_pages
 from tastegraph.web.csrf import FIELD as CSRF_FIELD
 from tastegraph.web.csrf import CsrfTokens

@@ -7,12 +7,10 @@ from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from tastegraph.api.context import (
-    Caller,
     CallerDep,
     SameOriginJson,
     SystemDep,
     UserDep,
-    Visitor,
     VisitorDep,
     read_as_caller,
     run_hot_read,
@@ -33,6 +31,7 @@ from tastegraph.catalog import content
 from tastegraph.collect import EngagementIn, engagement
 from tastegraph.consent import Decision, Purpose, Reason
 from tastegraph.recommend import MAX_LIMIT, home_feed, why
+from tastegraph.usecases.callers import Caller, Visitor
 
 router = APIRouter(prefix="/v1", tags=["feed"])
 

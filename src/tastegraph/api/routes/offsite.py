@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request, Response
 from fastapi.params import Depends
 
 from tastegraph.api.context import (
-    Caller,
     CallerDep,
     SameOriginJson,
     SystemDep,
@@ -22,6 +21,7 @@ from tastegraph.collect import VisitIn, VisitOutcome, visits
 from tastegraph.consent import OPT_OUT_COOKIE
 from tastegraph.kernel import InvalidInput, UnsupportedMediaType
 from tastegraph.kernel.urls import domain_of
+from tastegraph.usecases.callers import Caller
 
 router = APIRouter(prefix="/v1", tags=["off-site"])
 

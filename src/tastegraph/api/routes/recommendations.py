@@ -5,15 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
-from tastegraph.api.context import (
-    AdminOnly,
-    Caller,
-    SystemDep,
-    UserDep,
-    VisitorDep,
-    read_as_caller,
-    run_hot_read,
-)
+from tastegraph.api.context import AdminOnly, SystemDep, UserDep, VisitorDep, read_as_caller, run_hot_read
 from tastegraph.api.routes.feed import _pin_out, json_response
 from tastegraph.api.schemas import (
     BoardCard,
@@ -30,6 +22,7 @@ from tastegraph.api.schemas import (
 from tastegraph.bootstrap import System
 from tastegraph.catalog import content
 from tastegraph.recommend import MAX_LIMIT, Model, boards_to_follow, people_to_follow, related_pins
+from tastegraph.usecases.callers import Caller
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
