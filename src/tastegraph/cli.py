@@ -218,14 +218,13 @@ def train_command(
 
     from tastegraph.bootstrap import build
     from tastegraph.kernel import InvalidInput
-    from tastegraph.recommend import TrainingParams, model_store, train
+    from tastegraph.usecases import models
 
     settings = _settings()
     system = build(settings)
     columns = (TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
-        # Reading all engagement takes longer than a request's statement timeout allows.
-        with Progress(*columns, console=console) as progress, system.read(long_running=True) as conn:
+        with Progress(*columns, console=console) as progress:
             tasks: dict[str, Any] = {}
 
             def report(stage: str, done: int, total: int) -> None:
@@ -233,18 +232,21 @@ def train_command(
                     tasks[stage] = progress.add_task(stage, total=total)
                 progress.update(tasks[stage], completed=done, total=total)
 
-            params = TrainingParams(rank=rank, seed=seed)
-            artifact = train(conn, system.consent, system.clock.now(), params, report)
+            trained = models.train_new_version(
+                system, models.TrainingParams(rank=rank, seed=seed), keep, report
+            )
     except InvalidInput as exc:
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from exc
     finally:
         system.dispose()
-    path = model_store.save(settings.model_dir, artifact)
-    pruned = model_store.prune(settings.model_dir, keep)
-    console.print(f"model [bold]{artifact.version}[/bold] written to {path}")
+    console.print(f"model [bold]{trained.version}[/bold] written to {trained.path}")
     keys = ("version", "created_at", "counts", "offsite_expires_at", "training_seconds")
-    print(json.dumps({**{k: artifact.meta[k] for k in keys}, "path": str(path), "pruned": pruned}))
+    print(
+        json.dumps(
+            {**{k: trained.meta[k] for k in keys}, "path": str(trained.path), "pruned": trained.pruned}
+        )
+    )
 
 
 @app.command()

@@ -3,119 +3,29 @@ consent signals. Also the checks every cookie-authenticated JSON route makes."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import math
-import weakref
-from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import anyio
-from fastapi import Depends, Request, Response
-from sqlalchemy import Connection
+from fastapi import Depends, Request
 
 from tastegraph.api.openapi_errors import fails_with
 from tastegraph.bootstrap import System
-from tastegraph.consent import OPT_OUT_COOKIE, RequestSignals
-from tastegraph.identity import BROWSER_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, valid_browser_id
+from tastegraph.edge.cookies import visitor_of as visitor_of
+from tastegraph.edge.deps import CallerDep as CallerDep
+from tastegraph.edge.deps import SystemDep as SystemDep
+from tastegraph.edge.deps import VisitorDep as VisitorDep
+from tastegraph.edge.deps import get_caller as get_caller
+from tastegraph.edge.deps import get_system as get_system
+from tastegraph.edge.deps import run_hot_read as run_hot_read
 from tastegraph.kernel import Forbidden, RateLimited, Unauthenticated, UnsupportedMediaType
-from tastegraph.usecases import accounts as account_cases
-from tastegraph.usecases.callers import Caller, Visitor
-
-
-async def get_system(request: Request) -> System:
-    # async (it does no I/O): FastAPI runs a plain `def` dependency on the thread pool, a thread hop
-    # per request for nothing.
-    system: System = request.app.state.system
-    return system
-
-
-SystemDep = Annotated[System, Depends(get_system)]
-
-
-def visitor_of(request: Request) -> Visitor:
-    return Visitor(
-        request.cookies.get(SESSION_COOKIE),
-        valid_browser_id(read_cross_site_cookie(request, BROWSER_COOKIE)),
-        RequestSignals.from_request(
-            request.headers, {OPT_OUT_COOKIE: read_cross_site_cookie(request, OPT_OUT_COOKIE) or ""}
-        ),
-    )
-
-
-async def get_visitor(request: Request) -> Visitor:
-    """A dependency with no database work (async: no thread hop); the hot read routes resolve the caller
-    in their own transaction with `caller_in`."""
-    return visitor_of(request)
-
-
-VisitorDep = Annotated[Visitor, Depends(get_visitor)]
-
-
-def caller_in(system: System, conn: Connection, visitor: Visitor) -> Caller | None:
-    """The caller, looked up in the route's own read transaction; None when the request's GPC signal
-    must first turn a setting off (a write): then use `resolve_caller`, which does that."""
-    user_id = system.identity.user_for_session(conn, visitor.session_token, system.clock.now())
-    if user_id is not None and system.consent.gpc_changes_settings(conn, user_id, visitor.signals):
-        return None
-    return Caller(user_id, visitor.browser_id, visitor.session_token, visitor.signals)
-
-
-def resolve_caller(system: System, visitor: Visitor) -> Caller:
-    token, signals = visitor.session_token, visitor.signals
-    with system.read() as conn:
-        user_id = system.identity.user_for_session(conn, token, system.clock.now())
-        gpc_pending = user_id is not None and system.consent.gpc_changes_settings(conn, user_id, signals)
-    if gpc_pending and user_id is not None:
-        with system.write() as conn:
-            system.consent.honor_gpc(conn, user_id, system.clock.now())
-    return Caller(user_id, visitor.browser_id, token, signals)
-
-
-T = TypeVar("T")
-
-
-def read_as_caller(system: System, visitor: Visitor, work: Callable[[Connection, Caller], T]) -> T:
-    """`work(conn, caller)` in one read transaction that also looks the caller up (one transaction and
-    no thread hop for the dependency); when the request's GPC signal must first turn a setting off, that
-    write happens and `work` runs in a fresh read transaction."""
-    with system.read() as conn:
-        caller = caller_in(system, conn, visitor)
-        if caller is not None:
-            return work(conn, caller)
-    caller = resolve_caller(system, visitor)
-    with system.read() as conn:
-        return work(conn, caller)
-
-
-# One limiter per event loop: a server process has one; tests start a loop per client.
-_hot_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-async def run_hot_read(system: System, work: Callable[[], T]) -> T:
-    """Run a CPU-bound read route's `work` on a worker thread, at most `hot_read_concurrency` at a time in
-    this process (the rest queue here instead of thrashing the interpreter lock on one core); or, when
-    that is 0, right here on the event loop (see config.Settings.hot_read_concurrency)."""
-    at_once = system.settings.hot_reads_at_once
-    if at_once == 0:
-        return work()
-    loop = asyncio.get_running_loop()
-    limiter = _hot_limiters.get(loop)
-    if limiter is None:
-        limiter = anyio.CapacityLimiter(at_once)
-        _hot_limiters[loop] = limiter
-    return await anyio.to_thread.run_sync(work, limiter=limiter)
-
-
-def get_caller(request: Request, system: SystemDep) -> Caller:
-    return resolve_caller(system, visitor_of(request))
-
-
-CallerDep = Annotated[Caller, Depends(get_caller)]
+from tastegraph.usecases.callers import Caller as Caller
+from tastegraph.usecases.callers import Visitor as Visitor
+from tastegraph.usecases.callers import read_as_caller as read_as_caller
+from tastegraph.usecases.callers import resolve_caller as resolve_caller
 
 
 @fails_with(401)
@@ -194,103 +104,13 @@ async def require_admin(request: Request, system: SystemDep) -> None:
 AdminOnly = Depends(require_admin)
 
 
-LOCAL_SUFFIX = "_local"
-
-
-def _https(request: Request, system: System) -> bool:
-    return request.url.scheme == "https" or system.settings.cookies_always_secure
-
-
-def read_cross_site_cookie(request: Request, name: str) -> str | None:
-    """A cross-site cookie, or its plain-http twin (see `set_cross_site_cookie`)."""
-    return request.cookies.get(name) or request.cookies.get(name + LOCAL_SUFFIX)
-
-
-def set_session_cookie(response: Response, request: Request, system: System, token: str) -> None:
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=system.settings.session_days * 86400,
-        httponly=True,
-        secure=_https(request, system),
-        samesite="lax",
-        path="/",
-    )
-
-
-def set_cross_site_cookie(
-    response: Response, request: Request, system: System, name: str, value: str, max_age: int
-) -> None:
-    """Cookies the save button needs on third-party pages: SameSite=None, which browsers accept only
-    with Secure. Over plain http (local development) Secure cookies are kept by browsers on loopback but
-    never sent back by non-browser HTTP clients, so a SameSite=Lax twin named `<name>_local` goes along."""
-    response.set_cookie(name, value, max_age=max_age, httponly=True, secure=True, samesite="none", path="/")
-    if not _https(request, system):
-        response.set_cookie(
-            name + LOCAL_SUFFIX, value, max_age=max_age, httponly=True, samesite="lax", path="/"
-        )
-
-
-def clear_cookie(response: Response, request: Request, system: System, name: str) -> None:
-    response.delete_cookie(name, path="/", httponly=True, secure=_https(request, system), samesite="lax")
-    if name != SESSION_COOKIE:
-        response.delete_cookie(name, path="/", httponly=True, secure=True, samesite="none")
-        response.delete_cookie(name + LOCAL_SUFFIX, path="/", httponly=True, samesite="lax")
-
-
-def set_browser_cookie(response: Response, request: Request, system: System, browser_id: str) -> None:
-    set_cross_site_cookie(response, request, system, BROWSER_COOKIE, browser_id, 400 * 24 * 3600)
-
-
-def set_device_cookie(response: Response, request: Request, system: System, value: str) -> None:
-    """This browser signed in to the account before: it is not held back by that account's lockout."""
-    response.set_cookie(
-        DEVICE_COOKIE,
-        value,
-        max_age=365 * 24 * 3600,
-        httponly=True,
-        secure=_https(request, system),
-        samesite="lax",
-        path="/",
-    )
-
-
-# --- accounts: the use cases' results as cookies (shared by the API and the pages) -------------------
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def sign_in(
-    system: System, request: Request, response: Response, email: str, password: str, caller: Caller
-) -> int:
-    """usecases.accounts.sign_in, then the session, browser and device cookies on `response`."""
-    signed = account_cases.sign_in(
-        system,
-        email,
-        password,
-        browser_id=caller.browser_id,
-        address=client_address(request),
-        device_cookie=request.cookies.get(DEVICE_COOKIE),
-    )
-    set_session_cookie(response, request, system, signed.session_token)
-    set_browser_cookie(response, request, system, signed.browser_id)
-    set_device_cookie(response, request, system, signed.device_cookie)
-    return signed.user_id
-
-
-def sign_out(system: System, request: Request, response: Response, caller: Caller) -> None:
-    """usecases.accounts.sign_out, then forget the session and the browser id in the browser."""
-    account_cases.sign_out(system, caller.session_token, caller.browser_id)
-    clear_cookie(response, request, system, SESSION_COOKIE)
-    clear_cookie(response, request, system, BROWSER_COOKIE)
-
-
-def delete_account(system: System, request: Request, response: Response, user_id: int) -> dict[str, int]:
-    """usecases.accounts.delete_account; the browser forgets the session and the browser id too, so
-    nothing later can be tied to the deleted account's browser."""
-    counts = account_cases.delete_account(system, user_id)
-    clear_cookie(response, request, system, SESSION_COOKIE)
-    clear_cookie(response, request, system, BROWSER_COOKIE)
-    return counts
+# The cookie helpers live in edge.cookies (the pages use them too); named here for the API's routes.
+from tastegraph.edge.cookies import clear_cookie as clear_cookie  # noqa: E402
+from tastegraph.edge.cookies import client_address as client_address  # noqa: E402
+from tastegraph.edge.cookies import delete_account as delete_account  # noqa: E402
+from tastegraph.edge.cookies import read_cross_site_cookie as read_cross_site_cookie  # noqa: E402
+from tastegraph.edge.cookies import set_browser_cookie as set_browser_cookie  # noqa: E402
+from tastegraph.edge.cookies import set_cross_site_cookie as set_cross_site_cookie  # noqa: E402
+from tastegraph.edge.cookies import set_session_cookie as set_session_cookie  # noqa: E402
+from tastegraph.edge.cookies import sign_in as sign_in  # noqa: E402
+from tastegraph.edge.cookies import sign_out as sign_out  # noqa: E402

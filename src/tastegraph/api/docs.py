@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from tastegraph.api.middleware import PAGE_CSP
+from tastegraph.edge.csp import PAGE_CSP
 
 ASSETS = "/docs-assets"
 # ReDoc styles itself with <style> elements it adds at run time, which `style-src 'self'` refuses. Its

@@ -11,6 +11,7 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tastegraph.api.errors import error_body
+from tastegraph.edge.csp import PAGE_CSP
 from tastegraph.kernel import PayloadTooLarge
 from tastegraph.kernel.counters import SharedRate
 
@@ -197,11 +198,6 @@ class EmbeddableCors:
         await self.app(scope, receive, with_cors)
 
 
-# Pages (and the API docs) load nothing from anywhere but this origin (the favicon is a data: URI).
-PAGE_CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 HSTS = b"max-age=31536000; includeSubDomains"
 # The same for everyone, so caches may keep them whoever asks (their routes set their own caching).
 ASSET_PREFIXES = ("/static/", "/docs-assets/", "/ikea-images/")

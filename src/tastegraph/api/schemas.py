@@ -8,8 +8,9 @@ from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from pydantic.config import JsonDict
 
-from tastegraph.collect import Kind
 from tastegraph.kernel.json_numbers import WHOLE_NUMBER
+from tastegraph.usecases.accounts import MAX_DISPLAY_NAME, MAX_EMAIL, MAX_PASSWORD, MAX_PHONE
+from tastegraph.usecases.home_feed import Kind
 
 # Ids are 64-bit signed integers: a larger number names nothing (422), rather than overflowing the database.
 MAX_ID = 2**63 - 1
@@ -38,12 +39,12 @@ PASSWORD_RULE: JsonDict = {"minLength": 8}
 
 
 class SignUp(StrictModel):
-    email: StrictStr = Field(max_length=320, json_schema_extra=EMAIL_RULE)
-    password: StrictStr = Field(max_length=256, json_schema_extra=PASSWORD_RULE)
-    display_name: StrictStr | None = Field(default=None, max_length=80)
+    email: StrictStr = Field(max_length=MAX_EMAIL, json_schema_extra=EMAIL_RULE)
+    password: StrictStr = Field(max_length=MAX_PASSWORD, json_schema_extra=PASSWORD_RULE)
+    display_name: StrictStr | None = Field(default=None, max_length=MAX_DISPLAY_NAME)
     # Optional; only its hash is kept (matched against advertisers' hashed phone numbers when the
     # person allows advertiser data). Must include the country code, e.g. "+1 650 555 1234".
-    phone: StrictStr | None = Field(default=None, max_length=40)
+    phone: StrictStr | None = Field(default=None, max_length=MAX_PHONE)
 
 
 class SignIn(StrictModel):

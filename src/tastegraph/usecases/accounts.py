@@ -9,6 +9,17 @@ from dataclasses import dataclass
 
 from tastegraph.bootstrap import System
 from tastegraph.catalog import accounts
+from tastegraph.kernel import NotFound
+
+# The longest email, password, display name and phone number an account takes (the API's schema says the
+# same; the pages check with `too_long`).
+MAX_EMAIL, MAX_PASSWORD, MAX_DISPLAY_NAME, MAX_PHONE = 320, 256, 80, 40
+
+
+def too_long(email: str, password: str, display_name: str | None = None) -> bool:
+    return (
+        len(email) > MAX_EMAIL or len(password) > MAX_PASSWORD or len(display_name or "") > MAX_DISPLAY_NAME
+    )
 
 
 @dataclass(frozen=True)
@@ -86,3 +97,12 @@ def delete_account(system: System, user_id: int) -> dict[str, int]:
     forgets the session and the browser id, so nothing later is tied to the deleted account."""
     with system.write() as conn:
         return system.privacy.erase(conn, user_id)
+
+
+def profile(system: System, user_id: int) -> dict[str, object] | None:
+    """The signed-in person's id, email, display name and creation time (None once deleted)."""
+    with system.read() as conn:
+        try:
+            return dict(accounts.get_user(conn, user_id))
+        except NotFound:
+            return None

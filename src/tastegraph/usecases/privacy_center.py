@@ -3,11 +3,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from tastegraph.ads import accounts, audiences, customer_lists
 from tastegraph.bootstrap import System
 from tastegraph.collect import advertiser_events
+from tastegraph.consent import BROWSER_SETTING, GPC_SOURCE, LedgerEntry, Reason
+from tastegraph.kernel import Unauthenticated
+from tastegraph.usecases.callers import Caller, offsite_permit
+
+__all__ = [
+    "BROWSER_SETTING",
+    "GPC_SOURCE",
+    "LedgerEntry",
+    "SettingsOverview",
+    "advertiser_data_setting",
+    "advertisers_about",
+    "export_data",
+    "set_advertiser_choice",
+    "settings_overview",
+]
 
 
 def export_data(system: System, user_id: int) -> dict[str, Any]:
@@ -68,3 +84,33 @@ def set_advertiser_choice(system: System, user_id: int, ad_account_id: int, allo
             system.consent.unblock_advertiser(conn, user_id, ad_account_id, label, now)
         else:
             system.consent.block_advertiser(conn, user_id, ad_account_id, label, now)
+
+
+@dataclass(frozen=True)
+class SettingsOverview:
+    """What the privacy center shows a signed-in person."""
+
+    settings: dict[str, bool]
+    history: list[LedgerEntry]  # newest first: every consent change and where it came from
+    advertisers: list[dict[str, Any]]  # advertisers_about
+    ads_off_by_gpc: bool  # advertiser data is off because this browser's GPC signal turned it off
+    browser_refuses: str | None  # the browser itself says no to off-site data (DNT, GPC, opt-out): why
+
+
+def settings_overview(system: System, caller: Caller) -> SettingsOverview:
+    if caller.user_id is None:
+        raise Unauthenticated("sign in first")
+    user_id = caller.user_id
+    with system.read() as conn:
+        current = system.consent.settings(conn, user_id)
+        history = system.consent.history(conn, user_id)
+        permit = offsite_permit(system, conn, caller)
+    last_ads_change = next((e for e in history if e.setting == "ads_advertiser_data"), None)
+    by_gpc = last_ads_change is not None and last_ads_change.source == GPC_SOURCE
+    return SettingsOverview(
+        current,
+        history,
+        advertisers_about(system, user_id),
+        by_gpc and not current["ads_advertiser_data"],
+        permit.explain() if not permit.allowed and permit.reason is not Reason.PERSONALIZATION_OFF else None,
+    )

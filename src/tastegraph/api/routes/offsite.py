@@ -10,18 +10,17 @@ from tastegraph.api.context import (
     SameOriginJson,
     SystemDep,
     clear_cookie,
-    read_cross_site_cookie,
     set_browser_cookie,
     set_cross_site_cookie,
 )
 from tastegraph.api.openapi_errors import fails_with
 from tastegraph.api.schemas import BrowserChoice, VisitBatchBody, VisitBatchResult, VisitBody, VisitResult
 from tastegraph.bootstrap import System
-from tastegraph.collect import VisitIn, VisitOutcome, visits
-from tastegraph.consent import OPT_OUT_COOKIE
-from tastegraph.kernel import InvalidInput, UnsupportedMediaType
-from tastegraph.kernel.urls import domain_of
+from tastegraph.edge.cookies import browser_allows
+from tastegraph.kernel import UnsupportedMediaType
+from tastegraph.usecases import offsite
 from tastegraph.usecases.callers import Caller
+from tastegraph.usecases.offsite import OPT_OUT_COOKIE, VisitIn, VisitOutcome
 
 router = APIRouter(prefix="/v1", tags=["off-site"])
 
@@ -33,40 +32,13 @@ def _json_only(request: Request) -> None:
         raise UnsupportedMediaType("send the body as application/json", field="content-type")
 
 
-def _check_reporting_origin(request: Request, urls: list[str]) -> None:
-    """A page may only report itself: when the browser names the calling origin, the URL must be on it.
-    An origin that names no site (`null`: a sandboxed frame, a file, a redirect across sites) is a
-    foreign one, so it can report nothing."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return
-    try:
-        origin_host = None if origin == "null" else domain_of(origin, field="origin")
-    except InvalidInput:
-        origin_host = None
-    for i, url in enumerate(urls):
-        if origin_host is None or domain_of(url) != origin_host:
-            field = "url" if len(urls) == 1 else f"visits[{i}].url"
-            raise InvalidInput("a page can only report visits to its own site", field=field)
-
-
 def record(
     system: System, request: Request, response: Response, caller: Caller, items: list[VisitIn]
 ) -> list[VisitOutcome]:
-    _check_reporting_origin(request, [v.url for v in items])
-    browser_id = caller.browser_id
-    issued = False
-    with system.write() as conn:
-        user_id = caller.user_id or system.identity.user_for_browser(conn, browser_id)
-        if browser_id is None and user_id is None:
-            browser_id, issued = system.identity.new_browser_id(), True
-        outcomes = visits.record_visits(
-            conn, system.consent, user_id, browser_id, caller.signals, items, system.clock.now()
-        )
-    # A new browser cookie only when something was actually kept about this browser.
-    if issued and browser_id is not None and any(o.stored and not o.duplicate for o in outcomes):
-        set_browser_cookie(response, request, system, browser_id)
-    return outcomes
+    recorded = offsite.record_visits(system, caller, request.headers.get("origin"), items)
+    if recorded.new_browser_id is not None:
+        set_browser_cookie(response, request, system, recorded.new_browser_id)
+    return recorded.outcomes
 
 
 @router.post(
@@ -98,20 +70,11 @@ def post_visits(
     return VisitBatchResult(results=[VisitResult(**o.as_dict()) for o in outcomes])
 
 
-def browser_allows(request: Request) -> bool:
-    return read_cross_site_cookie(request, OPT_OUT_COOKIE) != "1"
-
-
 def set_browser_choice(
     system: System, request: Request, response: Response, caller: Caller, allow: bool, previous: bool
 ) -> None:
-    """The signed-out checkbox. Unchecking deletes what this browser reported while signed out."""
-    if caller.browser_id is not None:
-        with system.write() as conn:
-            user_id = caller.user_id or system.identity.user_for_browser(conn, caller.browser_id)
-            system.consent.record_browser_choice(
-                conn, caller.browser_id, user_id, allow, previous, system.clock.now()
-            )
+    """The signed-out checkbox (usecases.offsite), and its cookie."""
+    offsite.set_browser_choice(system, caller, allow, previous)
     if allow:
         clear_cookie(response, request, system, OPT_OUT_COOKIE)
     else:
