@@ -8,6 +8,7 @@ from fastapi import Request, Response
 
 from tastegraph.bootstrap import System
 from tastegraph.usecases import accounts as account_cases
+from tastegraph.usecases import offsite
 from tastegraph.usecases.callers import (
     BROWSER_COOKIE,
     DEVICE_COOKIE,
@@ -135,3 +136,15 @@ def delete_account(system: System, request: Request, response: Response, user_id
     clear_cookie(response, request, system, SESSION_COOKIE)
     clear_cookie(response, request, system, BROWSER_COOKIE)
     return counts
+
+
+def set_browser_choice(
+    system: System, request: Request, response: Response, caller: Caller, allow: bool
+) -> None:
+    """usecases.offsite.set_browser_choice (logged; unchecking deletes what this browser reported while
+    signed out), then the opt-out cookie set or cleared."""
+    offsite.set_browser_choice(system, caller, allow, browser_allows(request))
+    if allow:
+        clear_cookie(response, request, system, OPT_OUT_COOKIE)
+    else:
+        set_cross_site_cookie(response, request, system, OPT_OUT_COOKIE, "1", 5 * 365 * 86400)

@@ -98,13 +98,17 @@ def why(system: System, caller: Caller, pin_id: int) -> list[dict[str, Any]]:
 class PinPage:
     pin: Pin
     reasons: list[dict[str, Any]]
+    topic_names: dict[str, str]  # the Pin's topics: slug -> name in the catalogue
 
 
 def pin_with_reasons(system: System, caller: Caller, pin_id: int) -> PinPage:
     """One Pin and why the feed would show it, read together."""
     with system.read() as conn:
         found = content.get_pin(conn, pin_id)
-        return PinPage(found, reasons_for(system, conn, caller, offsite_permit(system, conn, caller), pin_id))
+        reasons = reasons_for(system, conn, caller, offsite_permit(system, conn, caller), pin_id)
+        topics = content.topics_by_slug(conn)
+        names = {t: topics[t][1] for t in found["topics"] if t in topics}
+    return PinPage(found, reasons, names)
 
 
 def record(system: System, user_id: int, events: list[EngagementIn]) -> list[dict[str, Any]]:

@@ -10,14 +10,14 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from tastegraph.ads import accounts, audiences
-from tastegraph.api.context import CallerDep, SystemDep
 from tastegraph.bootstrap import System
 from tastegraph.collect import advertiser_events
+from tastegraph.edge.deps import CallerDep, SystemDep
 from tastegraph.kernel import NotFound, TastegraphError
 
 if TYPE_CHECKING:
     from tastegraph.usecases.callers import Caller
-    from tastegraph.web.pages import Pages
+    from tastegraph.web.rendering import Pages
 
 FormStr = Annotated[str, Form()]
 

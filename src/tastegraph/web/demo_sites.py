@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from tastegraph.demo import DEMO_SHOP_TAG_ID, TOPIC_DOMAINS
-from tastegraph.web.pages import placeholder_svg
+from tastegraph.web.images import placeholder_svg
 
 HERE = Path(__file__).parent / "demo_sites"
 templates = Jinja2Templates(directory=HERE)

@@ -9,18 +9,16 @@ from tastegraph.api.context import (
     CallerDep,
     SameOriginJson,
     SystemDep,
-    clear_cookie,
     set_browser_cookie,
-    set_cross_site_cookie,
 )
 from tastegraph.api.openapi_errors import fails_with
 from tastegraph.api.schemas import BrowserChoice, VisitBatchBody, VisitBatchResult, VisitBody, VisitResult
 from tastegraph.bootstrap import System
-from tastegraph.edge.cookies import browser_allows
+from tastegraph.edge.cookies import browser_allows, set_browser_choice
 from tastegraph.kernel import UnsupportedMediaType
 from tastegraph.usecases import offsite
 from tastegraph.usecases.callers import Caller
-from tastegraph.usecases.offsite import OPT_OUT_COOKIE, VisitIn, VisitOutcome
+from tastegraph.usecases.offsite import VisitIn, VisitOutcome
 
 router = APIRouter(prefix="/v1", tags=["off-site"])
 
@@ -70,17 +68,6 @@ def post_visits(
     return VisitBatchResult(results=[VisitResult(**o.as_dict()) for o in outcomes])
 
 
-def set_browser_choice(
-    system: System, request: Request, response: Response, caller: Caller, allow: bool, previous: bool
-) -> None:
-    """The signed-out checkbox (usecases.offsite), and its cookie."""
-    offsite.set_browser_choice(system, caller, allow, previous)
-    if allow:
-        clear_cookie(response, request, system, OPT_OUT_COOKIE)
-    else:
-        set_cross_site_cookie(response, request, system, OPT_OUT_COOKIE, "1", 5 * 365 * 86400)
-
-
 @router.get("/browser/personalization", response_model=BrowserChoice, summary="This browser's choice")
 def get_browser_choice(request: Request) -> BrowserChoice:
     return BrowserChoice(allow=browser_allows(request))
@@ -95,5 +82,5 @@ def get_browser_choice(request: Request) -> BrowserChoice:
 def put_browser_choice(
     body: BrowserChoice, request: Request, response: Response, system: SystemDep, caller: CallerDep
 ) -> BrowserChoice:
-    set_browser_choice(system, request, response, caller, body.allow, browser_allows(request))
+    set_browser_choice(system, request, response, caller, body.allow)
     return BrowserChoice(allow=body.allow)

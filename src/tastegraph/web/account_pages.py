@@ -1,0 +1,103 @@
+"""Sign up, sign in and sign out (usecases.accounts; the cookies as edge.cookies sets them for the API)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+
+from tastegraph.edge.cookies import sign_in, sign_out
+from tastegraph.edge.deps import CallerDep, SystemDep
+from tastegraph.kernel import RateLimited, TastegraphError
+from tastegraph.usecases import accounts as account_cases
+from tastegraph.web.rendering import FormStr, Pages, redirect, safe_next, sentence
+
+
+def routes(pages: Pages) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    csrf = pages.csrf
+
+    @router.get("/signup", response_class=HTMLResponse)
+    def signup_form(request: Request, caller: CallerDep) -> Response:
+        if caller.user_id is not None:
+            return redirect("/")
+        return pages.render(request, "signup.html", caller, {"form": {}, "error": None})
+
+    @router.post("/signup")
+    def signup(
+        request: Request,
+        system: SystemDep,
+        caller: CallerDep,
+        email: FormStr = "",
+        password: FormStr = "",
+        display_name: FormStr = "",
+        csrf_token: FormStr = "",
+    ) -> Response:
+        csrf.check(request, csrf_token)
+        form = {"email": email, "display_name": display_name}
+        name = display_name.strip() or None
+        if account_cases.too_long(email, password, name):
+            return pages.render(
+                request,
+                "signup.html",
+                caller,
+                {"form": form, "error": "That's too long: use a shorter email, name or password."},
+                status=422,
+            )
+        try:
+            account_cases.sign_up(system, email, password, name)
+        except TastegraphError as exc:
+            return pages.render(
+                request,
+                "signup.html",
+                caller,
+                {"form": form, "error": sentence(exc.message), "field": exc.field},
+                status=exc.status,
+            )
+        response = redirect("/?notice=welcome")
+        sign_in(system, request, response, email, password, caller)
+        return response
+
+    @router.get("/signin", response_class=HTMLResponse)
+    def signin_form(request: Request, caller: CallerDep, next: str = "/") -> Response:
+        if caller.user_id is not None:
+            return redirect(safe_next(next))
+        return pages.render(
+            request, "signin.html", caller, {"form": {}, "error": None, "next": safe_next(next)}
+        )
+
+    @router.post("/signin")
+    def signin(
+        request: Request,
+        system: SystemDep,
+        caller: CallerDep,
+        email: FormStr = "",
+        password: FormStr = "",
+        next: FormStr = "/",
+        csrf_token: FormStr = "",
+    ) -> Response:
+        csrf.check(request, csrf_token)
+        target = safe_next(next)
+        response = redirect(target if target != "/" else "/?notice=signed_in")
+        try:
+            sign_in(system, request, response, email, password, caller)
+        except TastegraphError as exc:
+            page = pages.render(
+                request,
+                "signin.html",
+                caller,
+                {"form": {"email": email}, "error": sentence(exc.message), "next": target},
+                status=exc.status,
+            )
+            if isinstance(exc, RateLimited):
+                page.headers["Retry-After"] = str(exc.retry_after_seconds)
+            return page
+        return response
+
+    @router.post("/signout")
+    def signout(request: Request, system: SystemDep, caller: CallerDep, csrf_token: FormStr = "") -> Response:
+        csrf.check(request, csrf_token)
+        response = redirect("/?notice=signed_out")
+        sign_out(system, request, response, caller)
+        return response
+
+    return router

@@ -1,0 +1,115 @@
+"""What every page shares: the templates, who is signed in, the CSRF token, the fixed notices, the
+pages' security headers, and small helpers for forms and redirects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Form, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from tastegraph.bootstrap import System
+from tastegraph.edge.csp import PAGE_CSP
+from tastegraph.kernel import TastegraphError
+from tastegraph.kernel.urls import domain_of
+from tastegraph.usecases import accounts as account_cases
+from tastegraph.usecases.callers import Caller
+from tastegraph.web.csrf import FIELD as CSRF_FIELD
+from tastegraph.web.csrf import CsrfTokens
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+TEMPLATES = HERE / "templates"
+
+templates = Jinja2Templates(directory=TEMPLATES)
+FormStr = Annotated[str, Form()]
+
+# Fixed texts for ?notice=..., so a link can never make a page say something we did not write.
+NOTICES: dict[str, str] = {
+    "welcome": "Welcome to Tastegraph! Your account is ready.",
+    "signed_in": "You're signed in.",
+    "signed_out": "You're signed out. See you soon.",
+    "settings_saved": "Your setting is saved.",
+    "token_revoked": "The token is revoked: it stops working at once.",
+    "browser_saved": "Your choice for this browser is saved.",
+    "deleted": "Your account and everything about it has been deleted.",
+}
+
+
+def safe_next(value: str | None) -> str:
+    """Only local paths: never redirect to another site."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def redirect(location: str) -> RedirectResponse:
+    return RedirectResponse(location, status_code=303)
+
+
+def when(value: datetime | str) -> str:
+    dt = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return dt.strftime("%-d %b %Y, %H:%M UTC")
+
+
+def site_host(url: str) -> str:
+    try:
+        return domain_of(url)
+    except TastegraphError:
+        return ""
+
+
+def sentence(message: str) -> str:
+    message = message.strip()
+    if not message:
+        return "Something went wrong."
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
+
+
+class Pages:
+    """Rendering shared by every page: who is signed in, the CSRF token, the notice."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+        self.csrf = CsrfTokens(
+            system.settings.secret_key, secure_cookie=system.settings.cookies_always_secure
+        )
+
+    def user(self, caller: Caller | None) -> dict[str, Any] | None:
+        if caller is None or caller.user_id is None:
+            return None
+        return account_cases.profile(self.system, caller.user_id)
+
+    def render(
+        self,
+        request: Request,
+        name: str,
+        caller: Caller | None,
+        context: dict[str, Any] | None = None,
+        status: int = 200,
+    ) -> Response:
+        token, new_cookie = self.csrf.token(request)
+        notice = NOTICES.get(request.query_params.get("notice", ""))
+        ctx: dict[str, Any] = {
+            "user": self.user(caller),
+            "csrf_field": CSRF_FIELD,
+            "csrf_token": token,
+            "notice": notice,
+            "path": request.url.path,
+            **(context or {}),
+        }
+        response = templates.TemplateResponse(request, name, ctx, status_code=status)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Content-Security-Policy"] = PAGE_CSP
+        if new_cookie is not None:
+            self.csrf.set_cookie(request, response, new_cookie)
+        return response
+
+    def error(self, request: Request, status: int, title: str, message: str) -> Response:
+        return self.render(
+            request, "error.html", None, {"status": status, "title": title, "message": message}, status=status
+        )
