@@ -21,7 +21,7 @@ from tastegraph.identity import IdentityService, SignInGuard, psi, psi_keys
 from tastegraph.kernel import Clock, SettableClock, SystemClock
 from tastegraph.kernel.counters import CounterStore, DatabaseCounters, Limiter, RedisCounters
 from tastegraph.privacy import PersonalDataStore, PrivacyRegistry
-from tastegraph.recommend.model import ModelHolder
+from tastegraph.recommend import ModelHolder
 
 
 @dataclass

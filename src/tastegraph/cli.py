@@ -402,7 +402,7 @@ def bench_recall(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from tastegraph.kernel import InvalidInput
-    from tastegraph.recommend.offline import DEFAULT_MODEL, evaluate, load_lightgcn, make_model
+    from tastegraph.usecases.offline_evaluation import DEFAULT_MODEL, evaluate, load_lightgcn, make_model
 
     try:
         data = load_lightgcn(train, test)

@@ -24,8 +24,7 @@ from tastegraph.collect.engagement import Kind
 from tastegraph.consent import AdvertiserDatum, ConsentService, Purpose, RequestSignals, Subject, decide
 from tastegraph.kernel import Conflict, InvalidInput, NotFound
 from tastegraph.kernel.tables import inserted_id
-from tastegraph.recommend.model import Model
-from tastegraph.recommend.representations import most_similar, taste_vectors
+from tastegraph.recommend import Model, most_similar, taste_vectors
 
 MIN_AUDIENCE = 100
 ENGAGEMENT_KINDS = (Kind.SAVE, Kind.CLICK, Kind.CLOSEUP)

@@ -25,7 +25,7 @@ from tastegraph.bootstrap import System
 from tastegraph.config import Settings
 from tastegraph.kernel import Unavailable
 from tastegraph.kernel.counters import Limit, SharedRate
-from tastegraph.recommend import shared_lists
+from tastegraph.usecases import maintenance
 
 log = logging.getLogger("tastegraph.api")
 
@@ -34,7 +34,7 @@ async def _sweep_forever(system: System) -> None:
     while True:
         await asyncio.sleep(system.settings.sweep_interval_seconds)
         try:
-            deleted = await asyncio.to_thread(system.sweep)
+            deleted = await asyncio.to_thread(maintenance.sweep, system)
             log.info("retention sweep: %s", deleted)
         except Exception as exc:  # keep sweeping; the next run retries
             if errors.database_unavailable(exc):
@@ -55,8 +55,8 @@ async def _refill_lists_forever(system: System) -> None:
     threads to requests (PostgreSQL: up to 8 ms a list, more under load)."""
     while True:
         await asyncio.sleep(LIST_REFILL_TICK_SECONDS)
-        for key in shared_lists.due(system.engine):
-            refill = functools.partial(_refill_list, system, key)
+        for key in maintenance.lists_due(system):
+            refill = functools.partial(maintenance.refill_list, system, key)
             try:
                 if system.settings.hot_reads_at_once == 0:
                     refill()
@@ -68,11 +68,6 @@ async def _refill_lists_forever(system: System) -> None:
                 else:
                     log.exception("refilling shared list %r failed", key)
             await asyncio.sleep(0)
-
-
-def _refill_list(system: System, key: Any) -> None:
-    with system.read() as conn:
-        shared_lists.refill(conn, key)
 
 
 def reload_on_sighup(system: System) -> bool:

@@ -10,8 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, or_, select
 
-from tastegraph.catalog import content
-from tastegraph.catalog.tables import boards, pins
+from tastegraph.catalog import content, lookups
 from tastegraph.collect.tables import engagement_events
 from tastegraph.kernel import InvalidInput, NotFound
 from tastegraph.kernel.ids import new_event_id
@@ -120,14 +119,8 @@ def _check_targets_exist(conn: Connection, events: Sequence[EngagementIn]) -> No
     """Unknown Pin or board ids are a 404 naming the event, before anything is written."""
     pin_ids = {e.pin_id for e in events if e.pin_id is not None}
     board_ids = {e.board_id for e in events if e.board_id is not None}
-    known_pins = (
-        set(conn.execute(select(pins.c.id).where(pins.c.id.in_(pin_ids))).scalars()) if pin_ids else set()
-    )
-    known_boards = (
-        set(conn.execute(select(boards.c.id).where(boards.c.id.in_(board_ids))).scalars())
-        if board_ids
-        else set()
-    )
+    known_pins = lookups.existing_pins(conn, pin_ids)
+    known_boards = lookups.existing_boards(conn, board_ids)
 
     for i, e in enumerate(events):
         if e.pin_id is not None and e.pin_id not in known_pins:
@@ -143,9 +136,8 @@ def people_engaged_with_domain(
     audiences). Consent for using them is the caller's to decide, person by person."""
     rows = conn.execute(
         select(engagement_events.c.user_id)
-        .join(pins, pins.c.id == engagement_events.c.pin_id)
         .where(
-            pins.c.domain == domain,
+            engagement_events.c.pin_id.in_(lookups.pins_linking_to(domain)),
             engagement_events.c.kind.in_([k.value for k in kinds]),
             engagement_events.c.occurred_at >= since,
         )
@@ -176,8 +168,8 @@ def export(conn: Connection, user_id: int) -> list[dict[str, Any]]:
 
 def erase(conn: Connection, user_id: int) -> int:
     """Delete the person's events, and others' events that name this person or their Pins and boards."""
-    own_pins = select(pins.c.id).where(pins.c.creator_id == user_id).scalar_subquery()
-    own_boards = select(boards.c.id).where(boards.c.owner_id == user_id).scalar_subquery()
+    own_pins = lookups.pins_created_by(user_id)
+    own_boards = lookups.boards_owned_by(user_id)
     return conn.execute(
         delete(engagement_events).where(
             or_(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-import tastegraph.ads.tables
-import tastegraph.catalog.tables
-import tastegraph.collect.tables
-import tastegraph.consent.tables
-import tastegraph.identity.tables
+# Importing a domain package loads its tables onto the one metadata.
+import tastegraph.ads
+import tastegraph.catalog
+import tastegraph.collect
+import tastegraph.consent
+import tastegraph.identity
 import tastegraph.kernel.counters  # noqa: F401
 from tastegraph.kernel import metadata
 

@@ -1,10 +1,13 @@
 """Recommendations: candidate sources, blending and explanations. Off-site signals only through consent."""
 
 from tastegraph.recommend import model_store as model_store
+from tastegraph.recommend import offline as offline
+from tastegraph.recommend import shared_lists as shared_lists
 from tastegraph.recommend.feed import MAX_LIMIT, FeedItem, home_feed, why
 from tastegraph.recommend.follow import Suggestion, boards_to_follow, people_to_follow
 from tastegraph.recommend.model import Model, ModelHolder
 from tastegraph.recommend.related import related_pins
+from tastegraph.recommend.representations import most_similar, taste_vectors
 from tastegraph.recommend.training import TrainingParams, train
 
 __all__ = [
@@ -17,8 +20,12 @@ __all__ = [
     "boards_to_follow",
     "home_feed",
     "model_store",
+    "most_similar",
+    "offline",
     "people_to_follow",
     "related_pins",
+    "shared_lists",
+    "taste_vectors",
     "train",
     "why",
 ]

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from tastegraph.bootstrap import System
 from tastegraph.catalog import accounts
-from tastegraph.kernel import NotFound
 
 # The longest email, password, display name and phone number an account takes (the API's schema says the
 # same; the pages check with `too_long`).
@@ -99,10 +98,7 @@ def delete_account(system: System, user_id: int) -> dict[str, int]:
         return system.privacy.erase(conn, user_id)
 
 
-def profile(system: System, user_id: int) -> dict[str, object] | None:
-    """The signed-in person's id, email, display name and creation time (None once deleted)."""
+def profile(system: System, user_id: int) -> dict[str, object]:
+    """The person's id, email, display name and creation time (NotFound once deleted)."""
     with system.read() as conn:
-        try:
-            return dict(accounts.get_user(conn, user_id))
-        except NotFound:
-            return None
+        return dict(accounts.get_user(conn, user_id))

@@ -14,8 +14,8 @@ import secrets
 
 from fastapi import Request, Response
 
-from tastegraph.identity import SESSION_COOKIE
 from tastegraph.kernel import CsrfFailed
+from tastegraph.usecases.callers import SESSION_COOKIE
 
 CSRF_COOKIE = "tg_csrf"
 FIELD = "csrf_token"

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from tastegraph.bootstrap import System
 from tastegraph.edge.csp import PAGE_CSP
-from tastegraph.kernel import TastegraphError
+from tastegraph.kernel import NotFound, TastegraphError
 from tastegraph.kernel.urls import domain_of
 from tastegraph.usecases import accounts as account_cases
 from tastegraph.usecases.callers import Caller
@@ -82,7 +82,10 @@ class Pages:
     def user(self, caller: Caller | None) -> dict[str, Any] | None:
         if caller is None or caller.user_id is None:
             return None
-        return account_cases.profile(self.system, caller.user_id)
+        try:
+            return account_cases.profile(self.system, caller.user_id)
+        except NotFound:
+            return None
 
     def render(
         self,

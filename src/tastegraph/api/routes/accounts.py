@@ -24,7 +24,6 @@ from tastegraph.api.schemas import (
     SignIn,
     SignUp,
 )
-from tastegraph.catalog import accounts
 from tastegraph.usecases import accounts as account_cases
 
 router = APIRouter(prefix="/v1", tags=["accounts"], dependencies=[SameOriginJson])
@@ -51,8 +50,7 @@ def delete_session(request: Request, response: Response, system: SystemDep, call
 
 @router.get("/me", summary="The signed-in account")
 def me(system: SystemDep, user_id: UserDep) -> dict[str, object]:
-    with system.read() as conn:
-        user = accounts.get_user(conn, user_id)
+    user = account_cases.profile(system, user_id)
     return {"id": user["id"], "email": user["email"], "display_name": user["display_name"]}
 
 

@@ -1,0 +1,24 @@
+"""What the server does on its own between requests: the retention sweep, and refilling the shared
+catalogue lists (recommend.shared_lists) that requests used, before they expire."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+from tastegraph.bootstrap import System
+from tastegraph.recommend import shared_lists
+
+
+def sweep(system: System) -> dict[str, int]:
+    """Delete what is past its retention window (off-site data after 30 days, ...): rows per store."""
+    return system.sweep()
+
+
+def lists_due(system: System) -> list[Hashable]:
+    """The shared lists to refill now (used lately, expiring soon)."""
+    return shared_lists.due(system.engine)
+
+
+def refill_list(system: System, key: Hashable) -> None:
+    with system.read() as conn:
+        shared_lists.refill(conn, key)
