@@ -150,11 +150,17 @@ def free_port() -> int:
 
 
 class Server:
-    """`tastegraph serve` in its own process group, rate limits off, logs to a temp file."""
+    """`tastegraph serve` in its own process group, rate limits off, logs to a temp file.
 
-    def __init__(self, database_url: str, workers: int = 2, port: int | None = None) -> None:
+    `src`: the src/ directory the server imports tastegraph from (another checkout's, for an A/B);
+    default the snapshot's (TASTEGRAPH_BENCH_SRC), else this checkout's."""
+
+    def __init__(
+        self, database_url: str, workers: int = 2, port: int | None = None, src: Path | None = None
+    ) -> None:
         self.database_url = database_url
         self.workers = workers
+        self.src = src
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(tempfile.mkstemp(prefix="tastegraph-bench-server-", suffix=".log")[1])
@@ -170,7 +176,8 @@ class Server:
             "TASTEGRAPH_ENV": "development",
         }
         env.pop("TASTEGRAPH_TEST_CLOCK", None)
-        paths = [str(GC_TRACE)] + ([str(Path(SNAPSHOT) / "src")] if SNAPSHOT else [])
+        src = self.src or (Path(SNAPSHOT) / "src" if SNAPSHOT else None)
+        paths = [str(GC_TRACE)] + ([str(src)] if src else [])
         env["PYTHONPATH"] = os.pathsep.join(paths)
         env["TASTEGRAPH_BENCH_GC_LOG"] = str(self.gc_log)
         cmd = [str(BIN / "tastegraph"), "serve", "--port", str(self.port), "--workers", str(self.workers)]
