@@ -18,11 +18,15 @@ from sqlalchemy import Connection
 
 from tastegraph.api.openapi_errors import fails_with
 from tastegraph.bootstrap import System
-from tastegraph.consent import OPT_OUT_COOKIE, RequestSignals
-from tastegraph.identity import BROWSER_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, valid_browser_id
+from tastegraph.identity import BROWSER_COOKIE, DEVICE_COOKIE, SESSION_COOKIE
 from tastegraph.kernel import Forbidden, RateLimited, Unauthenticated, UnsupportedMediaType
 from tastegraph.usecases import accounts as account_cases
+from tastegraph.usecases import sessions
 from tastegraph.usecases.callers import Caller, Visitor
+
+# The caller lookups are framework-free, shared with the pages (web.context).
+from tastegraph.usecases.sessions import caller_in as caller_in
+from tastegraph.usecases.sessions import resolve_caller as resolve_caller
 
 
 async def get_system(request: Request) -> System:
@@ -36,13 +40,7 @@ SystemDep = Annotated[System, Depends(get_system)]
 
 
 def visitor_of(request: Request) -> Visitor:
-    return Visitor(
-        request.cookies.get(SESSION_COOKIE),
-        valid_browser_id(read_cross_site_cookie(request, BROWSER_COOKIE)),
-        RequestSignals.from_request(
-            request.headers, {OPT_OUT_COOKIE: read_cross_site_cookie(request, OPT_OUT_COOKIE) or ""}
-        ),
-    )
+    return sessions.visitor_from(request.headers, request.cookies)
 
 
 async def get_visitor(request: Request) -> Visitor:
@@ -52,26 +50,6 @@ async def get_visitor(request: Request) -> Visitor:
 
 
 VisitorDep = Annotated[Visitor, Depends(get_visitor)]
-
-
-def caller_in(system: System, conn: Connection, visitor: Visitor) -> Caller | None:
-    """The caller, looked up in the route's own read transaction; None when the request's GPC signal
-    must first turn a setting off (a write): then use `resolve_caller`, which does that."""
-    user_id = system.identity.user_for_session(conn, visitor.session_token, system.clock.now())
-    if user_id is not None and system.consent.gpc_changes_settings(conn, user_id, visitor.signals):
-        return None
-    return Caller(user_id, visitor.browser_id, visitor.session_token, visitor.signals)
-
-
-def resolve_caller(system: System, visitor: Visitor) -> Caller:
-    token, signals = visitor.session_token, visitor.signals
-    with system.read() as conn:
-        user_id = system.identity.user_for_session(conn, token, system.clock.now())
-        gpc_pending = user_id is not None and system.consent.gpc_changes_settings(conn, user_id, signals)
-    if gpc_pending and user_id is not None:
-        with system.write() as conn:
-            system.consent.honor_gpc(conn, user_id, system.clock.now())
-    return Caller(user_id, visitor.browser_id, token, signals)
 
 
 T = TypeVar("T")
@@ -194,7 +172,7 @@ async def require_admin(request: Request, system: SystemDep) -> None:
 AdminOnly = Depends(require_admin)
 
 
-LOCAL_SUFFIX = "_local"
+LOCAL_SUFFIX = sessions.LOCAL_SUFFIX
 
 
 def _https(request: Request, system: System) -> bool:
@@ -203,7 +181,7 @@ def _https(request: Request, system: System) -> bool:
 
 def read_cross_site_cookie(request: Request, name: str) -> str | None:
     """A cross-site cookie, or its plain-http twin (see `set_cross_site_cookie`)."""
-    return request.cookies.get(name) or request.cookies.get(name + LOCAL_SUFFIX)
+    return sessions.cross_site_cookie(request.cookies, name)
 
 
 def set_session_cookie(response: Response, request: Request, system: System, token: str) -> None:
