@@ -78,10 +78,11 @@ def ad_caller_for_owner(system: System, caller: Caller, ad_account_id: int) -> A
 # --- advertisers, accounts and tokens -----------------------------------------------------------------
 
 
-def create_advertiser(system: System, caller: Caller, name: str, website: str | None) -> NewAdvertiser:
-    """A new advertiser owned by the signed-in person, with one ad account and its first API token.
-    Raises InvalidInput for a bad name or website."""
-    user_id = _signed_in(caller)
+def create_advertiser(system: System, caller: Caller | None, name: str, website: str | None) -> NewAdvertiser:
+    """A new advertiser with one ad account and its first API token, managed by the signed-in person
+    who creates it (`caller`), or by nobody here when the operator's CLI creates it (None). Raises
+    InvalidInput for a bad name or website."""
+    user_id = None if caller is None else _signed_in(caller)
     with system.write() as conn:
         account, token = accounts.create_account(
             conn, name, system.clock.now(), owner_user_id=user_id, website=website
