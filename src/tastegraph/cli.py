@@ -55,15 +55,14 @@ def sweep() -> None:
 T = TypeVar("T")
 
 
-def _in_one_transaction(work: Callable[[Any, Any], T]) -> T:
-    """Run `work(conn, now)` in one write transaction of the configured system; a refused input
-    (TastegraphError) prints its message and exits with status 2, writing nothing."""
+def _use_case(work: Callable[[Any], T]) -> T:
+    """Run `work(system)`, a use case, on the configured system; a refused input (TastegraphError,
+    raised before the use case's transaction commits) prints its message and exits with status 2."""
     from tastegraph.bootstrap import build
 
     system = build(_settings())
     try:
-        with system.write() as conn:
-            return work(conn, system.clock.now())
+        return work(system)
     except TastegraphError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc
@@ -79,12 +78,10 @@ def ad_account_create(
     ] = None,
 ) -> None:
     """Create an advertiser with one ad account and an API token; prints {"id", "token", "tag_id"}."""
-    from tastegraph.ads import accounts
+    from tastegraph.usecases import ad_accounts
 
-    account, token = _in_one_transaction(
-        lambda conn, now: accounts.create_account(conn, name, now, website=website)
-    )
-    print(json.dumps({"id": account.id, "token": token.token, "tag_id": account.tag_id}))
+    new = _use_case(lambda system: ad_accounts.create_advertiser(system, None, name, website))
+    print(json.dumps({"id": new.account.id, "token": new.token.token, "tag_id": new.account.tag_id}))
 
 
 @ad_account_app.command("token")
@@ -93,9 +90,10 @@ def ad_account_token(
     label: Annotated[str, typer.Option(help="What the token is for")] = "",
 ) -> None:
     """Create another API token for an ad account; prints {"id", "token"}."""
-    from tastegraph.ads import accounts
+    from tastegraph.usecases import ad_accounts
+    from tastegraph.usecases.callers import AdCaller
 
-    token = _in_one_transaction(lambda conn, now: accounts.create_token(conn, account, now, label))
+    token = _use_case(lambda system: ad_accounts.create_token(system, AdCaller(account), label))
     print(json.dumps({"id": token.id, "token": token.token}))
 
 
@@ -105,9 +103,10 @@ def ad_account_revoke(
     token_id: Annotated[int, typer.Option("--token-id", help="The token's id (not its value)")],
 ) -> None:
     """Revoke an API token: it stops working at once."""
-    from tastegraph.ads import accounts
+    from tastegraph.usecases import ad_accounts
+    from tastegraph.usecases.callers import AdCaller
 
-    _in_one_transaction(lambda conn, now: accounts.revoke_token(conn, account, token_id, now))
+    _use_case(lambda system: ad_accounts.revoke_token(system, AdCaller(account), token_id))
     print(json.dumps({"revoked": token_id}))
 
 

@@ -3,17 +3,15 @@ revoked), audiences with rounded sizes, and the event counts. Everything else go
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from tastegraph.ads import accounts, audiences
 from tastegraph.bootstrap import System
-from tastegraph.collect import advertiser_events
 from tastegraph.edge.deps import CallerDep, SystemDep
-from tastegraph.kernel import NotFound, TastegraphError
+from tastegraph.kernel import TastegraphError
+from tastegraph.usecases import ad_accounts as account_cases
 
 if TYPE_CHECKING:
     from tastegraph.usecases.callers import Caller
@@ -26,29 +24,13 @@ def _redirect(location: str) -> RedirectResponse:
     return RedirectResponse(location, status_code=303)
 
 
-def _overview(system: System, user_id: int) -> list[dict[str, Any]]:
-    now = system.clock.now()
-    out = []
-    with system.read() as conn:
-        for account in accounts.accounts_owned_by(conn, user_id):
-            out.append(
-                {
-                    "account": account,
-                    "tokens": accounts.list_tokens(conn, account.id),
-                    "audiences": [a.public() for a in audiences.list_for(conn, account.id)],
-                    "events": advertiser_events.summary(conn, account.id, now - timedelta(days=30)),
-                }
-            )
-    return out
-
-
 def routes(pages: Pages) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     def render(request: Request, system: System, caller: Caller, **extra: Any) -> Response:
-        assert caller.user_id is not None
         context = {
-            "advertisers": _overview(system, caller.user_id),
+            # the template reads the overview's fields (usecases.ad_accounts.AdAccountOverview)
+            "advertisers": account_cases.advertiser_overview(system, caller),
             "platform": system.settings.public_origin.rstrip("/"),
             **extra,
         }
@@ -74,18 +56,12 @@ def routes(pages: Pages) -> APIRouter:
         if caller.user_id is None:
             return _redirect("/signin?next=/advertisers")
         try:
-            with system.write() as conn:
-                account, token = accounts.create_account(
-                    conn, name, system.clock.now(), owner_user_id=caller.user_id, website=website or None
-                )
+            new = account_cases.create_advertiser(system, caller, name, website or None)
         except TastegraphError as exc:
             return render(request, system, caller, form_error=exc.message, form_name=name, status=422)
-        return render(request, system, caller, new_token={"account_id": account.id, "token": token.token})
-
-    def owned(system: System, user_id: int, ad_account_id: int) -> None:
-        with system.read() as conn:
-            if not accounts.owns(conn, user_id, ad_account_id):
-                raise NotFound("no such ad account among yours")
+        return render(
+            request, system, caller, new_token={"account_id": new.account.id, "token": new.token.token}
+        )
 
     @router.post("/advertisers/{ad_account_id:int}/tokens", response_class=HTMLResponse)
     def create_token(
@@ -99,9 +75,8 @@ def routes(pages: Pages) -> APIRouter:
         pages.csrf.check(request, csrf_token)
         if caller.user_id is None:
             return _redirect("/signin?next=/advertisers")
-        owned(system, caller.user_id, ad_account_id)
-        with system.write() as conn:
-            token = accounts.create_token(conn, ad_account_id, system.clock.now(), label[:80])
+        account = account_cases.ad_caller_for_owner(system, caller, ad_account_id)
+        token = account_cases.create_token(system, account, label[:80])
         return render(request, system, caller, new_token={"account_id": ad_account_id, "token": token.token})
 
     @router.post("/advertisers/{ad_account_id:int}/tokens/{token_id:int}/revoke")
@@ -116,9 +91,8 @@ def routes(pages: Pages) -> APIRouter:
         pages.csrf.check(request, csrf_token)
         if caller.user_id is None:
             return _redirect("/signin?next=/advertisers")
-        owned(system, caller.user_id, ad_account_id)
-        with system.write() as conn:
-            accounts.revoke_token(conn, ad_account_id, token_id, system.clock.now())
+        account = account_cases.ad_caller_for_owner(system, caller, ad_account_id)
+        account_cases.revoke_token(system, account, token_id)
         return _redirect(f"/advertisers?notice=token_revoked#account-{ad_account_id}")
 
     return router

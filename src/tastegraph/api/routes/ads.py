@@ -7,22 +7,17 @@ that account (another account's id is refused with 403), and is rate limited per
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictStr
 
-from tastegraph.ads import accounts, audiences, customer_lists
-from tastegraph.ads.audiences import AudienceKind
 from tastegraph.api.context import SystemDep, bearer_token
 from tastegraph.api.input_guard import items_checked_alone
 from tastegraph.api.openapi_errors import fails_with
 from tastegraph.api.schemas import MAX_ID, TYPED_TEXT_RULE, IdInt, IdPath, Name
-from tastegraph.bootstrap import System
-from tastegraph.collect import advertiser_events
-from tastegraph.collect.advertiser_events import MAX_EVENTS, Ingest
 from tastegraph.kernel import (
     Forbidden,
     InvalidInput,
@@ -31,6 +26,11 @@ from tastegraph.kernel import (
     UnsupportedMediaType,
 )
 from tastegraph.kernel.json_numbers import JsonInt
+from tastegraph.usecases import ad_accounts as account_cases
+from tastegraph.usecases import advertiser_events as event_cases
+from tastegraph.usecases import audiences as audience_cases
+from tastegraph.usecases import customer_lists as list_cases
+from tastegraph.usecases.callers import AdCaller
 
 router = APIRouter(prefix="/v1", tags=["advertisers"])
 
@@ -40,7 +40,7 @@ TokenId = IdPath
 
 
 @fails_with(401, 403)
-def ad_account_for(ad_account_id: AccountId, request: Request, system: SystemDep) -> int:
+def ad_account_for(ad_account_id: AccountId, request: Request, system: SystemDep) -> AdCaller:
     """The ad account in the path, if the request's token acts for it; also takes a rate-limit token."""
     token = bearer_token(request)
     if token is None:
@@ -54,19 +54,18 @@ def ad_account_for(ad_account_id: AccountId, request: Request, system: SystemDep
     if failures is not None and (wait := failures.wait(client)) > 0:
         retry = max(1, math.ceil(wait))
         raise RateLimited("too many requests with a wrong token; slow down", retry_after_seconds=retry)
-    with system.read() as conn:
-        owner = accounts.account_for_token(conn, token)
+    owner = account_cases.ad_caller_for_token(system, token)
     if owner is None:
         if failures is not None:
             failures.take(client)
         raise Unauthenticated("unknown or revoked API token", field="authorization")
-    if owner != ad_account_id:
+    if owner.ad_account_id != ad_account_id:
         raise Forbidden("this token acts for another ad account", field="ad_account_id")
     buckets = getattr(request.app.state, "ad_account_buckets", None)
     if buckets is not None:
         if buckets.due():
             buckets.sync()
-        wait = buckets.take(str(owner))
+        wait = buckets.take(str(owner.ad_account_id))
         if wait > 0:
             raise RateLimited(
                 "too many requests for this ad account; slow down",
@@ -75,7 +74,7 @@ def ad_account_for(ad_account_id: AccountId, request: Request, system: SystemDep
     return owner
 
 
-AdAccountDep = Annotated[int, Depends(ad_account_for)]
+AdAccountDep = Annotated[AdCaller, Depends(ad_account_for)]
 
 
 def _content_type(request: Request) -> str:
@@ -97,7 +96,7 @@ class EventsBody(BaseModel):
     # item is published as ConversionEvent in /openapi.json.
     data: list[Any] = Field(
         min_length=1,
-        max_length=MAX_EVENTS,
+        max_length=event_cases.MAX_EVENTS,
         json_schema_extra={"items": {"$ref": "#/components/schemas/ConversionEvent"}},
     )
 
@@ -147,18 +146,13 @@ def post_events(
     account: AdAccountDep,
     test: bool = Query(default=False, description="validate only; record nothing"),
 ) -> EventsResult:
-    now = system.clock.now()
-    items = [advertiser_events.prepare(raw, f"data[{i}]", now) for i, raw in enumerate(body.data)]
-    ingest = Ingest(account, "api", test_only=test)
-    with system.read() if test else system.write() as conn:
-        outcomes = advertiser_events.record_events(conn, system.identity, system.consent, ingest, items, now)
-    statuses = [EventStatus(**o.as_dict()) for o in outcomes]
+    recorded = event_cases.record_events(system, account, body.data, test=test)
     return EventsResult(
-        events=statuses,
-        processed=sum(s.status == "processed" for s in statuses),
-        duplicate=sum(s.status == "duplicate" for s in statuses),
-        failed=sum(s.status == "failed" for s in statuses),
-        test=test,
+        events=[EventStatus(**o.as_dict()) for o in recorded.outcomes],
+        processed=recorded.processed,
+        duplicate=recorded.duplicate,
+        failed=recorded.failed,
+        test=recorded.test,
     )
 
 
@@ -172,11 +166,8 @@ def events_summary(
     account: AdAccountDep,
     days: int = Query(default=30, ge=1, le=540),
 ) -> dict[str, Any]:
-    now = system.clock.now()
-    since = now - timedelta(days=days)
-    with system.read() as conn:
-        rows = advertiser_events.summary(conn, account, since)
-    return {"since": since.isoformat(), "events": rows}
+    summary = event_cases.events_summary(system, account, days)
+    return {"since": summary.since.isoformat(), "events": [asdict(c) for c in summary.events]}
 
 
 # --- customer lists ------------------------------------------------------------------------------
@@ -186,7 +177,7 @@ class CustomerListBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["email", "phone"]
     hashed: StrictBool
-    records: list[Any] = Field(min_length=1, max_length=customer_lists.MAX_RECORDS)
+    records: list[Any] = Field(min_length=1, max_length=list_cases.MAX_RECORDS)
     name: Name = ""
 
 
@@ -200,14 +191,8 @@ class CustomerListResult(BaseModel):
     audience: dict[str, Any]
 
 
-def _upload(system: System, account: int, kind: str, hashed: bool, name: str, records: Any) -> dict[str, Any]:
-    """Match a stream of records and save the result, in one transaction (nothing kept on failure). Up
-    to a million records, streamed in as they arrive: exempt from the statement timeout."""
-    with system.write(long_running=True) as conn:
-        matcher = customer_lists.Matcher(conn, system.identity, customer_lists.kind_of(kind), hashed)
-        matcher.feed(records)
-        matcher.finish()
-        return customer_lists.save(conn, system.consent, account, matcher.result(), name, system.clock.now())
+def customer_list_result(saved: list_cases.CustomerListSaved) -> CustomerListResult:
+    return CustomerListResult(**asdict(saved))
 
 
 @router.post(
@@ -247,10 +232,10 @@ async def post_customer_list(
     if ctype == "application/json":
         # Parsed and checked already by input_guard (which refuses a body that is not JSON).
         body = _validated(CustomerListBody, await request.json())
-        result = await anyio.to_thread.run_sync(
-            lambda: _upload(system, account, body.kind, body.hashed, body.name, body.records)
+        saved = await anyio.to_thread.run_sync(
+            lambda: list_cases.upload(system, account, body.kind, body.hashed, body.name, body.records)
         )
-        return CustomerListResult(**result)
+        return customer_list_result(saved)
     if ctype not in ("text/csv", "text/plain"):
         raise UnsupportedMediaType("send JSON, or the list as text/csv", field="content-type")
     if kind is None or hashed is None:
@@ -268,13 +253,14 @@ async def post_customer_list(
         while (chunk := anyio.from_thread.run(next_chunk)) is not None:
             yield chunk
 
-    records = customer_lists.csv_records(customer_lists.decode_lines(chunks()))
-    result = await anyio.to_thread.run_sync(lambda: _upload(system, account, kind, hashed, name, records))
-    return CustomerListResult(**result)
+    saved = await anyio.to_thread.run_sync(
+        lambda: list_cases.upload_csv(system, account, kind, hashed, name, chunks())
+    )
+    return customer_list_result(saved)
 
 
 # Schemas that routes reference by name but parse themselves (per-event validation, streamed CSV).
-DOCUMENTED_SCHEMAS: tuple[type[BaseModel], ...] = (advertiser_events.ConversionEvent, CustomerListBody)
+DOCUMENTED_SCHEMAS: tuple[type[BaseModel], ...] = (event_cases.ConversionEvent, CustomerListBody)
 
 
 def _validated(model: type[CustomerListBody], raw: object) -> CustomerListBody:
@@ -306,13 +292,13 @@ def _rules_by_kind(schema: dict[str, Any]) -> None:
     rules: list[tuple[str, dict[str, Any], list[str]]] = [
         (
             "visitor",
-            {"event_names": names([e.value for e in advertiser_events.EventName]), "retention_days": days},
+            {"event_names": names(list(audience_cases.VISITOR_EVENT_NAMES)), "retention_days": days},
             [],
         ),
         (
             "engagement",
             {
-                "engagement_kinds": names([k.value for k in audiences.ENGAGEMENT_KINDS]),
+                "engagement_kinds": names(list(audience_cases.ENGAGEMENT_KINDS)),
                 "retention_days": days,
             },
             [],
@@ -363,9 +349,7 @@ class AudienceOut(BaseModel):
 
 @router.get("/ad_accounts/{ad_account_id}/audiences", summary="Audiences (sizes rounded)")
 def list_audiences(ad_account_id: AccountId, system: SystemDep, account: AdAccountDep) -> dict[str, Any]:
-    with system.read() as conn:
-        found = audiences.list_for(conn, account)
-    return {"audiences": [a.public() for a in found]}
+    return {"audiences": [asdict(a) for a in audience_cases.list_audiences(system, account)]}
 
 
 @router.get(
@@ -376,8 +360,7 @@ def list_audiences(ad_account_id: AccountId, system: SystemDep, account: AdAccou
 def get_audience(
     ad_account_id: AccountId, audience_id: AudienceId, system: SystemDep, account: AdAccountDep
 ) -> AudienceOut:
-    with system.read() as conn:
-        return AudienceOut(**audiences.get(conn, account, audience_id).public())
+    return AudienceOut(**asdict(audience_cases.get_audience(system, account, audience_id)))
 
 
 @router.post(
@@ -391,22 +374,16 @@ def get_audience(
 def create_audience(
     ad_account_id: AccountId, body: AudienceCreate, system: SystemDep, account: AdAccountDep
 ) -> AudienceOut:
-    kind = AudienceKind(body.kind)
-    if kind is AudienceKind.VISITOR:
-        # 0 is refused by the spec, not taken as "not given"
-        days = 30 if body.retention_days is None else body.retention_days
-        spec = audiences.visitor_spec(body.event_names, days)
-    elif kind is AudienceKind.ENGAGEMENT:
-        days = 90 if body.retention_days is None else body.retention_days
-        spec = audiences.engagement_spec(body.engagement_kinds, days)
-    else:
-        spec = audiences.actalike_spec(body.seed_audience_id, body.percent if body.percent is not None else 5)
-    model = system.models.current(system.clock.now()) if kind is AudienceKind.ACTALIKE else None
-    with system.write() as conn:
-        created = audiences.create(
-            conn, system.consent, model, account, kind, body.name, spec, system.clock.now()
-        )
-    return AudienceOut(**created.public())
+    new = audience_cases.NewAudience(
+        kind=body.kind,
+        name=body.name,
+        event_names=body.event_names,
+        retention_days=body.retention_days,
+        engagement_kinds=body.engagement_kinds,
+        seed_audience_id=body.seed_audience_id,
+        percent=body.percent,
+    )
+    return AudienceOut(**asdict(audience_cases.create_audience(system, account, new)))
 
 
 @router.post(
@@ -417,12 +394,7 @@ def create_audience(
 def refresh_audience(
     ad_account_id: AccountId, audience_id: AudienceId, system: SystemDep, account: AdAccountDep
 ) -> AudienceOut:
-    with system.read() as conn:
-        kind = audiences.get(conn, account, audience_id).kind
-    model = system.models.current(system.clock.now()) if kind is AudienceKind.ACTALIKE else None
-    with system.write() as conn:
-        refreshed = audiences.refresh(conn, system.consent, model, account, audience_id, system.clock.now())
-    return AudienceOut(**refreshed.public())
+    return AudienceOut(**asdict(audience_cases.refresh_audience(system, account, audience_id)))
 
 
 # --- the account and its tokens ----------------------------------------------------------------------
@@ -430,14 +402,12 @@ def refresh_audience(
 
 @router.get("/ad_accounts/{ad_account_id}", summary="The ad account, with its tag id")
 def get_ad_account(ad_account_id: AccountId, system: SystemDep, account: AdAccountDep) -> dict[str, Any]:
-    with system.read() as conn:
-        return accounts.get_account(conn, account).as_dict()
+    return account_cases.ad_account(system, account).as_dict()
 
 
 @router.get("/ad_accounts/{ad_account_id}/tokens", summary="The account's API tokens (never their values)")
 def list_tokens(ad_account_id: AccountId, system: SystemDep, account: AdAccountDep) -> dict[str, Any]:
-    with system.read() as conn:
-        return {"tokens": accounts.list_tokens(conn, account)}
+    return {"tokens": [asdict(t) for t in account_cases.list_tokens(system, account)]}
 
 
 class TokenCreate(BaseModel):
@@ -454,8 +424,7 @@ class TokenCreate(BaseModel):
 def create_token(
     ad_account_id: AccountId, body: TokenCreate, system: SystemDep, account: AdAccountDep
 ) -> dict[str, Any]:
-    with system.write() as conn:
-        new = accounts.create_token(conn, account, system.clock.now(), body.label)
+    new = account_cases.create_token(system, account, body.label)
     return {"id": new.id, "token": new.token}
 
 
@@ -465,5 +434,4 @@ def create_token(
 def revoke_token(
     ad_account_id: AccountId, token_id: TokenId, system: SystemDep, account: AdAccountDep
 ) -> None:
-    with system.write() as conn:
-        accounts.revoke_token(conn, account, token_id, system.clock.now())
+    account_cases.revoke_token(system, account, token_id)
