@@ -18,7 +18,8 @@ from tastegraph.bootstrap import System, build
 from tastegraph.config import Settings
 from tastegraph.db import make_engine, normalize_url, upgrade
 from tastegraph.db.schema import full_metadata
-from tastegraph.kernel import FrozenClock
+from tastegraph.kernel import FrozenClock, cache
+from tastegraph.kernel.cache import ManualMonotonic
 from tastegraph.server import compose
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -85,6 +86,15 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(START)
+
+
+@pytest.fixture
+def cache_clock() -> Iterator[ManualMonotonic]:
+    """The in-memory caches' clock (kernel.cache.monotonic), moved by hand: `cache_clock.advance(31)`."""
+    moved = ManualMonotonic()
+    cache.use_monotonic(moved)
+    yield moved
+    cache.use_monotonic(None)
 
 
 @pytest.fixture

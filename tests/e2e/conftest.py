@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -196,3 +197,55 @@ def browser_context(playwright_instance: Any, tmp_path: Path) -> Iterator[Any]:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(exist_ok=True)
     return SCREENSHOTS
+
+
+# --- helpers for the browser tests -------------------------------------------------------------------
+
+
+def shot(page: Any, folder: Path, name: str, full_page: bool = True) -> None:
+    if full_page:  # let lazy images below the fold load, so the picture shows the whole page
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_load_state("networkidle")
+        page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
+
+
+def watch(page: Any, errors: list[str]) -> None:
+    """Collect script errors and console errors (CSP violations among them), except missing favicons."""
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def console(msg: Any) -> None:
+        if msg.type == "error" and "favicon" not in (msg.location or {}).get("url", ""):
+            errors.append(msg.text)
+
+    page.on("console", console)
+
+
+def sign_up_and_in(
+    page: Any, world: World, email: str, password: str, name: str, screenshots: Path | None = None
+) -> None:
+    """Sign up through the pages, sign out, and sign in again through the sign-in page (the browser
+    tests' one way of signing someone in); with `screenshots`, pictures of the three pages."""
+    page.goto(world.platform + "/signup")
+    if screenshots is not None:
+        shot(page, screenshots, "01-signup")
+    page.fill("#email", email)
+    page.fill("#display_name", name)
+    page.fill("#password", password)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/\?notice=welcome$"))
+    assert page.locator(".notice").inner_text().startswith("Welcome to Tastegraph!")
+    if screenshots is not None:
+        shot(page, screenshots, "02-home-after-signup")
+
+    page.click("text=Sign out")
+    page.wait_for_url(re.compile(r".*/\?notice=signed_out$"))
+    page.click("a.btn:has-text('Sign in')")
+    page.wait_for_url(re.compile(r".*/signin$"))
+    page.fill("#email", email)
+    page.fill("#password", password)
+    if screenshots is not None:
+        shot(page, screenshots, "03-signin")
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/\?notice=signed_in$"))
+    assert name in page.locator(".nav-account").inner_text()

@@ -19,54 +19,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import World
+from tests.e2e.conftest import World, shot, sign_up_and_in, watch
 
 pytestmark = pytest.mark.e2e
 
 EMAIL = "robin@example.com"
 PASSWORD = "a long enough password"
-
-
-def shot(page: Any, folder: Path, name: str, full_page: bool = True) -> None:
-    if full_page:  # let lazy images below the fold load, so the picture shows the whole page
-        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-        page.wait_for_load_state("networkidle")
-        page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
-
-
-def watch(page: Any, errors: list[str]) -> None:
-    """Collect script errors and console errors (CSP violations among them), except missing favicons."""
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-
-    def console(msg: Any) -> None:
-        if msg.type == "error" and "favicon" not in (msg.location or {}).get("url", ""):
-            errors.append(msg.text)
-
-    page.on("console", console)
-
-
-def sign_up_and_in(page: Any, world: World, screenshots: Path) -> None:
-    page.goto(world.platform + "/signup")
-    shot(page, screenshots, "01-signup")
-    page.fill("#email", EMAIL)
-    page.fill("#display_name", "Robin")
-    page.fill("#password", PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(re.compile(r".*/\?notice=welcome$"))
-    assert page.locator(".notice").inner_text().startswith("Welcome to Tastegraph!")
-    shot(page, screenshots, "02-home-after-signup")
-
-    page.click("text=Sign out")
-    page.wait_for_url(re.compile(r".*/\?notice=signed_out$"))
-    page.click("a.btn:has-text('Sign in')")
-    page.wait_for_url(re.compile(r".*/signin$"))
-    page.fill("#email", EMAIL)
-    page.fill("#password", PASSWORD)
-    shot(page, screenshots, "03-signin")
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(re.compile(r".*/\?notice=signed_in$"))
-    assert "Robin" in page.locator(".nav-account").inner_text()
 
 
 def offsite_reason_texts(page: Any) -> list[str]:
@@ -82,7 +40,7 @@ def test_offsite_loop_in_a_real_browser(browser_context: Any, world: World, scre
     errors: list[str] = []
     watch(page, errors)
 
-    sign_up_and_in(page, world, screenshots)
+    sign_up_and_in(page, world, EMAIL, PASSWORD, "Robin", screenshots)
 
     # A third-party shop page: the widget draws its Save buttons and reports the visit.
     with page.expect_response(

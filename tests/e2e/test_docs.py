@@ -9,8 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import World
-from tests.e2e.test_browser import watch
+from tests.e2e.conftest import World, watch
 
 pytestmark = pytest.mark.e2e
 

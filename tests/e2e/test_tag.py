@@ -17,8 +17,7 @@ from tastegraph.ads.audiences import AudienceKind
 from tastegraph.collect.tables import advertiser_events
 from tastegraph.demo import DEMO_SHOP_TAG_ID
 from tastegraph.identity import IdentifierKind, plain_hash
-from tests.e2e.conftest import World
-from tests.e2e.test_browser import shot, watch
+from tests.e2e.conftest import World, shot, sign_up_and_in, watch
 
 pytestmark = pytest.mark.e2e
 
@@ -44,18 +43,7 @@ def test_tag_reports_a_product_view_and_a_purchase(
     page = browser_context.new_page()
     errors: list[str] = []
     watch(page, errors)
-    page.goto(world.platform + "/signup")
-    page.fill("#email", EMAIL)
-    page.fill("#display_name", "Sam")
-    page.fill("#password", PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(re.compile(r".*/\?notice=welcome$"))
-    page.click("text=Sign out")
-    page.goto(world.platform + "/signin")
-    page.fill("#email", EMAIL)
-    page.fill("#password", PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(re.compile(r".*/\?notice=signed_in$"))
+    sign_up_and_in(page, world, EMAIL, PASSWORD, "Sam")
     digest = plain_hash(IdentifierKind.EMAIL, EMAIL)
     with world.system.read() as conn:
         user_id = world.system.identity.match_hashes(conn, IdentifierKind.EMAIL, [digest])[digest]

@@ -15,7 +15,6 @@ from tastegraph.catalog.tables import users
 from tastegraph.collect.tables import advertiser_events
 from tastegraph.consent.tables import user_settings
 from tastegraph.db.schema import full_metadata
-from tastegraph.identity import SESSION_COOKIE
 from tastegraph.identity.normalize import IdentifierKind, plain_hash
 from tastegraph.identity.tables import person_identifiers
 from tastegraph.kernel.tables import inserted_id
@@ -127,15 +126,6 @@ def person(system: System, email: str) -> int:
         )
         system.identity.set_identifiers(conn, uid, now, email=email)
     return uid
-
-
-def signed_in(client: TestClient, system: System, user_id: int) -> TestClient:
-    """Another browser on the same app, signed in as `user_id` (a session made directly)."""
-    with system.write() as conn:
-        token = system.identity.start_session(conn, user_id, system.clock.now())
-    other = TestClient(client.app, base_url=str(client.base_url))
-    other.cookies.set(SESSION_COOKIE, token)
-    return other
 
 
 def phone_of(i: int) -> str:

@@ -21,7 +21,7 @@ from tastegraph.db.schema import full_metadata
 from tastegraph.demo import WorldSize, load_world
 from tastegraph.kernel import FrozenClock
 from tastegraph.recommend import model_store, train
-from tests.helpers import mini_world, sign_up_in
+from tests.helpers import mini_world, sign_in, sign_up_in, signed_in
 from tests.integration.ads_support import (
     Acct,
     ad_account,
@@ -33,7 +33,6 @@ from tests.integration.ads_support import (
     row_counts,
     send,
     sha,
-    signed_in,
     statuses,
     stored_events,
 )
@@ -154,8 +153,7 @@ def test_gpc_on_a_tag_request_opts_the_browser_s_person_out(client: TestClient, 
         "global_privacy_control",
     )
     # Even when the person turns the setting back on, that event (it carried GPC) stays out.
-    sign_in = client.post("/v1/sessions", json={"email": "tagged@example.com", "password": "correct horse"})
-    assert sign_in.status_code == 200
+    sign_in(client, "tagged@example.com")
     assert client.patch("/v1/me/settings", json={"ads_advertiser_data": True}).status_code == 200
     assert members(system, _visitor_audience(client, acct)["id"]) == set()
     client.get(f"/v1/tag/{acct.tag_id}/event", params={"event": "checkout"})

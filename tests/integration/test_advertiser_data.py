@@ -27,7 +27,7 @@ from tastegraph.db import make_engine, upgrade
 from tastegraph.kernel import FrozenClock
 from tastegraph.server import compose
 from tests.conftest import START, make_settings
-from tests.helpers import sign_up_in
+from tests.helpers import sign_up_in, signed_in
 from tests.integration.ads_support import (
     ad_account,
     event,
@@ -36,7 +36,6 @@ from tests.integration.ads_support import (
     row_counts,
     send,
     sha,
-    signed_in,
     statuses,
     stored_events,
 )

@@ -7,7 +7,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from tests.integration.test_pages import csrf_token, page_sign_up
+from tests.helpers import csrf_token, page_sign_up
 
 _TOKEN = re.compile(r'<code class="token">(tgad_[^<]+)</code>')
 

@@ -8,19 +8,16 @@ from fastapi.testclient import TestClient
 from tastegraph.ads import accounts
 from tastegraph.bootstrap import System
 from tastegraph.identity import IdentifierKind, plain_hash
+from tests.helpers import sign_in
 
 PASSWORD = "long enough pw"
-
-
-def _sign_in(client: TestClient, email: str) -> None:
-    client.cookies.clear()
-    assert client.post("/v1/sessions", json={"email": email, "password": PASSWORD}).status_code == 200
 
 
 def test_a_list_match_is_shown_even_when_it_cannot_be_used(client: TestClient, system: System) -> None:
     for email in ("kept@example.com", "out@example.com"):
         assert client.post("/v1/users", json={"email": email, "password": PASSWORD}).status_code == 201
-    _sign_in(client, "out@example.com")
+    client.cookies.clear()
+    sign_in(client, "out@example.com", PASSWORD)
     client.patch("/v1/me/settings", json={"ads_advertiser_data": False})
     with system.write() as conn:
         account, token = accounts.create_account(conn, "Lantern Books", system.clock.now())
@@ -33,7 +30,8 @@ def test_a_list_match_is_shown_even_when_it_cannot_be_used(client: TestClient, s
     assert r.status_code == 201 and r.json()["matched"] == 2
 
     for email, in_audience in (("out@example.com", False), ("kept@example.com", True)):
-        _sign_in(client, email)
+        client.cookies.clear()
+        sign_in(client, email, PASSWORD)
         (shop,) = client.get("/v1/me/advertisers").json()["advertisers"]
         assert shop["name"] == "Lantern Books" and shop["customer_lists"] == 1
         assert bool(shop["audiences"]) is in_audience
@@ -43,5 +41,6 @@ def test_a_list_match_is_shown_even_when_it_cannot_be_used(client: TestClient, s
         assert "Lantern Books" in page and "was on 1 of its customer list" in page
 
     assert client.delete("/v1/me").status_code == 204
-    _sign_in(client, "out@example.com")
+    client.cookies.clear()
+    sign_in(client, "out@example.com", PASSWORD)
     assert client.get("/v1/me/advertisers").json()["advertisers"][0]["customer_lists"] == 1

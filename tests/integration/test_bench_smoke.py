@@ -11,21 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _run(script: str, *args: str, timeout: int = 300) -> dict[str, object]:
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+from tests.helpers import ROOT, run_bench
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +47,7 @@ def tiny_lastfm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_recall_benchmark_small_run(tiny_lightgcn: Path) -> None:
-    result = _run("recall_gowalla.py", "--data", str(tiny_lightgcn), "--skip-tuning", "--no-docs")
+    result = run_bench("recall_gowalla.py", "--data", str(tiny_lightgcn), "--skip-tuning", "--no-docs")
     models = {r["model"] for r in result["results"]}  # type: ignore[union-attr]
     assert models == {"most-popular", "item-knn", "rp3beta", "als", "graph-filter"}
 
@@ -96,7 +82,7 @@ def test_tuning_small_run(tiny_lightgcn: Path) -> None:
 
 
 def test_walks_small_run(tiny_lightgcn: Path) -> None:
-    result = _run(
+    result = run_bench(
         "walks.py",
         "--data",
         str(tiny_lightgcn),
@@ -112,13 +98,13 @@ def test_walks_small_run(tiny_lightgcn: Path) -> None:
 
 
 def test_people_small_run(tiny_lastfm: Path) -> None:
-    result = _run("people_lastfm.py", "--data", str(tiny_lastfm), "--no-docs")
+    result = run_bench("people_lastfm.py", "--data", str(tiny_lastfm), "--no-docs")
     recalls = result["recall_at_20"]
     assert isinstance(recalls, dict) and len(recalls) == 4
 
 
 def test_serving_small_run() -> None:
-    result = _run("serving_gowalla.py", "--quick", timeout=240)
+    result = run_bench("serving_gowalla.py", "--quick", timeout=240)
     summary = result["summary"]["sqlite"]  # type: ignore[index]
     assert result["ok"] and {"feed", "related"} <= set(summary)
     for kind in ("feed", "related"):

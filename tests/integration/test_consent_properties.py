@@ -18,7 +18,7 @@ from tastegraph.db.schema import full_metadata
 from tastegraph.kernel import FrozenClock
 from tastegraph.server import compose
 from tests.conftest import START, make_settings
-from tests.helpers import SITES, mini_world
+from tests.helpers import SITES, mini_world, sign_in, sign_up_in
 
 RETENTION = timedelta(days=30)
 DOMAINS = sorted(SITES)
@@ -75,8 +75,7 @@ def test_no_disallowed_offsite_reason_ever(steps: list[Action]) -> None:
         TestClient(app, base_url="http://127.0.0.1:8000") as member,
         TestClient(app, base_url="http://127.0.0.1:8000") as guest,
     ):
-        member.post("/v1/users", json={"email": "m@example.com", "password": "long enough"})
-        member.post("/v1/sessions", json={"email": "m@example.com", "password": "long enough"})
+        sign_up_in(member, "m@example.com", "long enough")
         clients = {"member": member, "guest": guest}
         for step in steps:
             kind = step[0]
@@ -113,7 +112,7 @@ def test_no_disallowed_offsite_reason_ever(steps: list[Action]) -> None:
                 clock.advance(timedelta(hours=hours))
                 model.now = clock.now()
                 # Keep the member signed in across long jumps (sessions last 30 days).
-                member.post("/v1/sessions", json={"email": "m@example.com", "password": "long enough"})
+                sign_in(member, "m@example.com", "long enough")
             elif kind == "sweep":
                 assert member.post("/v1/test/sweep").status_code == 200
                 with system.read() as conn:

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from tastegraph.bootstrap import System
 from tastegraph.catalog import content
 from tastegraph.server import compose
-from tests.integration.test_recommendations import _popular_pin, _trained, _world
+from tests.helpers import demo_world, popular_pin, trained_model
 
 
 def test_the_server_freezes_its_startup_heap_and_tests_do_not(system: System) -> None:
@@ -27,9 +27,9 @@ def test_the_server_freezes_its_startup_heap_and_tests_do_not(system: System) ->
 
 
 def test_walk_and_pin_caches_hold_only_untracked_values(client: TestClient, system: System) -> None:
-    _world(system)
-    model = _trained(system)
-    query = _popular_pin(system, 3)
+    demo_world(system)
+    model = trained_model(system)
+    query = popular_pin(system, 3)
     assert client.get(f"/v1/pins/{query}/related?limit=10").status_code == 200
     walk = model.walks.get(int(model.pin_index([query])[0]))
     assert walk is not None and walk[1], "the walk keeps the boards linking its results"
@@ -49,8 +49,8 @@ def test_walk_and_pin_caches_hold_only_untracked_values(client: TestClient, syst
 def test_a_model_replaced_after_the_freeze_is_freed(system: System) -> None:
     """Frozen objects are never cycle-collected, so a reloaded (or erased) model must go by reference
     counting alone, or every reload would keep the old model, and the people in it, in memory."""
-    _world(system)
-    model = _trained(system)
+    demo_world(system)
+    model = trained_model(system)
     model.walks.put(0, (model.pin_ids[:3], {}))
     old, old_artifact = weakref.ref(model), weakref.ref(model.artifact)
     del model

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from tastegraph.bootstrap import System
 from tastegraph.kernel import FrozenClock
-from tests.helpers import mini_world, offsite_reasons, sign_up_in
+from tests.helpers import mini_world, offsite_reasons, sign_in, sign_up_in
 
 
 def _visit(client: TestClient, url: str, **headers: str) -> dict[str, object]:
@@ -98,7 +98,7 @@ def test_retention_30_days_without_and_with_sweep(
     assert offsite_reasons(client.get("/v1/feed/home").json()) == []
     # The 30-day session has expired too; sign in again to look at the export.
     assert client.get("/v1/me/export").status_code == 401
-    client.post("/v1/sessions", json={"email": "ann@example.com", "password": "correct horse"})
+    sign_in(client)
     assert len(client.get("/v1/me/export").json()["offsite_visits"]) == 1
     r = client.post("/v1/test/sweep")
     assert r.status_code == 200 and r.json()["deleted"]["offsite_visits"] == 1

@@ -11,31 +11,7 @@ from fastapi.testclient import TestClient
 from tastegraph.bootstrap import System
 from tastegraph.consent import OPT_OUT_COOKIE
 from tastegraph.web.csrf import CSRF_COOKIE
-from tests.helpers import mini_world, sign_up_in
-
-_TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
-
-
-def csrf_token(client: TestClient, path: str) -> str:
-    r = client.get(path)
-    assert r.status_code == 200, r.text
-    match = _TOKEN.search(r.text)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
-def page_sign_up(
-    client: TestClient, email: str = "bea@example.com", password: str = "a good password"
-) -> None:
-    token = csrf_token(client, "/signup")
-    r = client.post(
-        "/signup",
-        data={"email": email, "password": password, "display_name": "Bea", "csrf_token": token},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    assert r.headers["location"] == "/?notice=welcome"
-
+from tests.helpers import csrf_token, mini_world, page_sign_up, sign_in, sign_up_in
 
 # --- pages render ---------------------------------------------------------------------------------
 
@@ -117,8 +93,7 @@ def test_signed_in_token_is_bound_to_the_session(client: TestClient) -> None:
     old_session = client.cookies.get("tg_session")
     client.post("/signout", data={"csrf_token": token}, follow_redirects=False)
     # A token from the ended session does not work with a new one.
-    r = client.post("/v1/sessions", json={"email": "bea@example.com", "password": "a good password"})
-    assert r.status_code == 200
+    sign_in(client, "bea@example.com", "a good password")
     assert client.cookies.get("tg_session") != old_session
     r = client.post("/settings", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 403

@@ -12,6 +12,7 @@ from tastegraph.ads import accounts, audiences
 from tastegraph.bootstrap import System
 from tastegraph.identity import IdentifierKind, plain_hash, psi
 from tastegraph.kernel import FrozenClock
+from tests.helpers import sign_in
 
 
 def test_protocol_finds_exactly_the_intersection() -> None:
@@ -54,7 +55,7 @@ def test_both_rounds_through_the_api(psi_client: tuple[TestClient, System], cloc
         r = client.post("/v1/users", json={"email": f"Person{i}@Example.com", "password": "long enough pw"})
         assert r.status_code == 201
     # Person 2 turned advertiser data off: matched, but not in the audience.
-    client.post("/v1/sessions", json={"email": "person2@example.com", "password": "long enough pw"})
+    sign_in(client, "person2@example.com", "long enough pw")
     client.patch("/v1/me/settings", json={"ads_advertiser_data": False})
     client.delete("/v1/sessions")
 

@@ -14,6 +14,7 @@ from tastegraph.identity import IdentifierKind, plain_hash, psi, psi_keys
 from tastegraph.identity.tables import psi_keys as keys_table
 from tastegraph.identity.tables import psi_points
 from tastegraph.kernel import FrozenClock
+from tests.helpers import sign_in
 
 
 def _email(i: int | str) -> str:
@@ -163,7 +164,7 @@ def test_deleting_the_account_deletes_the_points(
     client, system = psi_client
     _sign_up(client, 2)
     system.prepare_psi()
-    client.post("/v1/sessions", json={"email": "person0@example.com", "password": "long enough pw"})
+    sign_in(client, "person0@example.com", "long enough pw")
     assert client.delete("/v1/me").status_code == 204
     assert _stored_points(system) == 1
 

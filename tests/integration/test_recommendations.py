@@ -20,53 +20,22 @@ from sqlalchemy import insert, select
 
 from tastegraph.bootstrap import System, build
 from tastegraph.catalog import content
-from tastegraph.catalog.tables import board_follows, board_pins, boards, pins, user_follows
+from tastegraph.catalog.tables import board_follows, board_pins, boards, user_follows
 from tastegraph.collect.tables import offsite_visits
 from tastegraph.db import make_engine, upgrade
-from tastegraph.demo import DEMO_PASSWORD, WorldSize, load_world
 from tastegraph.kernel import FrozenClock
-from tastegraph.recommend import Model, model_store, train
-from tastegraph.recommend.model_store import Artifact
+from tastegraph.recommend import model_store
 from tastegraph.recommend.sources import load_profile, viewer_topics
 from tastegraph.server import compose
 from tests.conftest import make_settings
-from tests.helpers import sign_up_in
-
-SEED = 3
-
-
-def _world(system: System) -> None:
-    with system.write() as conn:
-        load_world(conn, SEED, system.clock.now(), WorldSize(pins=400, users=60))
-
-
-def _train(system: System) -> Artifact:
-    with system.read() as conn:
-        return train(conn, system.consent, system.clock.now())
-
-
-def _trained(system: System) -> Model:
-    model_store.save(system.models.model_dir, _train(system))
-    model = system.models.reload()
-    assert model is not None
-    return model
-
-
-def _sign_in_demo(client: TestClient, n: int) -> int:
-    r = client.post(
-        "/v1/sessions", json={"email": f"demo{n}@demo.tastegraph.test", "password": DEMO_PASSWORD}
-    )
-    assert r.status_code == 200, r.text
-    return int(r.json()["user_id"])
-
-
-def _popular_pin(system: System, rank: int = 0) -> int:
-    with system.read() as conn:
-        return int(
-            conn.execute(
-                select(pins.c.id).order_by(pins.c.save_count.desc(), pins.c.id).offset(rank).limit(1)
-            ).scalar_one()
-        )
+from tests.helpers import (
+    demo_world,
+    popular_pin,
+    sign_in_demo,
+    sign_up_in,
+    train_artifact,
+    trained_model,
+)
 
 
 def _saved_by(system: System, user_id: int) -> set[int]:
@@ -90,13 +59,13 @@ def _visit(user_id: int, domain: str, at: datetime, n: int) -> dict[str, Any]:
 
 
 def test_training_uses_only_what_consent_allows(client: TestClient, system: System) -> None:
-    _world(system)
+    demo_world(system)
     now = system.clock.now()
     ann = sign_up_in(client, "ann@example.com")
     bob_client = TestClient(client.app, base_url=str(client.base_url))
     bob = sign_up_in(bob_client, "bob@example.com")
     assert bob_client.patch("/v1/me/settings", json={"personalization": False}).status_code == 200
-    clicked, hidden, saved = _popular_pin(system, 0), _popular_pin(system, 1), _popular_pin(system, 2)
+    clicked, hidden, saved = popular_pin(system, 0), popular_pin(system, 1), popular_pin(system, 2)
     events = [
         {"kind": "click", "pin_id": clicked},
         {"kind": "closeup", "pin_id": hidden},
@@ -118,7 +87,7 @@ def test_training_uses_only_what_consent_allows(client: TestClient, system: Syst
                 _visit(bob, "simmerandsage.com", now - timedelta(days=1), 3),  # Personalization off
             ],
         )
-    artifact = _train(system)
+    artifact = train_artifact(system)
     counts = artifact.meta["counts"]
     assert artifact.arrays["domains"].tolist() == ["trailpeak-gear.com"]
     assert (counts["users_with_offsite"], counts["users_offsite_refused"], counts["visits_used"]) == (1, 1, 1)
@@ -160,7 +129,7 @@ def test_cli_train_writes_versions_and_prunes(tmp_path: Path) -> None:
     empty = cli()
     assert empty.returncode == 2 and "nothing to train on" in empty.stderr
     system = build(make_settings(url))
-    _world(system)
+    demo_world(system)
     system.dispose()
     first = cli("--rank", "16")
     assert first.returncode == 0, first.stderr
@@ -175,8 +144,8 @@ def test_cli_train_writes_versions_and_prunes(tmp_path: Path) -> None:
 
 
 def test_training_is_deterministic_under_a_seed(system: System) -> None:
-    _world(system)
-    a, b = _train(system), _train(system)
+    demo_world(system)
+    a, b = train_artifact(system), train_artifact(system)
     assert set(a.arrays) == set(b.arrays)
     for name in a.arrays:
         assert np.array_equal(a.arrays[name], b.arrays[name]), name
@@ -200,8 +169,8 @@ def admin_client(system: System) -> Iterator[TestClient]:
 
 def test_reload_endpoint_switches_to_the_newest_model(admin_client: TestClient, system: System) -> None:
     client = admin_client
-    _world(system)
-    user = _sign_in_demo(client, 1)
+    demo_world(system)
+    user = sign_in_demo(client, 1)
     assert client.post("/v1/admin/reload-model").json() == {
         "loaded": False,
         "version": None,
@@ -211,7 +180,7 @@ def test_reload_endpoint_switches_to_the_newest_model(admin_client: TestClient, 
     }
     feed = client.get("/v1/feed/home?limit=100").json()
     assert not [r for i in feed["items"] for r in i["reasons"] if r["kind"] == "similar_taste"]
-    path = model_store.save(system.models.model_dir, _train(system))
+    path = model_store.save(system.models.model_dir, train_artifact(system))
     # Written but not yet loaded: the server keeps what it has until told.
     assert system.models.current(system.clock.now()) is None
     status = client.post("/v1/admin/reload-model").json()
@@ -247,9 +216,9 @@ def test_reload_route_only_with_an_admin_token(
 
 
 def test_without_a_model_everything_still_works(client: TestClient, system: System) -> None:
-    _world(system)
-    _sign_in_demo(client, 2)
-    pin = _popular_pin(system)
+    demo_world(system)
+    sign_in_demo(client, 2)
+    pin = popular_pin(system)
     for path in (
         f"/v1/pins/{pin}/related",
         "/v1/recommendations/boards",
@@ -268,10 +237,10 @@ def test_without_a_model_everything_still_works(client: TestClient, system: Syst
 def test_related_pins_name_a_board_that_links_them(
     client: TestClient, system: System, with_model: bool
 ) -> None:
-    _world(system)
+    demo_world(system)
     if with_model:
-        _trained(system)
-    query = _popular_pin(system, 3)
+        trained_model(system)
+    query = popular_pin(system, 3)
     r = client.get(f"/v1/pins/{query}/related?limit=10")
     assert r.status_code == 200, r.text
     items = r.json()["items"]
@@ -295,25 +264,25 @@ def test_related_pins_name_a_board_that_links_them(
 
 
 def test_related_pins_are_deterministic(client: TestClient, system: System, clock: FrozenClock) -> None:
-    _world(system)
-    version = _trained(system).version
-    query = _popular_pin(system, 5)
+    demo_world(system)
+    version = trained_model(system).version
+    query = popular_pin(system, 5)
     first = client.get(f"/v1/pins/{query}/related?limit=20").json()
     assert len(first["items"]) == 20
     assert client.get(f"/v1/pins/{query}/related?limit=20").json() == first
     # A second training of the same data, loaded afresh, answers the same.
     clock.advance(timedelta(minutes=1))
-    assert _trained(system).version != version
+    assert trained_model(system).version != version
     assert client.get(f"/v1/pins/{query}/related?limit=20").json() == first
 
 
 @pytest.mark.parametrize("with_model", [True, False])
 def test_boards_to_follow(client: TestClient, system: System, with_model: bool) -> None:
-    _world(system)
+    demo_world(system)
     if with_model:
-        _trained(system)
+        trained_model(system)
     assert client.get("/v1/recommendations/boards").status_code == 401
-    user = _sign_in_demo(client, 4)
+    user = sign_in_demo(client, 4)
     r = client.get("/v1/recommendations/boards?limit=10")
     assert r.status_code == 200, r.text
     items = r.json()["items"]
@@ -339,11 +308,11 @@ def test_boards_to_follow(client: TestClient, system: System, with_model: bool) 
 
 @pytest.mark.parametrize("with_model", [True, False])
 def test_people_to_follow(client: TestClient, system: System, with_model: bool) -> None:
-    _world(system)
+    demo_world(system)
     if with_model:
-        _trained(system)
+        trained_model(system)
     assert client.get("/v1/recommendations/people").status_code == 401
-    user = _sign_in_demo(client, 6)
+    user = sign_in_demo(client, 6)
     r = client.get("/v1/recommendations/people?limit=10")
     assert r.status_code == 200, r.text
     items = r.json()["items"]
@@ -370,12 +339,12 @@ def test_people_to_follow(client: TestClient, system: System, with_model: bool) 
 
 
 def test_model_reads_visits_only_when_this_request_allows(client: TestClient, system: System) -> None:
-    _world(system)
+    demo_world(system)
     now = system.clock.now()
     with system.write() as conn:  # people in training who visited the shop
         rows = [_visit(n, "trailpeak-gear.com", now - timedelta(days=1), n) for n in range(1, 21)]
         conn.execute(insert(offsite_visits), rows)
-    _trained(system)
+    trained_model(system)
     sign_up_in(client, "new@example.com")  # no saves yet, and not in the model
     r = client.post("/v1/offsite/visits", json={"url": "https://trailpeak-gear.com/tents"})
     assert r.json()["stored"] is True
@@ -399,10 +368,10 @@ def test_model_reads_visits_only_when_this_request_allows(client: TestClient, sy
 
 
 def test_saved_and_hidden_pins_are_never_recommended_again(client: TestClient, system: System) -> None:
-    _world(system)
-    _trained(system)  # trained before the save and the hide: exclusion must come from live data
-    user = _sign_in_demo(client, 8)
-    query = _popular_pin(system, 2)
+    demo_world(system)
+    trained_model(system)  # trained before the save and the hide: exclusion must come from live data
+    user = sign_in_demo(client, 8)
+    query = popular_pin(system, 2)
     related = [i["pin_id"] for i in client.get(f"/v1/pins/{query}/related?limit=10").json()["items"]]
     feed = client.get("/v1/feed/home?limit=100").json()["items"]
     taste = [i["pin_id"] for i in feed if any(r["kind"] == "similar_taste" for r in i["reasons"])]
@@ -424,9 +393,9 @@ def test_saved_and_hidden_pins_are_never_recommended_again(client: TestClient, s
 
 
 def test_a_brand_new_pin_reaches_people_through_its_topics(client: TestClient, system: System) -> None:
-    _world(system)
-    _trained(system)
-    user = _sign_in_demo(client, 10)
+    demo_world(system)
+    trained_model(system)
+    user = sign_in_demo(client, 10)
     now = system.clock.now()
     with system.read() as conn:
         topic_id, slug, name, _ = viewer_topics(conn, load_profile(conn, user, []))[0]
@@ -466,12 +435,12 @@ def test_a_brand_new_pin_reaches_people_through_its_topics(client: TestClient, s
 def test_model_with_offsite_data_retires_with_retention(
     client: TestClient, system: System, clock: FrozenClock
 ) -> None:
-    _world(system)
-    user = _sign_in_demo(client, 12)
+    demo_world(system)
+    user = sign_in_demo(client, 12)
     now = clock.now()
     with system.write() as conn:
         conn.execute(insert(offsite_visits), [_visit(user, "trailpeak-gear.com", now - timedelta(days=3), 1)])
-    model = _trained(system)
+    model = trained_model(system)
     assert model.offsite_expires_at == now + timedelta(days=27)
     clock.advance(timedelta(days=26))
     assert system.models.current(clock.now()) is model
@@ -484,9 +453,9 @@ def test_model_with_offsite_data_retires_with_retention(
 
 
 def test_export_and_erasure_cover_trained_models(client: TestClient, system: System) -> None:
-    _world(system)
-    user = _sign_in_demo(client, 14)
-    model = _trained(system)
+    demo_world(system)
+    user = sign_in_demo(client, 14)
+    model = trained_model(system)
     exported = client.get("/v1/me/export").json()["models"]
     assert [e["version"] for e in exported] == [model.version]
     assert set(exported[0]["pin_ids"]) >= _saved_by(system, user)
@@ -498,11 +467,11 @@ def test_export_and_erasure_cover_trained_models(client: TestClient, system: Sys
 def test_gpc_on_the_feed_and_related_pins_is_honored(client: TestClient, system: System) -> None:
     """The hot read routes look the caller up in their own transaction; a signed-in request with GPC
     still turns "Use info from advertisers" off first, and is recorded, as on every other route."""
-    _world(system)
-    _trained(system)
-    query = _popular_pin(system, 2)
+    demo_world(system)
+    trained_model(system)
+    query = popular_pin(system, 2)
     for n, path in ((3, "/v1/feed/home"), (4, f"/v1/pins/{query}/related")):
-        _sign_in_demo(client, n)
+        sign_in_demo(client, n)
         assert client.get("/v1/me/settings").json()["ads_advertiser_data"] is True
         r = client.get(path, headers={"Sec-GPC": "1"})
         assert r.status_code == 200 and r.json()["items"]

@@ -20,9 +20,10 @@ from tastegraph.bootstrap import System, build
 from tastegraph.catalog import content
 from tastegraph.catalog.tables import board_pins, pin_topics, pins
 from tastegraph.demo import WorldSize, load_world
+from tastegraph.kernel.cache import ManualMonotonic
 from tastegraph.recommend import Model, model_store, train
 from tastegraph.recommend import sources as src
-from tastegraph.recommend.model import Memo
+from tastegraph.recommend.model import feed_memo
 from tastegraph.recommend.training import top_co_saved
 from tastegraph.server import compose
 from tests.conftest import make_settings
@@ -126,7 +127,7 @@ def test_cached_site_and_topic_lists_match_the_tables(system: System) -> None:
         assert [(c.pin_id, c.reason["saves"]) for c in src.popular(conn, 40)] == top
 
 
-def test_pin_facts_are_read_once_even_soon_after_boot(system: System, monkeypatch: Any) -> None:
+def test_pin_facts_are_read_once_even_soon_after_boot(system: System, cache_clock: ManualMonotonic) -> None:
     """The in-memory Pin facts must be kept from the first read on, whatever the monotonic clock reads
     (it starts near zero at boot: a cache dated from 0 looked expired and was never kept)."""
     with system.write() as conn:
@@ -138,7 +139,7 @@ def test_pin_facts_are_read_once_even_soon_after_boot(system: System, monkeypatc
     def seen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
         statements.append(statement)
 
-    monkeypatch.setattr(content.time, "monotonic", lambda: 5.0)  # five seconds after boot
+    cache_clock.now = 5.0  # five seconds after boot
     event.listen(system.engine, "before_cursor_execute", seen)
     try:
         for _ in range(3):
@@ -170,10 +171,10 @@ def _model_candidates(system: System, model: Model, profile: src.Profile) -> lis
 def test_the_feed_memo_answers_what_scoring_answers(system: System) -> None:
     model = _trained_world(system)
     profile = _profile_of_a_saver(system)
-    model.memo = Memo(0)  # off: every call scores
+    model.memo = feed_memo(0)  # off: every call scores
     fresh = _model_candidates(system, model, profile)
     assert fresh[0] and fresh[1]
-    model.memo = Memo(100)
+    model.memo = feed_memo(100)
     first = _model_candidates(system, model, profile)
     assert (model.memo.hits, model.memo.misses) == (0, 2)
     again = _model_candidates(system, model, profile)
@@ -185,7 +186,7 @@ def test_the_feed_memo_answers_what_scoring_answers(system: System) -> None:
     after = _model_candidates(system, model, profile)
     assert model.memo.misses == 3  # similar_taste again; saved_alongside leaves exclusion to the blend
     assert hidden not in {c.pin_id for c in after[0]}
-    model.memo = Memo(0)
+    model.memo = feed_memo(0)
     assert _model_candidates(system, model, profile) == after
 
 
@@ -195,7 +196,7 @@ def test_memo_entries_hold_only_untracked_values(system: System) -> None:
     _model_candidates(system, model, profile)
     for _ in range(6):  # a tuple is untracked in the pass after its items are: keys nest five deep
         gc.collect()
-    entries = list(model.memo._items.items())
+    entries = model.memo.items()
     assert len(entries) == 2
 
     def tracked(x: object) -> list[object]:
@@ -236,27 +237,25 @@ def test_hot_reads_run_where_the_setting_says(database_url: str, tmp_path: Path)
     assert "AnyIO worker thread" in _hot_read_thread(database_url, tmp_path / "m", 2)
 
 
-def test_pin_facts_expire_one_by_one_and_are_dropped(system: System, monkeypatch: Any) -> None:
+def test_pin_facts_expire_one_by_one_and_are_dropped(system: System, cache_clock: ManualMonotonic) -> None:
     """Each entry is read again after at most PIN_FACTS_SECONDS (not the whole cache at once), and
     expired entries leave memory at the next purge."""
     with system.write() as conn:
         load_world(conn, SEED, system.clock.now(), WorldSize(pins=50, users=5))
     with system.read() as conn:
         ids = [int(p) for p in conn.execute(select(pins.c.id).order_by(pins.c.id).limit(10)).scalars()]
-    now = [1000.0]
-    monkeypatch.setattr(content.time, "monotonic", lambda: now[0])
     with system.read() as conn:
         first = content.pin_facts(conn, ids[:5])
-        now[0] += content.PIN_FACTS_SECONDS / 2
+        cache_clock.advance(content.PIN_FACTS_SECONDS / 2)
         both = content.pin_facts(conn, iter(ids))  # any iterable, read once
         assert list(both) == ids and all(both[p] is first[p] for p in ids[:5])
-        now[0] += content.PIN_FACTS_SECONDS * 0.6  # the first five expired, the others not yet
+        cache_clock.advance(content.PIN_FACTS_SECONDS * 0.6)  # the first five expired, the others not yet
         again = content.pin_facts(conn, ids)
         assert all(again[p] is not first[p] for p in ids[:5]) and all(again[p] is both[p] for p in ids[5:])
-        now[0] += content.PIN_FACTS_SECONDS * 1.01  # everything expired; the purge drops it
+        cache_clock.advance(content.PIN_FACTS_SECONDS * 1.01)  # everything expired; the purge drops it
         content.pin_facts(conn, [])
-        assert content._pin_facts[system.engine].entries == {}
-        assert content._pin_facts[system.engine].expires == {}
+        assert content.pin_facts_cache(system.engine).entries == {}
+        assert content.pin_facts_cache(system.engine).expires == {}
 
 
 def test_cached_pin_facts_leave_the_collectors_full_passes(system: System) -> None:
@@ -267,7 +266,7 @@ def test_cached_pin_facts_leave_the_collectors_full_passes(system: System) -> No
     with system.read() as conn:
         ids = [int(p) for p in conn.execute(select(pins.c.id)).scalars()]
         content.get_pins(conn, ids)
-    cache = content._pin_facts[system.engine]
+    cache = content.pin_facts_cache(system.engine)
     assert len(cache.entries) == len(ids) == 50
     gc.collect()
     gc.collect()
@@ -281,9 +280,9 @@ def test_a_deleted_pin_leaves_the_facts_cache_when_seen_gone(system: System) -> 
     with system.read() as conn:
         doomed = int(conn.execute(select(pins.c.id).order_by(pins.c.id).limit(1)).scalar_one())
         assert doomed in content.get_pins(conn, [doomed])
-    assert doomed in content._pin_facts[system.engine].entries
+    assert doomed in content.pin_facts_cache(system.engine).entries
     with system.write() as conn:
         conn.execute(pins.delete().where(pins.c.id == doomed))
     with system.read() as conn:
         assert content.get_pins(conn, [doomed]) == {}
-    assert doomed not in content._pin_facts[system.engine].entries
+    assert doomed not in content.pin_facts_cache(system.engine).entries

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from tastegraph.bootstrap import System
 from tastegraph.identity import BROWSER_COOKIE
-from tests.helpers import sign_up_in
+from tests.helpers import sign_in, sign_up_in
 from tests.integration.ads_support import ad_account, sha
 
 CLINIC = "https://clinic.example/appointments/oncology"
@@ -54,8 +54,7 @@ def test_next_person_on_a_browser_neither_sees_nor_deletes_the_last_ones_data(
 
     assert client.delete("/v1/me").status_code == 204  # X deletes their account
     client.cookies.clear()
-    sign_in = client.post("/v1/sessions", json={"email": "y@example.com", "password": "correct horse"})
-    assert sign_in.status_code == 200
+    sign_in(client, "y@example.com")
     mine = _export(client)
     assert [v["url"] for v in mine["offsite_visits"]] == [CLINIC]  # type: ignore[index]
     assert [e["order_id"] for e in mine["advertiser_events"]] == ["order-of-y"]  # type: ignore[index]
@@ -69,7 +68,7 @@ def test_a_browser_keeps_no_tie_to_someone_who_signed_out_there(client: TestClie
     assert client.delete("/v1/sessions").status_code == 204
     _visit(client, "https://trailpeak-gear.com/tents")  # signed out: a new browser id, tied to no one
     _buy(client, shop.tag_id, "anonymous-order")
-    client.post("/v1/sessions", json={"email": "y@example.com", "password": "correct horse"})
+    sign_in(client, "y@example.com")
     exported = str(_export(client))
     # Signing in ties a browser's signed-out data to the person who signs in on it (the documented rule)
     assert "trailpeak-gear.com" in exported and "anonymous-order" in exported

@@ -19,6 +19,7 @@ from tastegraph.db.schema import full_metadata
 from tastegraph.kernel import FrozenClock
 from tastegraph.server import compose
 from tests.conftest import START, make_settings
+from tests.helpers import sign_in
 from tests.integration.ads_support import ad_account
 
 PEOPLE, BROWSERS = 3, 2
@@ -125,8 +126,7 @@ def test_exports_and_erasures_follow_whose_data_it_is(steps: list[tuple[object, 
                 p = int(args[0])  # type: ignore[call-overload]
                 if p in model.deleted:
                     continue
-                r = client.post("/v1/sessions", json={"email": f"p{p}@example.com", "password": PASSWORD})
-                assert r.status_code == 200, r.text
+                sign_in(client, f"p{p}@example.com", PASSWORD)
                 model.sign_in(p, b)
             elif kind == "sign_out":
                 assert client.delete("/v1/sessions").status_code == 204

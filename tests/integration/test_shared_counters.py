@@ -27,7 +27,9 @@ from tastegraph.kernel.counters import (
     rate_counters,
 )
 from tests.conftest import START, make_settings
-from tests.integration.test_signin_limits import COUNTERS, REDIS_URL
+from tests.helpers import REDIS_URL, counter_stores
+
+COUNTERS = counter_stores()
 
 
 @pytest.fixture(params=COUNTERS)

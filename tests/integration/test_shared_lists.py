@@ -13,6 +13,7 @@ from tastegraph.api import app as app_module
 from tastegraph.bootstrap import System
 from tastegraph.catalog.tables import pin_topics, pins
 from tastegraph.demo import WorldSize, load_world
+from tastegraph.kernel.cache import ManualMonotonic
 from tastegraph.recommend import shared_lists
 from tastegraph.recommend import sources as src
 from tastegraph.server import compose
@@ -20,17 +21,7 @@ from tastegraph.server import compose
 SEED = 5
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_a_list_is_read_once_per_lifetime(system: System, monkeypatch: Any) -> None:
-    clock = Clock()
-    monkeypatch.setattr(shared_lists.time, "monotonic", clock)
+def test_a_list_is_read_once_per_lifetime(system: System, cache_clock: ManualMonotonic) -> None:
     calls: list[int] = []
 
     def load(conn: Connection) -> list[int]:
@@ -39,16 +30,16 @@ def test_a_list_is_read_once_per_lifetime(system: System, monkeypatch: Any) -> N
 
     with system.read() as conn:
         assert shared_lists.shared(conn, "k", load) == [1]
-        clock.now += shared_lists.TTL_SECONDS * 0.7  # within every lifetime (at least 3/4 of the TTL)
+        cache_clock.advance(shared_lists.TTL_SECONDS * 0.7)  # within every lifetime (at least 3/4 of the TTL)
         assert shared_lists.shared(conn, "k", load) == [1]
-        clock.now += shared_lists.TTL_SECONDS * 0.31  # past every lifetime
+        cache_clock.advance(shared_lists.TTL_SECONDS * 0.31)  # past every lifetime
         assert shared_lists.shared(conn, "k", load) == [2]
     assert len(calls) == 2
 
 
-def test_due_lists_are_refilled_ahead_and_idle_ones_dropped(system: System, monkeypatch: Any) -> None:
-    clock = Clock()
-    monkeypatch.setattr(shared_lists.time, "monotonic", clock)
+def test_due_lists_are_refilled_ahead_and_idle_ones_dropped(
+    system: System, cache_clock: ManualMonotonic
+) -> None:
     loads = {"a": 0, "b": 0}
 
     def loader(key: str) -> Any:
@@ -62,7 +53,7 @@ def test_due_lists_are_refilled_ahead_and_idle_ones_dropped(system: System, monk
         shared_lists.shared(conn, "a", loader("a"))
         shared_lists.shared(conn, "b", loader("b"))
     assert shared_lists.due(system.engine) == []  # fresh
-    clock.now += shared_lists.TTL_SECONDS - shared_lists.REFILL_AHEAD_SECONDS + 0.01
+    cache_clock.advance(shared_lists.TTL_SECONDS - shared_lists.REFILL_AHEAD_SECONDS + 0.01)
     assert sorted(shared_lists.due(system.engine)) == ["a", "b"]
     with system.read() as conn:
         shared_lists.refill(conn, "a")
@@ -72,15 +63,17 @@ def test_due_lists_are_refilled_ahead_and_idle_ones_dropped(system: System, monk
     # "b" is never asked for again: once idle long enough it is dropped, not refilled.
     with system.read() as conn:
         for _ in range(int(shared_lists.IDLE_SECONDS // 10) + 1):
-            clock.now += 10.0
+            cache_clock.advance(10.0)
             shared_lists.shared(conn, "a", loader("a"))
             for key in shared_lists.due(system.engine):
                 shared_lists.refill(conn, key)
-    assert "b" not in shared_lists._lists[system.engine]
-    assert "a" in shared_lists._lists[system.engine] and loads["b"] < 100
+    assert "b" not in shared_lists.kept(system.engine)
+    assert "a" in shared_lists.kept(system.engine) and loads["b"] < 100
 
 
-def test_the_server_refills_a_topic_list_before_a_request_needs_it(system: System, monkeypatch: Any) -> None:
+def test_the_server_refills_a_topic_list_before_a_request_needs_it(
+    system: System, cache_clock: ManualMonotonic, monkeypatch: Any
+) -> None:
     """A topic's popular list changes in the database; the background task reads it again ahead of its
     expiry, so the next request gets the new ranking without reading it itself."""
     with system.write() as conn:
@@ -93,16 +86,17 @@ def test_the_server_refills_a_topic_list_before_a_request_needs_it(system: Syste
         conn.execute(update(pins).where(pins.c.id == last).values(save_count=10_000))
     with system.read() as conn:
         assert src.popular_in_topic(conn, topic_id, 5) == before  # still the kept list
-    entry = shared_lists._lists[system.engine][("topic", topic_id)]
-    entry.expires_at = time.monotonic() + 1.0  # due now (within REFILL_AHEAD_SECONDS)
+    key = ("topic", topic_id)
+    # Due now: within REFILL_AHEAD_SECONDS of its expiry (at least 3/4 of the TTL away), not past it.
+    cache_clock.advance(shared_lists.TTL_SECONDS - shared_lists.REFILL_AHEAD_SECONDS + 0.01)
+    expires = shared_lists.expires_at(system.engine, key)
     monkeypatch.setattr(app_module, "LIST_REFILL_TICK_SECONDS", 0.02)
     reads: list[int] = []
     # A request reading the list itself would call this; the background refill holds the original.
     monkeypatch.setattr(src, "_popular_in_topic", lambda *a, **k: reads.append(1) or [])
     with TestClient(compose(system)):
         deadline = time.monotonic() + 10
-        kept = shared_lists._lists[system.engine]
-        while kept[("topic", topic_id)] is entry and time.monotonic() < deadline:
+        while shared_lists.expires_at(system.engine, key) == expires and time.monotonic() < deadline:
             time.sleep(0.02)
     with system.read() as conn:
         after = src.popular_in_topic(conn, topic_id, 5)

@@ -26,21 +26,12 @@ from tastegraph.identity import DEVICE_COOKIE
 from tastegraph.kernel import FrozenClock
 from tastegraph.server import compose
 from tests.conftest import START, make_settings
+from tests.helpers import REDIS_URL, counter_stores
 
-REDIS_URL = os.environ.get("TASTEGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 EMAIL, PASSWORD = "owner@example.com", "correct horse"
 
 
-def _redis_up() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except Exception:
-        return False
-
-
-COUNTERS = ["database", "redis"] if _redis_up() else ["database"]
+COUNTERS = counter_stores()
 
 
 @pytest.fixture(params=COUNTERS)

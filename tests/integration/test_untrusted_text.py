@@ -12,9 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tastegraph.bootstrap import System
-from tests.helpers import mini_world, sign_up_in
+from tests.helpers import csrf_token, mini_world, sign_up_in
 from tests.integration.ads_support import ad_account, event, row_counts, stored_events
-from tests.integration.test_pages import csrf_token
 
 NUL = "\x00"
 SURROGATE = "\ud800"

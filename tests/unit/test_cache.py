@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -92,3 +93,47 @@ def test_per_database_caches_are_separate_and_listed() -> None:
     assert caches.of(one) is caches.of(one)
     assert caches.existing(Engine()) is None
     assert any(s.name == "per-db" and s.entries == 1 for s in cache.all_stats())
+
+
+def test_the_maps_are_readable_and_a_purge_replaces_them(clock: ManualMonotonic) -> None:
+    c: TimedCache[str, int] = TimedCache("t", ttl=10)
+    c.put_many({"a": 1, "b": 2})
+    before = c.entries
+    assert dict(c.entries) == {"a": 1, "b": 2}
+    assert dict(c.expires) == {"a": clock.now + 10, "b": clock.now + 10}
+    clock.advance(11)
+    c.get_many([])
+    assert c.entries == {} and c.expires == {} and c.entries is not before
+
+
+def test_memo_items_are_the_entries_least_recent_first() -> None:
+    m: Memo[str, list[int]] = Memo("m", size=3)
+    value = [1]
+    m.put("a", value)
+    m.put("b", [2])
+    m.get("a")
+    items = m.items()
+    assert items == [("b", [2]), ("a", [1])] and items[1][1] is value
+    m.clear()
+    assert m.items() == [] and len(m) == 0
+
+
+def test_a_per_database_cache_goes_with_its_engine() -> None:
+    class Engine:
+        pass
+
+    engine = Engine()
+    caches: PerDatabase[TimedCache[str, int]] = PerDatabase(lambda: TimedCache("per-db-gone", ttl=5))
+    caches.of(engine).put("x", 1)
+    assert any(s.name == "per-db-gone" for s in cache.all_stats())
+    del engine
+    gc.collect()
+    assert not any(s.name == "per-db-gone" for s in cache.all_stats())
+    assert caches.of(Engine()).get("x") is None
+
+
+def test_get_on_a_clock_the_caller_read(clock: ManualMonotonic) -> None:
+    c: TimedCache[str, int] = TimedCache("t", ttl=10)
+    c.put("a", 1)
+    assert c.get("a", clock.now + 9.9) == 1
+    assert c.get("a", clock.now + 10) is None

@@ -73,10 +73,7 @@ def _imports() -> Iterator[Import]:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     yield Import(path, node.lineno, module, alias.name, ())
-            elif isinstance(node, ast.ImportFrom) and node.module is not None or (
-                isinstance(node, ast.ImportFrom) and node.level
-            ):
-                assert isinstance(node, ast.ImportFrom)
+            elif isinstance(node, ast.ImportFrom):
                 if node.level:
                     base = package.split(".")[: len(package.split(".")) - node.level + 1]
                     target = ".".join([*base, node.module] if node.module else base)

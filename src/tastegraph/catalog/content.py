@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import random
-import time
-import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +21,7 @@ from tastegraph.catalog.tables import (
     users,
 )
 from tastegraph.kernel import Forbidden, InvalidInput, NotFound
+from tastegraph.kernel.cache import PerDatabase, TimedCache
 from tastegraph.kernel.fastsql import Query
 from tastegraph.kernel.urls import domain_of
 
@@ -70,74 +67,51 @@ _SAVE_COUNTS = Query(
 # get_pins finds it gone; one never asked for again is dropped once its entry expires, after
 # PIN_FACTS_SECONDS less up to a quarter at random (so entries read together are not all read again in
 # one request). Expired entries are purged once per PIN_FACTS_SECONDS; the cache starts over when full.
+# (kernel.cache.TimedCache keeps expiry times and facts in two dicts, not (expiry, facts) pairs: the
+# collector never stops tracking a tuple that holds a dict, so 40,000 pairs would lengthen every full
+# pass, 7-14 ms under load; see api.app.freeze_startup_heap.)
 PIN_FACTS_MAX = 200_000
 PIN_FACTS_SECONDS = 3600.0
 
-
-@dataclass
-class _FactsCache:
-    # Expiry and facts in two dicts, not (expiry, facts) pairs: the collector never stops tracking a tuple
-    # that holds a dict, so 40,000 pairs would lengthen every full pass (7-14 ms under load; see
-    # api.app.freeze_startup_heap), while a dict of plain values is untracked after one.
-    entries: dict[int, dict[str, Any]] = field(default_factory=dict)  # Pin -> facts
-    expires: dict[int, float] = field(default_factory=dict)  # Pin -> monotonic expiry
-    purge_at: float = 0.0
-
-    def drop(self, pin_id: int) -> None:
-        self.entries.pop(pin_id, None)
-        self.expires.pop(pin_id, None)
+_pin_facts: PerDatabase[TimedCache[int, dict[str, Any]]] = PerDatabase(
+    lambda: TimedCache("pin facts", PIN_FACTS_SECONDS, spread=0.25, max_entries=PIN_FACTS_MAX)
+)
 
 
-_pin_facts: weakref.WeakKeyDictionary[Engine, _FactsCache] = weakref.WeakKeyDictionary()
+def pin_facts_cache(engine: Engine) -> TimedCache[int, dict[str, Any]]:
+    """The Pin facts kept in memory for this database (for inspection and metrics)."""
+    return _pin_facts.of(engine)
 
 
 def _forget_facts(conn: Connection, gone: list[int]) -> None:
-    cache = _pin_facts.get(conn.engine)
+    cache = _pin_facts.existing(conn.engine)
     if cache is not None:
         for p in gone:
-            cache.drop(p)
+            cache.pop(p)
 
 
 def pin_facts(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """The fixed parts of Pins (title, links, topics, creator, creation time; not the save count),
     from memory, reading the ones not seen yet. Callers decide which Pins exist: a deleted Pin's facts
     may still be here. Pins that do not exist are left out."""
-    cache = _pin_facts.get(conn.engine)
-    if cache is None:
-        cache = _pin_facts[conn.engine] = _FactsCache()
-    now = time.monotonic()
-    if now >= cache.purge_at:
-        # Over copies: on PostgreSQL another request thread may add or drop entries meanwhile.
-        expires = {p: t for p, t in list(cache.expires.items()) if t > now}
-        cache.entries = {p: e for p, e in list(cache.entries.items()) if p in expires}
-        cache.expires = expires
-        cache.purge_at = now + PIN_FACTS_SECONDS
+    cache = _pin_facts.of(conn.engine)
     ids = list(dict.fromkeys(pin_ids))
-    found: dict[int, dict[str, Any]] = {}
-    missing = []
-    for p in ids:
-        # .get: on PostgreSQL another request thread may drop the entry between the two reads.
-        hit = cache.entries.get(p) if cache.expires.get(p, 0.0) > now else None
-        if hit is not None:
-            found[p] = hit
-        else:
-            missing.append(p)
-    if missing:
-        if len(cache.entries) + len(missing) > PIN_FACTS_MAX:
-            cache.entries.clear()
-            cache.expires.clear()
-        rows = conn.execute(_PINS, {"ids": missing}).mappings().all()
-        tops = topics_of(conn, missing)
-        for r in rows:
-            fixed = _pin_dict(r, tops.get(int(r["id"]), []))
-            del fixed["save_count"]
-            # Only plain values (topics as a tuple): the garbage collector stops tracking the entry, so
-            # a full cache does not lengthen its full passes (see api.app.freeze_startup_heap).
-            fixed["topics"] = tuple(fixed["topics"])
-            cache.entries[fixed["id"]] = fixed
-            cache.expires[fixed["id"]] = now + PIN_FACTS_SECONDS * (1.0 - random.random() / 4)
-            found[fixed["id"]] = fixed
-    return {p: found[p] for p in ids if p in found} if missing else found
+    found, missing = cache.get_many(ids)
+    if not missing:
+        return found
+    rows = conn.execute(_PINS, {"ids": missing}).mappings().all()
+    tops = topics_of(conn, missing)
+    read: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        fixed = _pin_dict(r, tops.get(int(r["id"]), []))
+        del fixed["save_count"]
+        # Only plain values (topics as a tuple): the garbage collector stops tracking the entry, so
+        # a full cache does not lengthen its full passes (see api.app.freeze_startup_heap).
+        fixed["topics"] = tuple(fixed["topics"])
+        read[fixed["id"]] = fixed
+    cache.put_many(read)
+    found.update(read)
+    return {p: found[p] for p in ids if p in found}
 
 
 def _pin_dict(row: Any, topic_slugs: list[str]) -> dict[str, Any]:
@@ -165,19 +139,19 @@ def topics_of(conn: Connection, pin_ids: list[int]) -> dict[int, list[str]]:
 
 
 TOPICS_SECONDS = 30.0
-_topic_cache: weakref.WeakKeyDictionary[Engine, tuple[float, dict[str, tuple[int, str]]]] = (
-    weakref.WeakKeyDictionary()
+_topics: PerDatabase[TimedCache[str, dict[str, tuple[int, str]]]] = PerDatabase(
+    lambda: TimedCache("topics by slug", TOPICS_SECONDS)
 )
 
 
 def topics_by_slug(conn: Connection) -> dict[str, tuple[int, str]]:
     """slug -> (topic id, name), kept for TOPICS_SECONDS (topics are only ever added)."""
-    hit = _topic_cache.get(conn.engine)
-    if hit is None or time.monotonic() - hit[0] > TOPICS_SECONDS:
+
+    def read() -> dict[str, tuple[int, str]]:
         rows = conn.execute(select(topics.c.slug, topics.c.id, topics.c.name))
-        hit = (time.monotonic(), {str(s): (int(i), str(n)) for s, i, n in rows})
-        _topic_cache[conn.engine] = hit
-    return hit[1]
+        return {str(s): (int(i), str(n)) for s, i, n in rows}
+
+    return _topics.of(conn.engine).get_or_load("all", read)
 
 
 def ensure_topic(conn: Connection, slug: str, name: str) -> int:

@@ -23,7 +23,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -125,8 +125,11 @@ class TimedCache(_Counted, Generic[K, V]):
         """When an entry put at `now` expires."""
         return now + self.ttl * (1.0 - self.spread * self._rng()) if self.spread else now + self.ttl
 
-    def get(self, key: K) -> V | None:
-        now = monotonic()
+    def get(self, key: K, now: float | None = None) -> V | None:
+        """The live entry under `key`, or None. `now`: the caches' clock, if the caller has just read it
+        (`monotonic()`) for its own bookkeeping."""
+        if now is None:
+            now = _source()  # monotonic() with one call less (the caches read it on every request)
         if self._expires.get(key, 0.0) > now:
             found = self._values.get(key)  # .get: another thread may drop it between the two reads
             if found is not None:
@@ -137,7 +140,7 @@ class TimedCache(_Counted, Generic[K, V]):
 
     def get_many(self, keys: Iterable[K]) -> tuple[dict[K, V], list[K]]:
         """(the live entries among `keys`, the keys not found), counting each key once; in key order."""
-        now = monotonic()
+        now = _source()
         self._purge_if_due(now)
         found: dict[K, V] = {}
         missing: list[K] = []
@@ -156,7 +159,7 @@ class TimedCache(_Counted, Generic[K, V]):
         self.put_many({key: value})
 
     def put_many(self, items: dict[K, V]) -> None:
-        now = monotonic()
+        now = _source()
         if self.max_entries is not None and len(self._values) + len(items) > self.max_entries:
             self.clear()
         for key, value in items.items():
@@ -186,6 +189,17 @@ class TimedCache(_Counted, Generic[K, V]):
 
     def keys(self) -> list[K]:
         return list(self._values)
+
+    @property
+    def entries(self) -> Mapping[K, V]:
+        """The map of values itself, expired ones included until purged (read-only; for inspection,
+        e.g. that the collector stops tracking it: a purge replaces it with a new one)."""
+        return self._values
+
+    @property
+    def expires(self) -> Mapping[K, float]:
+        """The map of expiry times itself, on the caches' clock (read-only, like `entries`)."""
+        return self._expires
 
     def _purge_if_due(self, now: float) -> None:
         # Expired entries nobody asks for again are dropped once per ttl; over copies, since on
@@ -232,6 +246,11 @@ class Memo(_Counted, Generic[K, V]):
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
+    def items(self) -> list[tuple[K, V]]:
+        """The entries, least recently used first (a copy of the list; the keys and values themselves)."""
+        with self._lock:
+            return list(self._items.items())
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
@@ -243,13 +262,19 @@ class PerDatabase(Generic[T]):
 
     def __init__(self, make: Callable[[], T]) -> None:
         self._make = make
-        self._by_engine: weakref.WeakKeyDictionary[object, T] = weakref.WeakKeyDictionary()
+        # By id(engine) rather than a WeakKeyDictionary, whose every read makes a weak reference (three
+        # times the cost of a dict read; pin_facts looks its cache up on every feed). An entry leaves
+        # when its engine is collected, from a finalizer that runs before the engine's id can be reused.
+        self._by_id: dict[int, T] = {}
 
     def of(self, engine: object) -> T:
-        found = self._by_engine.get(engine)
+        found = self._by_id.get(id(engine))
         if found is None:
-            found = self._by_engine.setdefault(engine, self._make())
+            made = self._make()
+            found = self._by_id.setdefault(id(engine), made)
+            if found is made:  # (another thread may have made one first: that one is kept)
+                weakref.finalize(engine, self._by_id.pop, id(engine), None).atexit = False
         return found
 
     def existing(self, engine: object) -> T | None:
-        return self._by_engine.get(engine)
+        return self._by_id.get(id(engine))

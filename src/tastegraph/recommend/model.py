@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from tastegraph.kernel.cache import Memo
 from tastegraph.recommend import model_store
 from tastegraph.recommend.model_store import Artifact, ArtifactError, index_of
 from tastegraph.recommend.offline.graph_filter import GraphFilter, GraphFilterParams, Spectrum
@@ -32,35 +33,14 @@ WALK_CACHE_SIZE = 4096
 MEMO_SIZE = 4096
 
 
-class Memo:
-    """A small thread-safe least-recently-used map (requests run on several threads per worker)."""
+def walk_memo(size: int = WALK_CACHE_SIZE) -> Memo[int, Any]:
+    """The Pixie walks of the last `size` Pins a model served, by Pin position (see related.walked)."""
+    return Memo("model walks", size)
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
 
-    def get(self, key: Any) -> Any:
-        if self.size == 0:
-            return None
-        with self._lock:
-            found = self._items.get(key)
-            if found is None:
-                self.misses += 1
-            else:
-                self.hits += 1
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: Any, value: Any) -> None:
-        if self.size == 0:
-            return
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+def feed_memo(size: int = MEMO_SIZE) -> Memo[Hashable, Any]:
+    """The feed candidates of the last `size` distinct inputs a model scored. Size 0 keeps nothing."""
+    return Memo("model feed memo", size)
 
 
 @dataclass(eq=False)
@@ -84,12 +64,12 @@ class Model:
     co_saved_top: sp.csr_matrix | None = None
     # Walks from a Pin, by Pin position (see related.walked): a walk depends only on this model and its
     # query, so an entry never goes stale; a new model starts with an empty cache.
-    walks: Memo = field(default_factory=lambda: Memo(WALK_CACHE_SIZE), init=False, repr=False)
+    walks: Memo[int, Any] = field(default_factory=walk_memo, init=False, repr=False)
     # Feed candidates this model scored, keyed by everything they depend on besides the model (the
     # viewer's history, what they saved and hid): a repeat request with the same inputs gets the same
     # answer without scoring again. Size 0 keeps nothing. Values hold only plain values (see
     # api.app.freeze_startup_heap).
-    memo: Memo = field(default_factory=lambda: Memo(MEMO_SIZE), init=False, repr=False)
+    memo: Memo[Hashable, Any] = field(default_factory=feed_memo, init=False, repr=False)
     domain_columns: dict[str, int] = field(init=False)
     # The filter's parts in the form one request needs (see `score` and `contributions`): computed once
     # at load, so a request pays only for the rows of its own history.
@@ -285,7 +265,7 @@ class ModelHolder:
             for name in reversed(model_store.versions(self.model_dir)):
                 try:
                     model = Model.from_artifact(model_store.load(self.model_dir / name))
-                    model.memo = Memo(self.memo_size)
+                    model.memo = feed_memo(self.memo_size)
                     break
                 except (ArtifactError, KeyError, ValueError) as exc:
                     log.warning("skipping model %s: %s", name, exc)

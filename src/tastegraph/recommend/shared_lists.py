@@ -12,13 +12,14 @@ dropped instead. Without the background task (tests, scripts) a request refills 
 from __future__ import annotations
 
 import random
-import time
-import weakref
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+
+from tastegraph.kernel import cache
+from tastegraph.kernel.cache import PerDatabase, TimedCache
 
 TTL_SECONDS = 30.0
 # Refilled when this close to expiry: a few of the background task's 2-s ticks.
@@ -29,18 +30,23 @@ Loader = Callable[[Connection], Any]
 
 
 @dataclass(slots=True)
-class _Entry:
-    expires_at: float
-    used_at: float
-    value: Any
-    load: Loader
+class _Lists:
+    """One database's lists: the values with their expiry, and per list when it was last used and how
+    it is read again."""
+
+    values: TimedCache[Hashable, Any] = field(
+        default_factory=lambda: TimedCache("shared lists", TTL_SECONDS, spread=0.25)
+    )
+    used_at: dict[Hashable, float] = field(default_factory=dict)
+    loads: dict[Hashable, Loader] = field(default_factory=dict)
 
 
-_lists: weakref.WeakKeyDictionary[Engine, dict[Hashable, _Entry]] = weakref.WeakKeyDictionary()
+_lists: PerDatabase[_Lists] = PerDatabase(_Lists)
 
 
 def expiry(now: float) -> float:
-    """TTL_SECONDS from now, less up to a quarter at random, so lists read together expire spread out."""
+    """TTL_SECONDS from now, less up to a quarter at random, so lists read together expire spread out
+    (the lists' own lifetimes; for other caches kept as long, such as the new Pins per topic)."""
     return now + TTL_SECONDS * (1.0 - random.random() / 4)
 
 
@@ -48,37 +54,52 @@ def shared(conn: Connection, key: Hashable, load: Loader) -> Any:
     """The list under `key`, from memory if read less than its lifetime ago; else `load(conn)`.
     `load` may be called again later on another connection (the background refill), so it must read
     everything it needs from the connection it is given."""
-    per_engine = _lists.setdefault(conn.engine, {})
-    now = time.monotonic()
-    entry = per_engine.get(key)
-    if entry is None or now >= entry.expires_at:
-        entry = per_engine[key] = _Entry(expiry(now), now, load(conn), load)
-    else:
-        entry.used_at = now
-    return entry.value
+    lists = _lists.of(conn.engine)
+    now = cache.monotonic()
+    value = lists.values.get(key, now)
+    if value is None:
+        value = load(conn)
+        lists.loads[key] = load
+        lists.values.put(key, value)
+    lists.used_at[key] = now
+    return value
+
+
+def kept(engine: Engine) -> list[Hashable]:
+    """The keys of the lists kept for this database (expired or not)."""
+    lists = _lists.existing(engine)
+    return [] if lists is None else lists.values.keys()
+
+
+def expires_at(engine: Engine, key: Hashable) -> float | None:
+    """When the list under `key` expires on the caches' clock (kernel.cache.monotonic); None if not kept."""
+    lists = _lists.existing(engine)
+    return None if lists is None else lists.values.expires_at(key)
 
 
 def due(engine: Engine) -> list[Hashable]:
     """Lists to refill now: those used in the last IDLE_SECONDS that expire within
     REFILL_AHEAD_SECONDS. Lists unused for longer are dropped here."""
-    per_engine = _lists.get(engine)
-    if not per_engine:
+    lists = _lists.existing(engine)
+    if lists is None or not lists.used_at:
         return []
-    now = time.monotonic()
+    now = cache.monotonic()
     due_now = []
-    for key, entry in list(per_engine.items()):  # a copy: request threads may add lists (PostgreSQL)
-        if now - entry.used_at > IDLE_SECONDS:
-            per_engine.pop(key, None)
-        elif entry.expires_at - now <= REFILL_AHEAD_SECONDS:
+    for key, used_at in list(lists.used_at.items()):  # a copy: request threads may add lists (PostgreSQL)
+        expires = lists.values.expires_at(key)
+        if now - used_at > IDLE_SECONDS:
+            lists.values.pop(key)
+            lists.used_at.pop(key, None)
+            lists.loads.pop(key, None)
+        elif expires is not None and expires - now <= REFILL_AHEAD_SECONDS:
             due_now.append(key)
     return due_now
 
 
 def refill(conn: Connection, key: Hashable) -> None:
     """Read the list under `key` again (if it is still kept), keeping when it was last used."""
-    per_engine = _lists.get(conn.engine)
-    entry = per_engine.get(key) if per_engine else None
-    if per_engine is None or entry is None:
+    lists = _lists.existing(conn.engine)
+    load = None if lists is None else lists.loads.get(key)
+    if lists is None or load is None or lists.values.expires_at(key) is None:
         return
-    value = entry.load(conn)
-    per_engine[key] = _Entry(expiry(time.monotonic()), entry.used_at, value, entry.load)
+    lists.values.put(key, load(conn))
