@@ -111,22 +111,13 @@ def ad_account_revoke(
 
 
 def _read_records(path: Path, kind: str, hashed: bool) -> list[str]:
-    """A customer file (one value per line or a CSV's first column) as SHA-256 hex digests."""
-    from tastegraph.ads.customer_lists import csv_records, kind_of
-    from tastegraph.identity import hashed_identifier, plain_hash
+    """A customer file as SHA-256 hex digests; invalid lines are reported and skipped."""
+    from tastegraph.usecases.advertiser_client import hashed_records
 
-    identifier = kind_of(kind)
-    out: list[str] = []
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        for i, value in enumerate(csv_records(handle)):
-            try:
-                if hashed:
-                    out.append(hashed_identifier(identifier, value, field=f"line {i + 1}"))
-                else:
-                    out.append(plain_hash(identifier, value, field=f"line {i + 1}"))
-            except TastegraphError as exc:
-                console.print(f"[yellow]skipped {exc.field}: {exc.message}[/yellow]")
-    return out
+    def skipped(exc: TastegraphError) -> None:
+        console.print(f"[yellow]skipped {exc.field}: {exc.message}[/yellow]")
+
+    return hashed_records(path, kind, hashed, skipped)
 
 
 @app.command("customer-list")
@@ -150,7 +141,7 @@ def customer_list_upload(
     import httpx
     from rich.progress import Progress
 
-    from tastegraph.identity import psi
+    from tastegraph.usecases import advertiser_client as local
 
     base = f"{url.rstrip('/')}/v1/ad_accounts/{account}/customer_lists"
     headers = {"Authorization": f"Bearer {token}"}
@@ -167,12 +158,12 @@ def customer_list_upload(
             progress.update(step, total=1, completed=1)
             what = f"blinding {len(digests):,} records and {first['count']:,} points"
             step = progress.add_task(what, total=None)
-            records, people = psi.advertiser_round(digests, psi.decode(first["points"], "points"))
+            records, people = local.psi_round(digests, local.psi_decode(first["points"], "points"))
             progress.update(step, total=1, completed=1)
             step = progress.add_task("round 2: matching", total=None)
             r = client.post(
                 f"{base}/psi/{first['session_id']}",
-                json={"records": psi.encode(records), "people": psi.encode(people)},
+                json={"records": local.psi_encode(records), "people": local.psi_encode(people)},
             )
             progress.update(step, total=1, completed=1)
         else:
