@@ -35,7 +35,7 @@ class FeedItem:
     def reasons(self) -> list[ReasonJson]:
         return reasons_json(self.because)
 
-    def as_dict(self) -> ReasonJson:
+    def as_dict(self) -> dict[str, object]:
         return {"pin_id": self.pin_id, "reasons": self.reasons}
 
 

@@ -10,6 +10,7 @@ The JSON of each kind is documented in docs/api.md; its keys come in the order l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -422,7 +423,7 @@ def _fields(cls: type[Reason]) -> tuple[str, ...]:
 
 _VALUES = {cls.kind: attrgetter(*_fields(cls)) for cls in KINDS if len(_fields(cls)) > 1}
 _SINGLE = {cls.kind: _fields(cls)[0] for cls in KINDS if len(_fields(cls)) == 1}
-_CLASSES: dict[str, Any] = {cls.kind: cls for cls in KINDS}
+_CLASSES: dict[str, Callable[..., Reason]] = {cls.kind: cls for cls in KINDS}
 
 
 def to_plain(reason: Reason) -> PlainReason:
@@ -435,5 +436,4 @@ def to_plain(reason: Reason) -> PlainReason:
 
 
 def from_plain(plain: PlainReason) -> Reason:
-    made: Reason = _CLASSES[plain[0]](*plain[1])
-    return made
+    return _CLASSES[plain[0]](*plain[1])

@@ -18,25 +18,11 @@ from tastegraph.recommend.sources import (
 from tastegraph.recommend.sources._base import Ask, Candidate, Source
 from tastegraph.recommend.sources._followed_boards import followed_boards
 from tastegraph.recommend.sources._followed_people import followed_people
-from tastegraph.recommend.sources._lists import (
-    POPULAR_DEPTH,
-    POPULAR_TTL_SECONDS,
-    domain_topics,
-    popular_from_domain,
-    popular_in_topic,
-)
-from tastegraph.recommend.sources._new_in_topic import (
-    NEW_PIN_AGE,
-    NEW_PIN_MAX_SAVES,
-    new_in_topic,
-    new_pins_in_topic,
-)
+from tastegraph.recommend.sources._lists import domain_topics, popular_from_domain, popular_in_topic
+from tastegraph.recommend.sources._new_in_topic import new_in_topic, new_pins_in_topic
 from tastegraph.recommend.sources._offsite import offsite
 from tastegraph.recommend.sources._popular import popular
 from tastegraph.recommend.sources._profile import (
-    RECENT_SAVES,
-    SAVED_DEPTH,
-    TASTE_SAVES,
     Profile,
     engaged_pins,
     excluded_pins,
@@ -62,13 +48,6 @@ FEED_SOURCES: tuple[Source, ...] = (
 
 __all__ = [
     "FEED_SOURCES",
-    "NEW_PIN_AGE",
-    "NEW_PIN_MAX_SAVES",
-    "POPULAR_DEPTH",
-    "POPULAR_TTL_SECONDS",
-    "RECENT_SAVES",
-    "SAVED_DEPTH",
-    "TASTE_SAVES",
     "Ask",
     "Candidate",
     "Profile",

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from sqlalchemy import Connection
 
 from tastegraph.recommend.model import Model
 from tastegraph.recommend.reasons import PlainReason, Reason, from_plain, to_plain
-
-if TYPE_CHECKING:
-    from tastegraph.recommend.sources._profile import Profile
+from tastegraph.recommend.sources._profile import Profile
 
 
 @dataclass(slots=True)

@@ -46,8 +46,7 @@ class SiteOrigin(NamedTuple):
     visits: int
 
 
-# (model column, weight, what it is). Named tuples of plain values: they are part of the memo's keys.
-History = list[tuple[int, float, PinOrigin | SiteOrigin]]
+History = list[tuple[int, float, PinOrigin | SiteOrigin]]  # (model column, weight, what it is)
 
 
 def _taste_history(conn: Connection, profile: Profile, model: Model) -> History:
@@ -84,7 +83,8 @@ def similar_taste(conn: Connection, profile: Profile, model: Model | None, limit
     history = _taste_history(conn, profile, model)
     if not history:
         return []
-    key = ("taste", limit, tuple(history), excluded_key(profile))
+    # The key as plain tuples: the collector never stops tracking a named tuple (nor anything holding one).
+    key = ("taste", limit, tuple((c, w, tuple(o)) for c, w, o in history), excluded_key(profile))
     found: Memoized | None = model.memo.get(key)
     if found is None:
         found = memoizable(_similar_taste(conn, profile, model, history, limit))
