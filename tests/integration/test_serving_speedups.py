@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,17 @@ from tastegraph.server import compose
 from tests.conftest import make_settings
 
 SEED = 5
+
+
+@dataclass(frozen=True)
+class _JsonCandidate:
+    pin_id: int
+    reason: dict[str, Any]
+
+
+def _as_json(candidates: list[src.Candidate]) -> list[_JsonCandidate]:
+    """Candidates with their reasons as the API gives them (reasons are typed: recommend.reasons)."""
+    return [_JsonCandidate(c.pin_id, c.reason.to_json()) for c in candidates]
 
 
 def _trained_world(system: System) -> Model:
@@ -74,8 +86,8 @@ def test_saved_alongside_from_the_model_matches_live_sql(system: System) -> None
     with system.read() as conn:
         for user in range(1, 30):
             profile = src.load_profile(conn, user, [])
-            live = src.saved_alongside(conn, profile, 30)
-            fast = src.saved_alongside(conn, profile, 30, model=model)
+            live = _as_json(src.saved_alongside(conn, profile, 30))
+            fast = _as_json(src.saved_alongside(conn, profile, 30, model=model))
             # SQL keeps the best 90 (Pin, seed) pairs before keeping one per Pin, so it may find fewer.
             assert len(fast) >= len(live)
             fast = fast[: len(live)]
@@ -124,7 +136,7 @@ def test_cached_site_and_topic_lists_match_the_tables(system: System) -> None:
                 select(pins.c.id, pins.c.save_count).order_by(pins.c.save_count.desc(), pins.c.id).limit(40)
             )
         ]
-        assert [(c.pin_id, c.reason["saves"]) for c in src.popular(conn, 40)] == top
+        assert [(c.pin_id, c.reason["saves"]) for c in _as_json(src.popular(conn, 40))] == top
 
 
 def test_pin_facts_are_read_once_even_soon_after_boot(system: System, cache_clock: ManualMonotonic) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select, update
 
 from tastegraph.api import app as app_module
 from tastegraph.bootstrap import System
+from tastegraph.catalog import graph_reads
 from tastegraph.catalog.tables import pin_topics, pins
 from tastegraph.demo import WorldSize, load_world
 from tastegraph.kernel.cache import ManualMonotonic
@@ -93,7 +94,7 @@ def test_the_server_refills_a_topic_list_before_a_request_needs_it(
     monkeypatch.setattr(app_module, "LIST_REFILL_TICK_SECONDS", 0.02)
     reads: list[int] = []
     # A request reading the list itself would call this; the background refill holds the original.
-    monkeypatch.setattr(src, "_popular_in_topic", lambda *a, **k: reads.append(1) or [])
+    monkeypatch.setattr(graph_reads, "most_saved_in_topic", lambda *a, **k: reads.append(1) or [])
     with TestClient(compose(system)):
         deadline = time.monotonic() + 10
         while shared_lists.expires_at(system.engine, key) == expires and time.monotonic() < deadline:

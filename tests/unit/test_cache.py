@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 
 import pytest
 
@@ -11,36 +10,28 @@ from tastegraph.kernel import cache
 from tastegraph.kernel.cache import ManualMonotonic, Memo, PerDatabase, TimedCache
 
 
-@pytest.fixture
-def clock() -> Iterator[ManualMonotonic]:
-    moved = ManualMonotonic()
-    cache.use_monotonic(moved)
-    yield moved
-    cache.use_monotonic(None)
-
-
-def test_an_entry_lives_its_ttl_on_the_moved_clock(clock: ManualMonotonic) -> None:
+def test_an_entry_lives_its_ttl_on_the_moved_clock(cache_clock: ManualMonotonic) -> None:
     c: TimedCache[str, int] = TimedCache("t", ttl=30)
     c.put("a", 1)
-    clock.advance(29.9)
+    cache_clock.advance(29.9)
     assert c.get("a") == 1
-    clock.advance(0.2)
+    cache_clock.advance(0.2)
     assert c.get("a") is None
     assert (c.stats().hits, c.stats().misses) == (1, 1)
 
 
-def test_spread_shortens_lifetimes_by_at_most_its_share(clock: ManualMonotonic) -> None:
+def test_spread_shortens_lifetimes_by_at_most_its_share(cache_clock: ManualMonotonic) -> None:
     draws = iter([0.0, 0.999, 0.5])
     c: TimedCache[int, int] = TimedCache("t", ttl=100, spread=0.25, rng=lambda: next(draws))
     c.put_many({1: 1, 2: 2, 3: 3})
     assert [c.expires_at(k) for k in (1, 2, 3)] == pytest.approx(
-        [clock.now + 100, clock.now + 75.025, clock.now + 87.5]
+        [cache_clock.now + 100, cache_clock.now + 75.025, cache_clock.now + 87.5]
     )
-    clock.advance(80)
+    cache_clock.advance(80)
     assert c.get_many([1, 2, 3]) == ({1: 1, 3: 3}, [2])
 
 
-def test_get_or_load_loads_once_until_expiry(clock: ManualMonotonic) -> None:
+def test_get_or_load_loads_once_until_expiry(cache_clock: ManualMonotonic) -> None:
     loads: list[int] = []
     c: TimedCache[str, int] = TimedCache("t", ttl=10)
 
@@ -50,16 +41,16 @@ def test_get_or_load_loads_once_until_expiry(clock: ManualMonotonic) -> None:
 
     assert c.get_or_load("k", load) == 1
     assert c.get_or_load("k", load) == 1
-    clock.advance(11)
+    cache_clock.advance(11)
     assert c.get_or_load("k", load) == 2
 
 
-def test_a_full_cache_starts_over_and_expired_entries_are_purged(clock: ManualMonotonic) -> None:
+def test_a_full_cache_starts_over_and_expired_entries_are_purged(cache_clock: ManualMonotonic) -> None:
     c: TimedCache[int, int] = TimedCache("t", ttl=10, max_entries=3)
     c.put_many({1: 1, 2: 2, 3: 3})
     c.put(4, 4)
     assert c.keys() == [4]
-    clock.advance(11)
+    cache_clock.advance(11)
     c.get_many([])  # a read after a ttl purges what expired
     assert len(c) == 0
 
@@ -95,13 +86,13 @@ def test_per_database_caches_are_separate_and_listed() -> None:
     assert any(s.name == "per-db" and s.entries == 1 for s in cache.all_stats())
 
 
-def test_the_maps_are_readable_and_a_purge_replaces_them(clock: ManualMonotonic) -> None:
+def test_the_maps_are_readable_and_a_purge_replaces_them(cache_clock: ManualMonotonic) -> None:
     c: TimedCache[str, int] = TimedCache("t", ttl=10)
     c.put_many({"a": 1, "b": 2})
     before = c.entries
     assert dict(c.entries) == {"a": 1, "b": 2}
-    assert dict(c.expires) == {"a": clock.now + 10, "b": clock.now + 10}
-    clock.advance(11)
+    assert dict(c.expires) == {"a": cache_clock.now + 10, "b": cache_clock.now + 10}
+    cache_clock.advance(11)
     c.get_many([])
     assert c.entries == {} and c.expires == {} and c.entries is not before
 
@@ -132,8 +123,8 @@ def test_a_per_database_cache_goes_with_its_engine() -> None:
     assert caches.of(Engine()).get("x") is None
 
 
-def test_get_on_a_clock_the_caller_read(clock: ManualMonotonic) -> None:
+def test_get_on_a_clock_the_caller_read(cache_clock: ManualMonotonic) -> None:
     c: TimedCache[str, int] = TimedCache("t", ttl=10)
     c.put("a", 1)
-    assert c.get("a", clock.now + 9.9) == 1
-    assert c.get("a", clock.now + 10) is None
+    assert c.get("a", cache_clock.now + 9.9) == 1
+    assert c.get("a", cache_clock.now + 10) is None

@@ -2,6 +2,7 @@
 
 from tastegraph.collect import advertiser_events as advertiser_events
 from tastegraph.collect import engagement as engagement
+from tastegraph.collect import engagement_reads as engagement_reads
 from tastegraph.collect import tables as tables
 from tastegraph.collect import visits as visits
 from tastegraph.collect.engagement import EngagementIn, Kind
@@ -15,6 +16,7 @@ __all__ = [
     "VisitOutcome",
     "advertiser_events",
     "engagement",
+    "engagement_reads",
     "tables",
     "visits",
 ]

@@ -4,57 +4,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import cached_property
 
 from sqlalchemy import Connection
 
 from tastegraph.collect import visits as visit_store
 from tastegraph.consent import Decision
-from tastegraph.recommend import sources
-from tastegraph.recommend.explain import with_text
 from tastegraph.recommend.model import Model
-from tastegraph.recommend.sources import Candidate, Profile
+from tastegraph.recommend.reasons import Reason, ReasonJson, reasons_json
+from tastegraph.recommend.sources import FEED_SOURCES, Ask, Candidate, Profile, load_profile
 
 MAX_LIMIT = 100
 
-# Share of the feed each source may claim, in blending order. Off-site and co-save signals are the
-# strongest evidence of current intent, and the trained model's taste scores rank with co-saves; brand-new
-# Pins in the viewer's topics get a steady share so they reach people before anyone engages with them;
-# popular Pins only fill what is left.
-SOURCE_WEIGHTS: dict[str, int] = {
-    "offsite_visit": 4,
-    "similar_taste": 3,
-    "saved_alongside": 3,
-    "followed_board": 2,
-    "followed_person": 2,
-    "topic_interest": 2,
-    "new_in_topic": 2,
-    "popular": 1,
-}
+# Share of the feed each source may claim (its `weight`), in blending order (FEED_SOURCES). Off-site and
+# co-save signals are the strongest evidence of current intent (4 and 3), and the trained model's taste
+# scores rank with co-saves (3); follows and topics get 2, and so do brand-new Pins in the viewer's
+# topics, a steady share so they reach people before anyone engages with them; popular Pins (1) only
+# fill what is left.
+SOURCE_WEIGHTS: dict[str, int] = {s.name: s.weight for s in FEED_SOURCES}
 
 
 @dataclass(frozen=True)
 class FeedItem:
-    pin_id: int
-    reasons: list[dict[str, Any]]
+    """A recommended Pin with every reason it earned (`because`); `reasons` is their JSON."""
 
-    def as_dict(self) -> dict[str, Any]:
+    pin_id: int
+    because: tuple[Reason, ...]
+
+    @cached_property
+    def reasons(self) -> list[ReasonJson]:
+        return reasons_json(self.because)
+
+    def as_dict(self) -> dict[str, object]:
         return {"pin_id": self.pin_id, "reasons": self.reasons}
 
 
 def _gather(
     conn: Connection, profile: Profile, pool: int, now: datetime, model: Model | None
 ) -> dict[str, list[Candidate]]:
-    return {
-        "offsite_visit": sources.offsite(conn, profile, pool),
-        "similar_taste": sources.similar_taste(conn, profile, model, pool),
-        "saved_alongside": sources.saved_alongside(conn, profile, pool, model=model),
-        "followed_board": sources.followed_boards(conn, profile, pool),
-        "followed_person": sources.followed_people(conn, profile, pool),
-        "topic_interest": sources.topic_interests(conn, profile, pool),
-        "new_in_topic": sources.new_in_topic(conn, profile, now, pool),
-        "popular": sources.popular(conn, pool, profile.excluded),
-    }
+    ask = Ask(pool, now, model)
+    return {s.name: s.candidates(conn, profile, ask) for s in FEED_SOURCES}
 
 
 def _blend(by_source: dict[str, list[Candidate]], excluded: set[int], limit: int) -> list[FeedItem]:
@@ -79,13 +68,13 @@ def _blend(by_source: dict[str, list[Candidate]], excluded: set[int], limit: int
             taken.add(pin_id)
             chosen.append(pin_id)
     # Reasons of the chosen Pins only, in source order, each once.
-    reasons: dict[int, list[dict[str, Any]]] = {p: [] for p in chosen}
+    reasons: dict[int, list[Reason]] = {p: [] for p in chosen}
     for cands in by_source.values():
         for c in cands:
             bucket = reasons.get(c.pin_id)
             if bucket is not None and c.reason not in bucket:
                 bucket.append(c.reason)
-    return [FeedItem(p, with_text(reasons[p])) for p in chosen]
+    return [FeedItem(p, tuple(reasons[p])) for p in chosen]
 
 
 def home_feed(
@@ -105,8 +94,30 @@ def home_feed(
     """
     limit = max(1, min(limit, MAX_LIMIT))
     visits = visit_store.usable_visits(conn, offsite_permit)
-    profile = sources.load_profile(conn, user_id, visits)
+    profile = load_profile(conn, user_id, visits)
     return _blend(_gather(conn, profile, max(limit, 30), now, model), profile.excluded, limit)
+
+
+def why_reasons(
+    conn: Connection,
+    user_id: int | None,
+    offsite_permit: Decision,
+    pin_id: int,
+    *,
+    now: datetime,
+    model: Model | None = None,
+) -> list[Reason]:
+    """Every reason the feed machinery has for showing `pin_id` to this person, from the same sources."""
+    visits = visit_store.usable_visits(conn, offsite_permit)
+    profile = load_profile(conn, user_id, visits)
+    if pin_id in profile.excluded:
+        return []
+    found: list[Reason] = []
+    for cands in _gather(conn, profile, MAX_LIMIT, now, model).values():
+        for c in cands:
+            if c.pin_id == pin_id and c.reason not in found:
+                found.append(c.reason)
+    return found
 
 
 def why(
@@ -117,15 +128,6 @@ def why(
     *,
     now: datetime,
     model: Model | None = None,
-) -> list[dict[str, Any]]:
-    """Every reason the feed machinery has for showing `pin_id` to this person, from the same sources."""
-    visits = visit_store.usable_visits(conn, offsite_permit)
-    profile = sources.load_profile(conn, user_id, visits)
-    if pin_id in profile.excluded:
-        return []
-    found: list[dict[str, Any]] = []
-    for cands in _gather(conn, profile, MAX_LIMIT, now, model).values():
-        for c in cands:
-            if c.pin_id == pin_id and c.reason not in found:
-                found.append(c.reason)
-    return with_text(found)
+) -> list[ReasonJson]:
+    """`why_reasons` as JSON, the way the API and the pages show it."""
+    return reasons_json(why_reasons(conn, user_id, offsite_permit, pin_id, now=now, model=model))

@@ -5,17 +5,14 @@ the query Pin in the graph the walk used; board names are read live, so a delete
 
 from __future__ import annotations
 
-from typing import Any
-
 import numba
 import numpy as np
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection
 
-from tastegraph.catalog.tables import board_pins, boards, pin_topics, topics
-from tastegraph.kernel.fastsql import Query
-from tastegraph.recommend.explain import with_text
+from tastegraph.catalog import graph_reads
 from tastegraph.recommend.feed import FeedItem
 from tastegraph.recommend.model import Model
+from tastegraph.recommend.reasons import Reason, SameTopic, SavedTogether
 from tastegraph.recommend.sources import Candidate, excluded_pins, popular_in_topic
 from tastegraph.recommend.walks import pixie
 
@@ -34,14 +31,14 @@ def related_pins(
     in) saved or hid."""
     skip = excluded_pins(conn, user_id) | {pin_id}
     want = limit + min(len(skip), 500)  # the live sources filter `skip` after the query
-    order: dict[int, list[dict[str, Any]]] = {}
+    order: dict[int, list[Reason]] = {}
 
     def take(cands: list[Candidate]) -> None:
         """Fill up to `limit` Pins; a Pin found again by a later source keeps one reason per kind."""
         for c in cands:
             if c.pin_id not in skip and (c.pin_id in order or len(order) < limit):
                 bucket = order.setdefault(c.pin_id, [])
-                if all(r["kind"] != c.reason["kind"] for r in bucket):
+                if all(r.kind != c.reason.kind for r in bucket):
                     bucket.append(c.reason)
 
     if model is not None:
@@ -50,7 +47,7 @@ def related_pins(
         take(co_saved(conn, pin_id, want))
     if len(order) < limit:
         take(same_topic(conn, pin_id, want))
-    return [FeedItem(p, with_text(r)) for p, r in order.items()]
+    return [FeedItem(p, tuple(r)) for p, r in order.items()]
 
 
 def walked(conn: Connection, model: Model, pin_id: int, skip: set[int], limit: int) -> list[Candidate]:
@@ -90,21 +87,16 @@ def walked(conn: Connection, model: Model, pin_id: int, skip: set[int], limit: i
             known.update((link[0], link) for link in _linking_boards(model, q, missing))
         all_links = [known[r] for r in kept.tolist()]
     links = [link for link in all_links if link[2]][:limit]
-    names = _board_names(conn, {int(model.board_ids[b]) for _, _, ranked in links for b, _ in ranked})
+    names = graph_reads.board_names(
+        conn, {int(model.board_ids[b]) for _, _, ranked in links for b, _ in ranked}
+    )
     out = []
     for r, count, ranked in links:
         live = [(int(model.board_ids[b]), shares) for b, shares in ranked if int(model.board_ids[b]) in names]
         if not live:
             continue  # its linking boards were deleted since training
         board_id, shares = live[0]
-        reason = {
-            "kind": "saved_together",
-            "pin_id": pin_id,
-            "boards": count,
-            "board_id": board_id,
-            "board_name": names[board_id],
-            "shares_board": shares,
-        }
+        reason = SavedTogether(pin_id, count, board_id, names[board_id], shares)
         out.append(Candidate(int(model.pin_ids[r]), reason))
     return out
 
@@ -211,57 +203,20 @@ def _links(
                     break
 
 
-def _board_names(conn: Connection, board_ids: set[int]) -> dict[int, str]:
-    if not board_ids:
-        return {}
-    return {int(i): str(n) for i, n in _BOARD_NAMES.rows(conn, {"ids": sorted(board_ids)})}
-
-
-_BOARD_NAMES = Query(
-    select(boards.c.id, boards.c.name).where(boards.c.id.in_(bindparam("ids", expanding=True)))
-)
-
-
 def co_saved(conn: Connection, pin_id: int, want: int) -> list[Candidate]:
     """Live: Pins on the same boards as `pin_id`, most shared boards first."""
-    seed, other = board_pins.alias("seed"), board_pins.alias("other")
-    n = func.count().label("n")
-    rows = conn.execute(
-        select(other.c.pin_id, n, func.min(other.c.board_id))
-        .join(other, other.c.board_id == seed.c.board_id)
-        .where(seed.c.pin_id == pin_id, other.c.pin_id != pin_id)
-        .group_by(other.c.pin_id)
-        .order_by(n.desc(), other.c.pin_id)
-        .limit(want)
-    ).all()
-    names = _board_names(conn, {int(r[2]) for r in rows})
+    rows = graph_reads.co_saved_boards(conn, pin_id, want)
+    names = graph_reads.board_names(conn, {int(r[2]) for r in rows})
     return [
-        Candidate(
-            int(p),
-            {
-                "kind": "saved_together",
-                "pin_id": pin_id,
-                "boards": int(count),
-                "board_id": int(b),
-                "board_name": names.get(int(b), ""),
-                "shares_board": True,
-            },
-        )
+        Candidate(int(p), SavedTogether(pin_id, int(count), int(b), names.get(int(b), ""), True))
         for p, count, b in rows
     ]
 
 
 def same_topic(conn: Connection, pin_id: int, want: int) -> list[Candidate]:
     """Popular Pins in the query Pin's topics: what a brand-new Pin with no saves is related to."""
-    rows = conn.execute(
-        select(topics.c.id, topics.c.slug, topics.c.name)
-        .join(pin_topics, pin_topics.c.topic_id == topics.c.id)
-        .where(pin_topics.c.pin_id == pin_id)
-        .order_by(topics.c.slug)
-    ).all()
-    out = []
-    for topic_id, slug, name in rows:
-        for p in popular_in_topic(conn, int(topic_id), want):
-            reason = {"kind": "same_topic", "pin_id": pin_id, "topic": slug, "topic_name": name}
-            out.append(Candidate(p, reason))
+    out: list[Candidate] = []
+    for topic_id, slug, name in graph_reads.topics_of_pin(conn, pin_id):
+        reason = SameTopic(pin_id, slug, name)
+        out.extend(Candidate(p, reason) for p in popular_in_topic(conn, topic_id, want))
     return out

@@ -16,18 +16,18 @@ deletes it. Only the last `offsite_lookback` of visits are used, so a fresh arti
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sqlalchemy import ColumnElement, Connection, Select, select
+from sqlalchemy import Connection, Row
 
-from tastegraph.catalog.tables import board_pins, boards, hides, pins, users
+from tastegraph.catalog import graph_reads
+from tastegraph.collect import engagement_reads
 from tastegraph.collect import visits as visit_store
-from tastegraph.collect.tables import engagement_events
 from tastegraph.consent import ConsentService, Purpose, RequestSignals
 from tastegraph.kernel import InvalidInput
 from tastegraph.recommend.model_store import Artifact, index_of
@@ -82,8 +82,8 @@ def _no_progress(stage: str, done: int, total: int) -> None:
     return None
 
 
-def _ids(conn: Connection, column: ColumnElement[Any]) -> np.ndarray:
-    return np.asarray(sorted(int(i) for i in conn.execute(select(column)).scalars()), dtype=np.int64)
+def _ids(ids: list[int]) -> np.ndarray:
+    return np.asarray(sorted(ids), dtype=np.int64)
 
 
 def _binary(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], value: float) -> sp.csr_matrix:
@@ -94,8 +94,7 @@ def _binary(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], value: f
     return m
 
 
-def _pairs(conn: Connection, query: Select[Any]) -> tuple[np.ndarray, np.ndarray]:
-    rows = conn.execute(query).all()
+def _pairs(rows: Sequence[Row[Any, Any]]) -> tuple[np.ndarray, np.ndarray]:
     if not rows:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     a = np.asarray(rows, dtype=np.int64)
@@ -158,12 +157,14 @@ def train(
     report = progress or _no_progress
     started = time.perf_counter()
     report("catalogue", 0, 1)
-    pin_ids, user_ids, board_ids = _ids(conn, pins.c.id), _ids(conn, users.c.id), _ids(conn, boards.c.id)
+    pin_ids = _ids(graph_reads.all_pin_ids(conn))
+    user_ids = _ids(graph_reads.all_user_ids(conn))
+    board_ids = _ids(graph_reads.all_board_ids(conn))
     n_pins, n_users = len(pin_ids), len(user_ids)
     report("catalogue", 1, 1)
 
     report("saves", 0, 1)
-    save_rows = conn.execute(select(board_pins.c.board_id, board_pins.c.pin_id, board_pins.c.saved_by)).all()
+    save_rows = graph_reads.all_saves(conn)
     saves_a = np.asarray(save_rows, dtype=np.int64).reshape(-1, 3)
     b_idx, p_idx, u_idx = (
         index_of(board_ids, saves_a[:, 0]),
@@ -175,14 +176,9 @@ def train(
     report("saves", 1, 1)
 
     report("engagement", 0, 1)
-    eu, ep = _pairs(
-        conn,
-        select(engagement_events.c.user_id, engagement_events.c.pin_id).where(
-            engagement_events.c.kind.in_(ENGAGE_KINDS), engagement_events.c.pin_id.is_not(None)
-        ),
-    )
+    eu, ep = _pairs(engagement_reads.pin_engagement(conn, ENGAGE_KINDS))
     engaged = _binary(index_of(user_ids, eu), index_of(pin_ids, ep), (n_users, n_pins), ENGAGE_WEIGHT)
-    hu, hp = _pairs(conn, select(hides.c.user_id, hides.c.pin_id))
+    hu, hp = _pairs(graph_reads.all_hides(conn))
     hidden = _binary(index_of(user_ids, hu), index_of(pin_ids, hp), (n_users, n_pins), 1.0)
     on_site = sp.csr_matrix(saves.maximum(engaged))
     on_site = sp.csr_matrix(on_site - on_site.multiply(hidden))  # a hidden Pin is never a positive signal
