@@ -1,6 +1,7 @@
 """Collection: validation and idempotent ingest of every signal kind, and consent-gated reads of them."""
 
 from tastegraph.collect import advertiser_events as advertiser_events
+from tastegraph.collect import bulk as bulk
 from tastegraph.collect import engagement as engagement
 from tastegraph.collect import tables as tables
 from tastegraph.collect import visits as visits
@@ -14,6 +15,7 @@ __all__ = [
     "VisitIn",
     "VisitOutcome",
     "advertiser_events",
+    "bulk",
     "engagement",
     "tables",
     "visits",

@@ -1,6 +1,7 @@
 """Identity: sign-in sessions, the first-party browser cookie and its link to an account, normalizing and
 hashing identifiers, matching advertisers' hashes, and private set intersection."""
 
+from tastegraph.identity import bulk as bulk
 from tastegraph.identity import normalize as normalize
 from tastegraph.identity import psi as psi
 from tastegraph.identity import psi_keys as psi_keys
@@ -23,6 +24,7 @@ __all__ = [
     "IdentityService",
     "LinkHandler",
     "SignInGuard",
+    "bulk",
     "hashed_identifier",
     "is_sha256_hex",
     "normalize",
