@@ -34,8 +34,9 @@ def insert_rows(
 
     Rows are dicts keyed by column name, each with the keys of the first row. A key that names no
     column is refused before anything is written (SQLAlchemy would drop it without a word); a row
-    missing one of the first row's keys raises `StatementError`, a duplicate key or a broken foreign key
-    the driver's `IntegrityError`: nothing is skipped or merged. Rows that carry explicit ids move
+    missing one of the first row's keys raises (`StatementError`; `InvalidInput` with COPY), a duplicate
+    key or a broken foreign key the driver's `IntegrityError`: nothing is skipped or merged, and the
+    caller's transaction is left to roll back. Rows that carry explicit ids move
     PostgreSQL's id sequence past them, so later inserts that take the next id do not collide.
 
     With `copy=True` on PostgreSQL the rows go through COPY (faster for millions of rows); COPY sends the
@@ -70,12 +71,15 @@ def _copy(conn: Connection, table: Table, rows: Sequence[Row], chunk: int, progr
     cols = list(rows[0])
     raw: Any = conn.connection.driver_connection
     total = len(rows)
-    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as out:
-        for start in range(0, total, chunk):
-            for r in rows[start : start + chunk]:
-                out.write_row([r[c] for c in cols])
-            if progress is not None:
-                progress(min(total, start + chunk), total)
+    try:
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as out:
+            for start in range(0, total, chunk):
+                for r in rows[start : start + chunk]:
+                    out.write_row([r[c] for c in cols])
+                if progress is not None:
+                    progress(min(total, start + chunk), total)
+    except KeyError as exc:  # as executemany would, refuse a row without one of the first row's keys
+        raise InvalidInput(f"a row for {table.name} has no {exc.args[0]}", field="rows") from exc
 
 
 def sync_id_sequence(conn: Connection, table: Table) -> None:
