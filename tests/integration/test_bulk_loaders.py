@@ -24,7 +24,7 @@ from tastegraph.db import make_engine
 from tastegraph.identity.tables import person_identifiers
 from tastegraph.kernel import InvalidInput
 from tastegraph.kernel.bulk import insert_rows
-from tests.conftest import START
+from tests.conftest import START, _truncate_pg
 
 Rows = list[dict[str, Any]]
 IDS = (1, 2, 3)
@@ -134,6 +134,8 @@ DUPLICATE = (IntegrityError, psycopg.errors.IntegrityError)  # COPY's errors com
 def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     yield engine
+    if engine.dialect.name == "postgresql":
+        _truncate_pg(engine)  # the run shares one PostgreSQL database: leave it as empty as it was found
     engine.dispose()
 
 
