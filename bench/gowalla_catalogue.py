@@ -14,7 +14,8 @@ home-feed source has work to do:
 * engagement: 2-8 close-ups or clicks per person in the last 14 days, mostly on their own saves;
 * a few hundred Pins are recent with at most 3 saves, so the cold-start source finds new Pins.
 
-Rows go in with bulk inserts (SQLite) or COPY (PostgreSQL), with a progress bar.
+Rows go in through each domain's bulk loaders: big executemany batches (SQLite) or COPY (PostgreSQL),
+with a progress bar.
 
     .venv/bin/python bench/gowalla_catalogue.py --url sqlite:///gowalla.db [--train FILE] [--users N]
 """
@@ -23,13 +24,14 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import functools
 import itertools
 import os
 import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +39,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Connection, Table, insert, text
+from sqlalchemy import Connection
 
 from bench.common import REPO
 
@@ -89,8 +91,7 @@ def build_rows(
     lines: list[tuple[int, list[int]]], topic_ids: dict[str, int], now: datetime, seed: int = 7
 ) -> dict[str, list[dict[str, Any]]]:
     """Every row of the catalogue, in foreign-key order (dict order)."""
-    from tastegraph.demo import TOPIC_DOMAINS, TOPICS
-    from tastegraph.demo.world import demo_password_hash
+    from tastegraph.demo import TOPIC_DOMAINS, TOPICS, demo_password_hash
 
     rng = random.Random(seed)
     slugs = [s for s, _ in TOPICS]
@@ -245,69 +246,29 @@ def build_rows(
     return rows
 
 
-def _tables() -> dict[str, Table]:
-    from tastegraph.catalog.tables import (
-        board_follows,
-        board_pins,
-        boards,
-        pin_topics,
-        pins,
-        user_follows,
-        users,
-    )
-    from tastegraph.collect.tables import engagement_events
-    from tastegraph.consent.tables import user_settings
+def _loaders() -> dict[str, Callable[..., int]]:
+    """Who stores each table of `build_rows`."""
+    from tastegraph import catalog, collect, consent
 
     return {
-        "users": users,
-        "user_settings": user_settings,
-        "pins": pins,
-        "pin_topics": pin_topics,
-        "boards": boards,
-        "board_pins": board_pins,
-        "board_follows": board_follows,
-        "user_follows": user_follows,
-        "engagement_events": engagement_events,
+        "users": catalog.bulk.add_users,
+        "user_settings": consent.bulk.add_settings,
+        "pins": catalog.bulk.add_pins,
+        "pin_topics": catalog.bulk.tag_pins,
+        "boards": catalog.bulk.add_boards,
+        "board_pins": catalog.bulk.add_saves,
+        "board_follows": catalog.bulk.add_board_follows,
+        "user_follows": catalog.bulk.add_user_follows,
+        "engagement_events": collect.bulk.add_engagement_events,
     }
 
 
-def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
-
-def _copy(conn: Connection, table: Table, rows: list[dict[str, Any]], report: Progress) -> None:
-    """PostgreSQL COPY of dict rows (datetimes are timezone-aware, so psycopg sends them as such)."""
-    cols = list(rows[0])
-    raw: Any = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
-        for done, chunk in enumerate(_chunks(rows, CHUNK)):
-            for r in chunk:
-                copy.write_row([r[c] for c in cols])
-            report(table.name, min(len(rows), (done + 1) * CHUNK), len(rows))
-
-
 def insert_rows(conn: Connection, rows: dict[str, list[dict[str, Any]]], report: Progress) -> None:
-    tables = _tables()
-    postgres = conn.dialect.name == "postgresql"
+    """Every table through its domain's bulk loader (COPY on PostgreSQL); ids carried by the rows move
+    PostgreSQL's sequences past them."""
+    loaders = _loaders()
     for name, table_rows in rows.items():
-        report(name, 0, len(table_rows))
-        if not table_rows:
-            continue
-        if postgres:
-            _copy(conn, tables[name], table_rows, report)
-        else:
-            for done, chunk in enumerate(_chunks(table_rows, CHUNK)):
-                conn.execute(insert(tables[name]), chunk)
-                report(name, min(len(table_rows), (done + 1) * CHUNK), len(table_rows))
-    if postgres:
-        for t in ("users", "pins", "boards", "engagement_events"):
-            conn.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), "
-                    f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {t}), false)"
-                )
-            )
+        loaders[name](conn, table_rows, chunk=CHUNK, copy=True, progress=functools.partial(report, name))
 
 
 def load_catalogue(
@@ -318,9 +279,9 @@ def load_catalogue(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Migrate an empty database to head, load the catalogue, and leave planner statistics fresh."""
+    from tastegraph.catalog.bulk import ensure_topics
     from tastegraph.db import make_engine, upgrade
     from tastegraph.demo import TOPICS
-    from tastegraph.demo.world import ensure_topics
 
     report = progress or (lambda stage, done, total: None)
     started = time.perf_counter()

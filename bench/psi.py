@@ -27,8 +27,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
@@ -47,9 +45,8 @@ def _sha(text: str) -> str:
 
 
 def _load_people(url: str, n: int) -> None:
-    from tastegraph.catalog.tables import users
+    from tastegraph import catalog, identity
     from tastegraph.db import make_engine, upgrade
-    from tastegraph.identity.tables import person_identifiers
 
     engine = make_engine(url)
     upgrade(engine)
@@ -58,8 +55,8 @@ def _load_people(url: str, n: int) -> None:
     with engine.begin() as conn:
         for start in range(0, n, step):
             ids = range(start + 1, min(n, start + step) + 1)
-            conn.execute(
-                insert(users),
+            catalog.bulk.add_users(
+                conn,
                 [
                     {
                         "id": i,
@@ -71,13 +68,15 @@ def _load_people(url: str, n: int) -> None:
                     }
                     for i in ids
                 ],
+                chunk=step,
             )
-            conn.execute(
-                insert(person_identifiers),
+            identity.bulk.add_identifiers(
+                conn,
                 [
                     {"user_id": i, "kind": "email", "hash": _sha(f"person{i}@example.com"), "added_at": now}
                     for i in ids
                 ],
+                chunk=step,
             )
     engine.dispose()
 

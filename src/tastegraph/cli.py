@@ -272,17 +272,15 @@ def serve(
 def _load_demo(settings: Settings, seed: int, pins: int, users: int, ikea: bool) -> None:
     """Migrate, then load the demo world (once) and the IKEA catalogue when the shared data is there."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from sqlalchemy import func, select
 
     from tastegraph.bootstrap import build
-    from tastegraph.catalog.tables import pins as pins_table
     from tastegraph.db import upgrade
-    from tastegraph.demo import WorldSize, ensure_demo_advertiser, load_ikea, load_world
+    from tastegraph.demo import WorldSize, catalogue_size, ensure_demo_advertiser, load_ikea, load_world
 
     system = build(settings)
     upgrade(system.engine)
     with system.read() as conn:
-        existing = int(conn.execute(select(func.count()).select_from(pins_table)).scalar_one())
+        existing = catalogue_size(conn)
     if existing:
         console.print(f"the catalogue already has {existing:,} Pins; not loading the demo world again")
     else:

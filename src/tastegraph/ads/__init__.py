@@ -4,7 +4,6 @@ the auction and serving come later and build on these.)"""
 from tastegraph.ads import accounts as accounts
 from tastegraph.ads import audiences as audiences
 from tastegraph.ads import customer_lists as customer_lists
-from tastegraph.ads import tables as tables
 from tastegraph.ads.accounts import AdAccount, NewToken
 from tastegraph.ads.audiences import MIN_AUDIENCE, Audience, AudienceKind, displayed_size
 
@@ -18,5 +17,4 @@ __all__ = [
     "audiences",
     "customer_lists",
     "displayed_size",
-    "tables",
 ]

@@ -1,9 +1,9 @@
 """Collection: validation and idempotent ingest of every signal kind, and consent-gated reads of them."""
 
 from tastegraph.collect import advertiser_events as advertiser_events
+from tastegraph.collect import bulk as bulk
 from tastegraph.collect import engagement as engagement
 from tastegraph.collect import engagement_reads as engagement_reads
-from tastegraph.collect import tables as tables
 from tastegraph.collect import visits as visits
 from tastegraph.collect.engagement import EngagementIn, Kind
 from tastegraph.collect.visits import Visit, VisitIn, VisitOutcome
@@ -15,8 +15,8 @@ __all__ = [
     "VisitIn",
     "VisitOutcome",
     "advertiser_events",
+    "bulk",
     "engagement",
     "engagement_reads",
-    "tables",
     "visits",
 ]

@@ -1,6 +1,6 @@
 """Consent: purposes, the one decision function, people's settings and the ledger of changes."""
 
-from tastegraph.consent import tables as tables
+from tastegraph.consent import bulk as bulk
 from tastegraph.consent.decision import (
     OPT_OUT_COOKIE,
     REASON_TEXT,
@@ -36,6 +36,6 @@ __all__ = [
     "Reason",
     "RequestSignals",
     "Subject",
+    "bulk",
     "decide",
-    "tables",
 ]

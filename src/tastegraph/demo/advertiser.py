@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from tastegraph.ads import AdAccount, NewToken, accounts
-from tastegraph.demo.world import TOPIC_DOMAINS
+from tastegraph.demo.vocabulary import TOPIC_DOMAINS
 
 # Fixed, so the demo shop's pages (web.demo_sites) can carry the tag without asking the database.
 DEMO_SHOP_TAG_ID = "trailpeakdemo001"

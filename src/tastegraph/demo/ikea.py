@@ -12,10 +12,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection
 
-from tastegraph.catalog.tables import pin_topics, pins
-from tastegraph.demo.world import CHUNK, ensure_topics
+from tastegraph import catalog
 from tastegraph.kernel import InvalidInput
 
 IKEA_DOMAIN = "ikea.com"
@@ -33,16 +32,15 @@ def load_ikea(conn: Connection, ikea_dir: Path, now: datetime) -> int:
     products = json.loads(source.read_text(encoding="utf-8"))
     if not isinstance(products, list):
         raise InvalidInput(f"{source} must hold a JSON list of products", field="ikea_dir")
-    topic_ids, _ = ensure_topics(conn, [IKEA_TOPIC])
-    loaded = set(conn.execute(select(pins.c.link_url).where(pins.c.domain == IKEA_DOMAIN)).scalars())
+    topic_ids, _ = catalog.bulk.ensure_topics(conn, [IKEA_TOPIC])
+    loaded = {url for _, url in catalog.bulk.pins_of_domain(conn, IKEA_DOMAIN)}
     rows = []
     for index, product in enumerate(products):
         row = _pin_row(product, ikea_dir, now - timedelta(minutes=index))
         if row is not None and row["link_url"] not in loaded:
             loaded.add(row["link_url"])  # the file could list a product twice
             rows.append(row)
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(insert(pins), rows[start : start + CHUNK])
+    catalog.bulk.add_pins(conn, rows)
     _tag(conn, [r["link_url"] for r in rows], topic_ids[IKEA_TOPIC[0]])
     return len(rows)
 
@@ -95,7 +93,7 @@ def _tag(conn: Connection, link_urls: list[str], topic_id: int) -> None:
     if not link_urls:
         return
     wanted = set(link_urls)
-    found = conn.execute(select(pins.c.id, pins.c.link_url).where(pins.c.domain == IKEA_DOMAIN))
-    rows = [{"pin_id": pid, "topic_id": topic_id} for pid, url in found if url in wanted]
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(insert(pin_topics), rows[start : start + CHUNK])
+    found = catalog.bulk.pins_of_domain(conn, IKEA_DOMAIN)
+    catalog.bulk.tag_pins(
+        conn, [{"pin_id": pid, "topic_id": topic_id} for pid, url in found if url in wanted]
+    )
