@@ -1,7 +1,7 @@
 """Accounts and sessions: sign up, sign in, sign out, change settings, delete the account.
 
-The adapters (api.routes.accounts, web.pages) set or clear the cookies these results name; nothing here
-knows about HTTP."""
+The adapters set or clear the cookies these results name (edge.cookies, for the API and the pages);
+nothing here knows about HTTP."""
 
 from __future__ import annotations
 
