@@ -204,7 +204,7 @@ def train_command(
     Prints progress on stderr and one JSON object on stdout. A running server picks the new version up
     on SIGHUP or restart (or POST /v1/admin/reload-model with TASTEGRAPH_ADMIN_TOKEN set).
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from tastegraph.bootstrap import build
     from tastegraph.kernel import InvalidInput
@@ -215,7 +215,7 @@ def train_command(
     columns = (TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=console) as progress:
-            tasks: dict[str, Any] = {}
+            tasks: dict[str, TaskID] = {}
 
             def report(stage: str, done: int, total: int) -> None:
                 if stage not in tasks:
@@ -271,7 +271,7 @@ def serve(
 
 def _load_demo(settings: Settings, seed: int, pins: int, users: int, ikea: bool) -> None:
     """Migrate, then load the demo world (once) and the IKEA catalogue when the shared data is there."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from tastegraph.bootstrap import build
     from tastegraph.db import upgrade
@@ -291,7 +291,7 @@ def _load_demo(settings: Settings, seed: int, pins: int, users: int, ikea: bool)
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=console) as progress, system.write(long_running=True) as conn:
-            tasks: dict[str, Any] = {}
+            tasks: dict[str, TaskID] = {}
 
             def report(stage: str, done: int, total: int) -> None:
                 if stage not in tasks:
@@ -387,7 +387,7 @@ def bench_recall(
 
     Prints progress on stderr and one JSON object as the last line on stdout.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from tastegraph.kernel import InvalidInput
     from tastegraph.usecases.offline_evaluation import DEFAULT_MODEL, evaluate, load_lightgcn, make_model
@@ -404,7 +404,7 @@ def bench_recall(
     )
     columns = (TextColumn("{task.description:<6}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
-        tasks: dict[str, Any] = {}
+        tasks: dict[str, TaskID] = {}
 
         def report(stage: str, done: int, total: int) -> None:
             if stage not in tasks:

@@ -7,7 +7,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -20,6 +20,24 @@ from tastegraph.kernel.urls import site_name
 TOKEN_PREFIX = "tgad_"
 
 
+class AdAccountJson(TypedDict):
+    id: int
+    name: str
+    tag_id: str
+    website_domain: str | None
+    created_at: str  # ISO 8601
+
+
+class TokenRow(TypedDict):
+    """An API token as listed: never its value."""
+
+    id: int
+    prefix: str
+    label: str
+    created_at: str  # ISO 8601
+    revoked_at: str | None
+
+
 @dataclass(frozen=True)
 class AdAccount:
     id: int
@@ -29,7 +47,7 @@ class AdAccount:
     website_domain: str | None
     created_at: datetime
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> AdAccountJson:
         return {
             "id": self.id,
             "name": self.name,
@@ -124,7 +142,7 @@ def revoke_token(conn: Connection, ad_account_id: int, token_id: int, now: datet
         raise NotFound("no such active token on this ad account", field="token_id")
 
 
-def list_tokens(conn: Connection, ad_account_id: int) -> list[dict[str, Any]]:
+def list_tokens(conn: Connection, ad_account_id: int) -> list[TokenRow]:
     rows = conn.execute(
         select(ad_tokens).where(ad_tokens.c.ad_account_id == ad_account_id).order_by(ad_tokens.c.id)
     ).mappings()
@@ -201,7 +219,7 @@ def names(conn: Connection, ad_account_ids: list[int]) -> dict[int, str]:
 # --- personal data: the person who manages an advertiser --------------------------------------------
 
 
-def export(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+def export(conn: Connection, user_id: int) -> list[AdAccountJson]:
     return [a.as_dict() for a in accounts_owned_by(conn, user_id)]
 
 

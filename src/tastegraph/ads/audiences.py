@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import Connection, delete, func, insert, select
 
@@ -45,13 +45,49 @@ def displayed_size(members: int) -> int:
     return max(MIN_AUDIENCE, (members + step // 2) // step * step)
 
 
+class VisitorSpec(TypedDict):
+    event_names: list[str]  # none: every event kind
+    retention_days: int
+
+
+class EngagementSpec(TypedDict):
+    engagement_kinds: list[str]
+    retention_days: int
+
+
+class ActalikeSpec(TypedDict):
+    seed_audience_id: int
+    percent: float  # of eligible people
+
+
+class CustomerListSpec(TypedDict):
+    list_kind: str  # email or phone
+    mode: str  # plain (uploaded) or psi (private set intersection)
+
+
+# An audience's rules, stored as JSON: the shape its kind gives.
+AudienceSpec = VisitorSpec | EngagementSpec | ActalikeSpec | CustomerListSpec
+
+
+class AudiencePublic(TypedDict):
+    """What an advertiser may see of an audience (`Audience.public`): the size rounded."""
+
+    id: int
+    kind: str
+    name: str
+    size: int
+    usable: bool
+    spec: AudienceSpec
+    refreshed_at: str  # ISO 8601
+
+
 @dataclass(frozen=True)
 class Audience:
     id: int
     ad_account_id: int
     kind: AudienceKind
     name: str
-    spec: dict[str, Any]
+    spec: AudienceSpec
     members: int  # exact; never shown outside
     created_at: datetime
     refreshed_at: datetime
@@ -60,7 +96,7 @@ class Audience:
     def usable(self) -> bool:
         return self.members >= MIN_AUDIENCE
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> AudiencePublic:
         return {
             "id": self.id,
             "kind": self.kind.value,
@@ -81,7 +117,7 @@ def _check_retention(days: object) -> int:
     return days
 
 
-def visitor_spec(event_names: list[str] | None, retention_days: object) -> dict[str, Any]:
+def visitor_spec(event_names: list[str] | None, retention_days: object) -> VisitorSpec:
     names = sorted(set(event_names or []))
     for i, name in enumerate(names):
         if name not in EventName.__members__.values():
@@ -90,7 +126,7 @@ def visitor_spec(event_names: list[str] | None, retention_days: object) -> dict[
     return {"event_names": names, "retention_days": _check_retention(retention_days)}
 
 
-def engagement_spec(kinds: list[str] | None, retention_days: object) -> dict[str, Any]:
+def engagement_spec(kinds: list[str] | None, retention_days: object) -> EngagementSpec:
     allowed = {k.value for k in ENGAGEMENT_KINDS}
     chosen = sorted(set(kinds or allowed))
     for i, k in enumerate(chosen):
@@ -101,7 +137,7 @@ def engagement_spec(kinds: list[str] | None, retention_days: object) -> dict[str
     return {"engagement_kinds": chosen, "retention_days": _check_retention(retention_days)}
 
 
-def actalike_spec(seed_audience_id: object, percent: object) -> dict[str, Any]:
+def actalike_spec(seed_audience_id: object, percent: object) -> ActalikeSpec:
     if not isinstance(seed_audience_id, int) or isinstance(seed_audience_id, bool):
         raise InvalidInput("give the seed audience's id", field="seed_audience_id")
     if not isinstance(percent, int | float) or isinstance(percent, bool) or not 1 <= percent <= 10:
@@ -116,14 +152,15 @@ def create(
     ad_account_id: int,
     kind: AudienceKind,
     name: str,
-    spec: dict[str, Any],
+    spec: AudienceSpec,
     now: datetime,
 ) -> Audience:
     """Create an audience of `kind` (spec from the matching *_spec function) and fill it."""
     if kind is AudienceKind.CUSTOMER_LIST:
         raise InvalidInput("customer-list audiences come from an upload to customer_lists", field="kind")
     if kind is AudienceKind.ACTALIKE:
-        get(conn, ad_account_id, int(spec["seed_audience_id"]))  # the seed must be this account's
+        seed = int(cast(ActalikeSpec, spec)["seed_audience_id"])
+        get(conn, ad_account_id, seed)  # the seed must be this account's
     audience_id = _insert(conn, ad_account_id, kind, name, spec, now)
     return refresh(conn, consent, model, ad_account_id, audience_id, now)
 
@@ -133,7 +170,7 @@ def create_from_people(
     consent: ConsentService,
     ad_account_id: int,
     name: str,
-    spec: dict[str, Any],
+    spec: CustomerListSpec,
     people: Iterable[int],
     now: datetime,
 ) -> Audience:
@@ -144,7 +181,7 @@ def create_from_people(
 
 
 def _insert(
-    conn: Connection, ad_account_id: int, kind: AudienceKind, name: str, spec: dict[str, Any], now: datetime
+    conn: Connection, ad_account_id: int, kind: AudienceKind, name: str, spec: AudienceSpec, now: datetime
 ) -> int:
     refuse_control_characters(name, "name")
     clean = " ".join(name.split())[:120] or f"{kind.value.replace('_', ' ')} audience"
@@ -174,11 +211,12 @@ def refresh(
 ) -> Audience:
     """Recompute who is in a visitor, engagement or actalike audience, with consent decided now."""
     audience = get(conn, ad_account_id, audience_id)
-    spec = audience.spec
+    spec = audience.spec  # the shape of its kind
     if audience.kind is AudienceKind.VISITOR:
-        since = now - timedelta(days=int(spec["retention_days"]))
+        visitor = cast(VisitorSpec, spec)
+        since = now - timedelta(days=int(visitor["retention_days"]))
         people = advertiser_events.usable_people(
-            conn, consent, ad_account_id, spec["event_names"], since, now
+            conn, consent, ad_account_id, visitor["event_names"], since, now
         )
     elif audience.kind is AudienceKind.ENGAGEMENT:
         domain = conn.execute(
@@ -188,12 +226,13 @@ def refresh(
             raise Conflict(
                 "set the ad account's website first: its Pins are those linking there", field="kind"
             )
-        since = now - timedelta(days=int(spec["retention_days"]))
-        kinds = [Kind(k) for k in spec["engagement_kinds"]]
+        engaging = cast(EngagementSpec, spec)
+        since = now - timedelta(days=int(engaging["retention_days"]))
+        kinds = [Kind(k) for k in engaging["engagement_kinds"]]
         engaged = engagement.people_engaged_with_domain(conn, domain, kinds, since)
         people = _allowed(consent, conn, ad_account_id, engaged, now)
     elif audience.kind is AudienceKind.ACTALIKE:
-        people = _actalike(conn, consent, model, ad_account_id, spec, now)
+        people = _actalike(conn, consent, model, ad_account_id, cast(ActalikeSpec, spec), now)
     else:  # a customer list is fixed at upload; a new upload makes a new audience
         return audience
     _replace_members(conn, audience_id, people, now)
@@ -205,7 +244,7 @@ def _actalike(
     consent: ConsentService,
     model: Model | None,
     ad_account_id: int,
-    spec: dict[str, Any],
+    spec: ActalikeSpec,
     now: datetime,
 ) -> set[int]:
     if model is None:
@@ -265,7 +304,7 @@ def _audience(row: Any, count: int) -> Audience:
         int(row.ad_account_id),
         AudienceKind(row.kind),
         row.name,
-        dict(row.spec),
+        cast(AudienceSpec, dict(row.spec)),  # as stored by _insert
         count,
         row.created_at,
         row.refreshed_at,
@@ -298,7 +337,18 @@ def members(conn: Connection, audience_id: int) -> set[int]:
     }
 
 
-def memberships_of(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+class Membership(TypedDict):
+    """A person's place in an advertiser's audience."""
+
+    ad_account_id: int
+    advertiser: str  # the ad account's name
+    audience_id: int
+    kind: str
+    audience: str  # its name
+    added_at: str  # ISO 8601
+
+
+def memberships_of(conn: Connection, user_id: int) -> list[Membership]:
     """The audiences a person is in, with their advertiser: for the privacy center and export."""
     rows = conn.execute(
         select(
@@ -344,7 +394,7 @@ def on_withdrawal(conn: Connection, subject: Subject, purpose: Purpose, now: dat
     conn.execute(query)
 
 
-def export(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+def export(conn: Connection, user_id: int) -> list[Membership]:
     return memberships_of(conn, user_id)
 
 

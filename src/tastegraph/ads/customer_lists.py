@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 from sqlalchemy import Connection, delete, insert, select
@@ -52,6 +52,11 @@ def kind_of(value: object) -> IdentifierKind:
     return KINDS[str(value)]
 
 
+class InvalidRecord(TypedDict):
+    field: str  # records[i]
+    message: str
+
+
 @dataclass
 class MatchResult:
     kind: IdentifierKind
@@ -59,7 +64,7 @@ class MatchResult:
     matched_records: int
     matched_people: set[int]
     invalid: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[InvalidRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -72,7 +77,7 @@ class Matcher:
     hashed: bool
     uploaded: int = 0
     invalid: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[InvalidRecord] = field(default_factory=list)
     matched_people: set[int] = field(default_factory=set)
     matched_records: int = 0
     _pending: list[str] = field(default_factory=list)
@@ -164,6 +169,18 @@ def decode_lines(chunks: Iterable[bytes]) -> Iterator[str]:
         yield buffer
 
 
+class SavedList(TypedDict):
+    """An upload's counts (records matched, invalid records: the first few) and its audience."""
+
+    id: int
+    uploaded: int
+    matched: int
+    invalid: int
+    errors: list[InvalidRecord]
+    audience_id: int
+    audience: audiences.AudiencePublic
+
+
 def save(
     conn: Connection,
     consent: ConsentService,
@@ -172,7 +189,7 @@ def save(
     name: str,
     now: datetime,
     mode: str = "plain",
-) -> dict[str, Any]:
+) -> SavedList:
     """Record the upload's counts and make its audience (members: matched people consent allows)."""
     audience = audiences.create_from_people(
         conn,
@@ -210,7 +227,17 @@ def save(
     }
 
 
-def lists_that_matched(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+class ListMatch(TypedDict):
+    """A customer list that named a person (never the list itself)."""
+
+    customer_list_id: int
+    ad_account_id: int
+    kind: str
+    mode: str
+    uploaded_at: str  # ISO 8601
+
+
+def lists_that_matched(conn: Connection, user_id: int) -> list[ListMatch]:
     """The customer lists that named this person (privacy center and export), newest first."""
     c = customer_lists.c
     rows = conn.execute(
@@ -242,6 +269,14 @@ def erase_matches(conn: Connection, user_id: int) -> int:
 PSI_SESSION_TTL = timedelta(hours=1)
 
 
+class PsiRound1(TypedDict):
+    session_id: str
+    kind: str
+    count: int
+    points: str  # base64 (psi.encode) of the sorted points
+    expires_at: str  # ISO 8601
+
+
 def psi_start(
     conn: Connection,
     round1: tuple[list[int], list[bytes], bytes],
@@ -249,7 +284,7 @@ def psi_start(
     kind: IdentifierKind,
     name: str,
     now: datetime,
-) -> dict[str, Any]:
+) -> PsiRound1:
     """Round 1: `round1` is everyone's identifier of this kind blinded with the platform's secret
     (IdentityService.blinded_people, computed outside the write transaction); it is sent in the
     order of the points' values (a shuffle) that is kept (with the secret) until round 2."""
@@ -325,7 +360,7 @@ def psi_finish(
     session: PsiSession,
     result: MatchResult,
     now: datetime,
-) -> dict[str, Any]:
+) -> SavedList:
     """Round 2's write: forget the session (once: a concurrent finish of the same session gets 404) and
     make the audience."""
     gone = conn.execute(

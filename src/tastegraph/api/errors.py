@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NotRequired, TypedDict
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -31,7 +32,25 @@ _HTTP_CODES = {
 }
 
 
-def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+class FieldError(TypedDict):
+    field: str | None
+    message: str
+
+
+class ErrorContent(TypedDict):
+    code: str
+    message: str
+    field: str | None
+    details: NotRequired[list[FieldError]]  # every invalid field, when a request has more than one
+
+
+class ErrorDocument(TypedDict):
+    """The body of every error answer (documented as openapi_errors.ErrorBody)."""
+
+    error: ErrorContent
+
+
+def error_body(code: str, message: str, field: str | None = None) -> ErrorDocument:
     return {"error": {"code": code, "message": message, "field": field}}
 
 
@@ -60,7 +79,7 @@ def field_path(loc: tuple[Any, ...]) -> str | None:
     return format_path(tuple(p for p in loc if p not in ("body", "query", "path", "header", "cookie")))
 
 
-def _validation_message(err: dict[str, Any]) -> tuple[str, str]:
+def _validation_message(err: Mapping[str, object]) -> tuple[str, str]:
     kind = err.get("type", "")
     if kind == "json_invalid":
         return "malformed_body", "the body is not valid JSON"

@@ -10,7 +10,7 @@ from pydantic.config import JsonDict
 
 from tastegraph.kernel.json_numbers import WHOLE_NUMBER
 from tastegraph.usecases.accounts import MAX_DISPLAY_NAME, MAX_EMAIL, MAX_PASSWORD, MAX_PHONE
-from tastegraph.usecases.home_feed import Kind
+from tastegraph.usecases.home_feed import Kind, ReasonJson
 
 # Ids are 64-bit signed integers: a larger number names nothing (422), rather than overflowing the database.
 MAX_ID = 2**63 - 1
@@ -95,12 +95,12 @@ HOST_NAME = rf"^\s*{_LABEL}(\.{_LABEL})+\.?\s*$"
 
 def _visit_rules(schema: JsonDict) -> None:
     """One variant without `site`, one with it (and a loopback page): see VisitBody."""
-    fields: dict[str, Any] = dict(cast(JsonDict, schema.pop("properties")))
+    fields = dict(cast(JsonDict, schema.pop("properties")))
     required = list(cast(list[str], schema.pop("required", [])))
     schema.pop("additionalProperties", None)
-    url: dict[str, Any] = fields["url"]
-    site = {"type": "string", "maxLength": 253, "pattern": HOST_NAME}
-    variants: list[tuple[dict[str, Any], dict[str, Any], list[str]]] = [
+    url = cast(JsonDict, fields["url"])
+    site: JsonDict = {"type": "string", "maxLength": 253, "pattern": HOST_NAME}
+    variants: list[tuple[JsonDict, JsonDict, list[str]]] = [
         ({**url, "pattern": WEB_URL}, {"type": "null"}, required),
         ({**url, "pattern": LOOPBACK_URL}, site, [*required, "site"]),
     ]
@@ -194,7 +194,7 @@ class PinOut(BaseModel):
 
 class FeedEntry(BaseModel):
     pin_id: int
-    reasons: list[dict[str, Any]]
+    reasons: list[ReasonJson]
     pin: PinOut | None = None
 
 
@@ -219,7 +219,7 @@ class BoardCard(BaseModel):
 
 class BoardSuggestion(BaseModel):
     board_id: int
-    reasons: list[dict[str, Any]]
+    reasons: list[ReasonJson]
     board: BoardCard
 
 
@@ -234,7 +234,7 @@ class PersonCard(BaseModel):
 
 class PersonSuggestion(BaseModel):
     user_id: int
-    reasons: list[dict[str, Any]]
+    reasons: list[ReasonJson]
     user: PersonCard
 
 
@@ -247,12 +247,12 @@ class ModelStatus(BaseModel):
     version: str | None = None
     created_at: str | None = None
     offsite_expires_at: str | None = None
-    counts: dict[str, Any] = Field(default_factory=dict)
+    counts: dict[str, object] = Field(default_factory=dict)
 
 
 class WhyOut(BaseModel):
     pin_id: int
-    reasons: list[dict[str, Any]]
+    reasons: list[ReasonJson]
 
 
 class ClockBody(StrictModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import TypedDict
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -102,7 +103,16 @@ def authenticate(conn: Connection, email: str, password: str) -> int:
     return check_password(stored_password(conn, email), password)
 
 
-def get_user(conn: Connection, user_id: int) -> dict[str, object]:
+class User(TypedDict):
+    """A person's account, as they may see it (never the password hash)."""
+
+    id: int
+    email: str
+    display_name: str
+    created_at: datetime
+
+
+def get_user(conn: Connection, user_id: int) -> User:
     row = (
         conn.execute(
             select(users.c.id, users.c.email, users.c.display_name, users.c.created_at).where(
@@ -114,4 +124,9 @@ def get_user(conn: Connection, user_id: int) -> dict[str, object]:
     )
     if row is None:
         raise NotFound(f"no user {user_id}", field="user_id")
-    return dict(row)
+    return {
+        "id": row["id"],
+        "email": row["email"],
+        "display_name": row["display_name"],
+        "created_at": row["created_at"],
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,14 +35,72 @@ _TOPICS_OF = (
 )
 
 
-def get_pin(conn: Connection, pin_id: int) -> dict[str, Any]:
+class PinFacts(TypedDict):
+    """What never changes about a Pin (kept in memory by `pin_facts`): all of a `Pin` but its save count,
+    with the topics as a tuple."""
+
+    id: int
+    title: str
+    description: str
+    image_url: str
+    link: str
+    domain: str
+    topics: tuple[str, ...]
+    creator_id: int | None
+    created_at: str  # ISO 8601
+
+
+class Pin(TypedDict):
+    """A Pin as the feed, the API and the pages get it (`get_pins`)."""
+
+    id: int
+    title: str
+    description: str
+    image_url: str
+    link: str
+    domain: str
+    topics: list[str]  # slugs
+    creator_id: int | None
+    created_at: str  # ISO 8601
+    save_count: int
+
+
+class Board(TypedDict):
+    """One of a person's own boards (`boards_of`)."""
+
+    id: int
+    name: str
+    description: str
+    pin_count: int
+    created_at: str  # ISO 8601
+
+
+class BoardCard(TypedDict):
+    """A board as suggested to follow (`get_boards`): with its owner's name."""
+
+    id: int
+    name: str
+    description: str
+    owner_id: int
+    owner_name: str
+    pin_count: int
+
+
+class PersonCard(TypedDict):
+    """What anyone may see of a person (`get_people`)."""
+
+    id: int
+    display_name: str
+
+
+def get_pin(conn: Connection, pin_id: int) -> Pin:
     found = get_pins(conn, [pin_id])
     if pin_id not in found:
         raise NotFound(f"no Pin with id {pin_id}", field="pin_id")
     return found[pin_id]
 
 
-def get_pins(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+def get_pins(conn: Connection, pin_ids: Iterable[int]) -> dict[int, Pin]:
     """Pins by id (missing ids are left out), with their topics.
 
     Everything about a Pin but its save count is fixed when it is created (there is no edit; a Pin is
@@ -54,7 +112,12 @@ def get_pins(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, An
     counts = {int(p): int(n) for p, n in _SAVE_COUNTS.rows(conn, {"ids": ids})}
     _forget_facts(conn, [p for p in ids if p not in counts])
     facts = pin_facts(conn, [p for p in ids if p in counts])
-    out = {p: {**facts[p], "save_count": counts[p]} for p in ids if p in facts}
+    # Pins once the loop below has made their topics (the cached tuples) lists, in place.
+    out: dict[int, Pin] = {
+        p: {**facts[p], "save_count": counts[p]}  # type: ignore[typeddict-item]
+        for p in ids
+        if p in facts
+    }
     for pin in out.values():
         pin["topics"] = list(pin["topics"])  # a tuple in the cache
     return out
@@ -73,12 +136,12 @@ _SAVE_COUNTS = Query(
 PIN_FACTS_MAX = 200_000
 PIN_FACTS_SECONDS = 3600.0
 
-_pin_facts: PerDatabase[TimedCache[int, dict[str, Any]]] = PerDatabase(
+_pin_facts: PerDatabase[TimedCache[int, PinFacts]] = PerDatabase(
     lambda: TimedCache("pin facts", PIN_FACTS_SECONDS, spread=0.25, max_entries=PIN_FACTS_MAX)
 )
 
 
-def pin_facts_cache(engine: Engine) -> TimedCache[int, dict[str, Any]]:
+def pin_facts_cache(engine: Engine) -> TimedCache[int, PinFacts]:
     """The Pin facts kept in memory for this database (for inspection and metrics)."""
     return _pin_facts.of(engine)
 
@@ -90,7 +153,7 @@ def _forget_facts(conn: Connection, gone: list[int]) -> None:
             cache.pop(p)
 
 
-def pin_facts(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+def pin_facts(conn: Connection, pin_ids: Iterable[int]) -> dict[int, PinFacts]:
     """The fixed parts of Pins (title, links, topics, creator, creation time; not the save count),
     from memory, reading the ones not seen yet. Callers decide which Pins exist: a deleted Pin's facts
     may still be here. Pins that do not exist are left out."""
@@ -101,20 +164,18 @@ def pin_facts(conn: Connection, pin_ids: Iterable[int]) -> dict[int, dict[str, A
         return found
     rows = conn.execute(_PINS, {"ids": missing}).mappings().all()
     tops = topics_of(conn, missing)
-    read: dict[int, dict[str, Any]] = {}
+    read: dict[int, PinFacts] = {}
     for r in rows:
-        fixed = _pin_dict(r, tops.get(int(r["id"]), []))
-        del fixed["save_count"]
         # Only plain values (topics as a tuple): the garbage collector stops tracking the entry, so
         # a full cache does not lengthen its full passes (see api.app.freeze_startup_heap).
-        fixed["topics"] = tuple(fixed["topics"])
+        fixed = _facts(r, tuple(tops.get(int(r["id"]), [])))
         read[fixed["id"]] = fixed
     cache.put_many(read)
     found.update(read)
     return {p: found[p] for p in ids if p in found}
 
 
-def _pin_dict(row: Any, topic_slugs: list[str]) -> dict[str, Any]:
+def _facts(row: Any, topic_slugs: tuple[str, ...]) -> PinFacts:
     return {
         "id": int(row["id"]),
         "title": row["title"],
@@ -123,7 +184,6 @@ def _pin_dict(row: Any, topic_slugs: list[str]) -> dict[str, Any]:
         "link": row["link_url"],
         "domain": row["domain"],
         "topics": topic_slugs,
-        "save_count": int(row["save_count"]),
         "creator_id": None if row["creator_id"] is None else int(row["creator_id"]),
         "created_at": row["created_at"].isoformat(),
     }
@@ -206,7 +266,7 @@ def create_board(conn: Connection, owner_id: int, name: str, now: datetime, desc
     return int(result.inserted_primary_key[0])
 
 
-def boards_of(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+def boards_of(conn: Connection, user_id: int) -> list[Board]:
     count = func.count(board_pins.c.pin_id).label("pin_count")
     rows = conn.execute(
         select(boards.c.id, boards.c.name, boards.c.description, boards.c.created_at, count)
@@ -227,7 +287,7 @@ def boards_of(conn: Connection, user_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def get_boards(conn: Connection, board_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+def get_boards(conn: Connection, board_ids: Iterable[int]) -> dict[int, BoardCard]:
     """Boards by id (missing ids are left out), with their owner's name and Pin count."""
     ids = list(dict.fromkeys(board_ids))
     if not ids:
@@ -253,7 +313,7 @@ def get_boards(conn: Connection, board_ids: Iterable[int]) -> dict[int, dict[str
     }
 
 
-def get_people(conn: Connection, user_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+def get_people(conn: Connection, user_ids: Iterable[int]) -> dict[int, PersonCard]:
     """Public profiles by id (missing ids are left out): what anyone may see of a person."""
     ids = list(dict.fromkeys(user_ids))
     if not ids:
@@ -314,7 +374,7 @@ def hide_pin(conn: Connection, user_id: int, pin_id: int, now: datetime) -> None
     _insert_ignore(conn, hides, {"user_id": user_id, "pin_id": pin_id, "created_at": now})
 
 
-def _insert_ignore(conn: Connection, table: Any, values: dict[str, Any]) -> None:
+def _insert_ignore(conn: Connection, table: Any, values: dict[str, object]) -> None:
     try:
         with conn.begin_nested():
             conn.execute(insert(table).values(**values))
@@ -325,7 +385,28 @@ def _insert_ignore(conn: Connection, table: Any, values: dict[str, Any]) -> None
 # --- personal data ---------------------------------------------------------------------------------
 
 
-def export(conn: Connection, user_id: int) -> dict[str, Any]:
+class CreatedPin(TypedDict):
+    id: int
+    title: str
+    link: str
+
+
+class CatalogExport(TypedDict):
+    """What the catalogue holds about a person. The rows read as they are (times in ISO 8601) are
+    mappings of their columns: account (id, email, display_name, created_at), saves (board_id,
+    pin_id, saved_at), followed boards (board_id, created_at), followed people (followee_id,
+    created_at), hidden Pins (pin_id, created_at)."""
+
+    account: dict[str, object] | None
+    boards: list[Board]
+    saves: list[dict[str, object]]
+    followed_boards: list[dict[str, object]]
+    followed_people: list[dict[str, object]]
+    hidden_pins: list[dict[str, object]]
+    created_pins: list[CreatedPin]
+
+
+def export(conn: Connection, user_id: int) -> CatalogExport:
     account = (
         conn.execute(
             select(users.c.id, users.c.email, users.c.display_name, users.c.created_at).where(

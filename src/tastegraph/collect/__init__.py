@@ -5,11 +5,12 @@ from tastegraph.collect import bulk as bulk
 from tastegraph.collect import engagement as engagement
 from tastegraph.collect import engagement_reads as engagement_reads
 from tastegraph.collect import visits as visits
-from tastegraph.collect.engagement import EngagementIn, Kind
+from tastegraph.collect.engagement import EngagementIn, EngagementOutcome, Kind
 from tastegraph.collect.visits import Visit, VisitIn, VisitOutcome
 
 __all__ = [
     "EngagementIn",
+    "EngagementOutcome",
     "Kind",
     "Visit",
     "VisitIn",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Literal, TypedDict
 
 from sqlalchemy import Connection, delete, insert, or_, select
 
@@ -52,9 +52,14 @@ class EngagementIn:
     occurred_at: datetime | None = None
 
 
+class EngagementOutcome(TypedDict):
+    event_id: str
+    status: Literal["stored", "duplicate"]
+
+
 def record_engagement(
     conn: Connection, user_id: int, events: Sequence[EngagementIn], now: datetime
-) -> list[dict[str, Any]]:
+) -> list[EngagementOutcome]:
     """Validate every event, then store the new ones and apply their effects (a save puts the Pin on a
     board, a follow follows). Events whose id was already stored are reported as duplicates."""
     if not 1 <= len(events) <= MAX_BATCH:
@@ -75,7 +80,7 @@ def record_engagement(
             select(engagement_events.c.event_id).where(engagement_events.c.event_id.in_(ids))
         ).scalars()
     )
-    out: list[dict[str, Any]] = []
+    out: list[EngagementOutcome] = []
     for i, (event_id, e) in enumerate(zip(ids, events, strict=True)):
         if event_id in existing:
             out.append({"event_id": event_id, "status": "duplicate"})
@@ -146,7 +151,19 @@ def people_engaged_with_domain(
     return {int(r.user_id) for r in rows}
 
 
-def export(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+class EngagementRecord(TypedDict):
+    """One of a person's engagement events, as their data export lists it."""
+
+    event_id: str
+    kind: str
+    pin_id: int | None
+    board_id: int | None
+    target_user_id: int | None
+    query: str | None
+    occurred_at: str  # ISO 8601
+
+
+def export(conn: Connection, user_id: int) -> list[EngagementRecord]:
     rows = conn.execute(
         select(engagement_events)
         .where(engagement_events.c.user_id == user_id)

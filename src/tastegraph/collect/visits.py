@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, func, insert, or_, select, update
 
@@ -28,6 +28,13 @@ class VisitIn:
     site: str | None = None
 
 
+class VisitOutcomeJson(TypedDict):
+    event_id: str
+    stored: bool
+    duplicate: NotRequired[bool]  # only when true
+    reason: NotRequired[str]  # why it was not stored (a consent Reason)
+
+
 @dataclass(frozen=True)
 class VisitOutcome:
     event_id: str
@@ -35,8 +42,8 @@ class VisitOutcome:
     duplicate: bool = False
     reason: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"event_id": self.event_id, "stored": self.stored}
+    def as_dict(self) -> VisitOutcomeJson:
+        out: VisitOutcomeJson = {"event_id": self.event_id, "stored": self.stored}
         if self.duplicate:
             out["duplicate"] = True
         if self.reason is not None:
@@ -83,7 +90,7 @@ def record_visits(
     subject = consent.subject(conn, user_id, browser_id)
     seen = _existing_event_ids(conn, [p[0] for p in prepared])
     outcomes: list[VisitOutcome] = []
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, object]] = []  # offsite_visits rows
     for event_id, url, domain, when in prepared:
         if event_id in seen:
             outcomes.append(VisitOutcome(event_id, stored=True, duplicate=True))
@@ -141,7 +148,7 @@ def usable_visits(conn: Connection, permit: Decision, limit: int = 500) -> list[
     if user_id is None and browser_id is None:
         return []
     query = _USABLE[(user_id is not None, permit.usable_since is not None)]
-    params: dict[str, Any] = {"who": user_id if user_id is not None else browser_id, "limit": limit}
+    params: dict[str, object] = {"who": user_id if user_id is not None else browser_id, "limit": limit}
     if permit.usable_since is not None:
         params["since"] = bind_time(conn, permit.usable_since)
     return [Visit(domain, url, utc_time(at)) for domain, url, at in query.rows(conn, params)]
@@ -201,7 +208,17 @@ def sweep(conn: Connection, now: datetime, retention: timedelta) -> int:
     return conn.execute(delete(offsite_visits).where(offsite_visits.c.visited_at < now - retention)).rowcount
 
 
-def export(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+class VisitRecord(TypedDict):
+    """One of a person's off-site visits, as their data export lists it."""
+
+    event_id: str
+    url: str
+    domain: str
+    visited_at: str  # ISO 8601
+    received_at: str
+
+
+def export(conn: Connection, user_id: int) -> list[VisitRecord]:
     """The person's visits: those reported while they were signed in, or tied to them when they signed in
     on the browser that reported them (`attach_browser`). Never by "a browser once linked to them"."""
     rows = conn.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
@@ -31,6 +31,20 @@ BROWSER_SETTING = "browser_offsite_personalization"
 WithdrawalHandler = Callable[[Connection, Subject, Purpose, datetime], None]
 
 
+class LedgerJson(TypedDict):
+    setting: str
+    old_value: str | None
+    new_value: str
+    source: str
+    changed_at: str  # ISO 8601
+
+
+class ConsentExport(TypedDict):
+    settings: dict[str, bool]
+    advertisers_turned_off: list[int]  # ad account ids
+    consent_history: list[LedgerJson]
+
+
 @dataclass(frozen=True)
 class LedgerEntry:
     setting: str
@@ -39,7 +53,7 @@ class LedgerEntry:
     source: str
     changed_at: datetime
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> LedgerJson:
         return {
             "setting": self.setting,
             "old_value": self.old_value,
@@ -312,7 +326,7 @@ class ConsentService:
 
     # --- personal data (registered with privacy by bootstrap) -----------------------------------
 
-    def export(self, conn: Connection, user_id: int) -> dict[str, Any]:
+    def export(self, conn: Connection, user_id: int) -> ConsentExport:
         return {
             "settings": self.settings(conn, user_id),
             "advertisers_turned_off": self.blocked_ad_accounts(conn, user_id),

@@ -68,7 +68,7 @@ def make_engine(url: str, limits: Limits | None = None, **kwargs: Any) -> Engine
         event.listen(engine, "connect", lambda conn, _record: _sqlite_pragmas(conn, busy_ms))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    connect_args: dict[str, Any] = {
+    connect_args: dict[str, object] = {  # passed to psycopg.connect
         "connect_timeout": limits.connect_timeout_seconds,
         **TCP_KEEPALIVE,
         "tcp_user_timeout": TCP_USER_TIMEOUT_MS,

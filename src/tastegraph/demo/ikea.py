@@ -7,9 +7,10 @@ copied into the project (see the data README's licence note).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TypedDict
 from urllib.parse import quote
 
 from sqlalchemy import Connection
@@ -45,7 +46,20 @@ def load_ikea(conn: Connection, ikea_dir: Path, now: datetime) -> int:
     return len(rows)
 
 
-def _pin_row(product: Any, ikea_dir: Path, created_at: datetime) -> dict[str, Any] | None:
+class PinRow(TypedDict):
+    """A row of the pins table, for catalog.bulk.add_pins."""
+
+    title: str
+    description: str
+    image_url: str
+    link_url: str
+    domain: str
+    creator_id: None
+    save_count: int
+    created_at: datetime
+
+
+def _pin_row(product: object, ikea_dir: Path, created_at: datetime) -> PinRow | None:
     """A Pin row, or None for an entry without an id, a name or an image file we can serve."""
     if not isinstance(product, dict):
         return None
@@ -67,7 +81,7 @@ def _pin_row(product: Any, ikea_dir: Path, created_at: datetime) -> dict[str, An
     }
 
 
-def _description(product: dict[str, Any]) -> str:
+def _description(product: Mapping[str, object]) -> str:
     """'Wall shelf, stainless steel, 80 cm. Saves space on the worktop.': the name alone says little."""
     kind, color, size = (_text(product, key) for key in ("type", "color", "size"))
     facts = ", ".join(part for part in (kind, color.lower(), size) if part)
@@ -75,7 +89,7 @@ def _description(product: dict[str, Any]) -> str:
     return " ".join(part for part in (f"{facts}." if facts else "", text) if part)
 
 
-def _text(product: dict[str, Any], key: str) -> str:
+def _text(product: Mapping[str, object], key: str) -> str:
     value = product.get(key)
     return value.strip() if isinstance(value, str) else ""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import string
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -100,21 +101,23 @@ def _topic_words(slug: str, entry: Any) -> TopicWords:
     return words
 
 
-def _list(data: dict[str, Any], key: str, where: str = "") -> list[Any]:
+def _list(data: Mapping[str, object], key: str, where: str = "") -> list[Any]:
     value = data.get(key)
     if not isinstance(value, list) or not value:
         raise ValueError(f"{VOCABULARY_FILE}: {where + '.' if where else ''}{key} must be a non-empty list")
     return value
 
 
-def _strings(data: dict[str, Any], key: str, where: str = "", allow_empty: bool = False) -> tuple[str, ...]:
+def _strings(
+    data: Mapping[str, object], key: str, where: str = "", allow_empty: bool = False
+) -> tuple[str, ...]:
     values = _list(data, key, where)
     if not all(isinstance(v, str) and (v or allow_empty) for v in values):
         raise ValueError(f"{VOCABULARY_FILE}: {where + '.' if where else ''}{key} must hold words")
     return tuple(values)
 
 
-def _per_topic(data: dict[str, Any], key: str, slugs: list[str]) -> dict[str, tuple[str, ...]]:
+def _per_topic(data: Mapping[str, object], key: str, slugs: list[str]) -> dict[str, tuple[str, ...]]:
     table = data.get(key)
     if not isinstance(table, dict) or set(table) != set(slugs):
         raise ValueError(f"{VOCABULARY_FILE}: [{key}] must have an entry for exactly the topics")

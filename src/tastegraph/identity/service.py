@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
@@ -31,6 +31,28 @@ def valid_browser_id(value: str | None) -> str | None:
 _SESSION = Query(
     select(sessions.c.user_id, sessions.c.expires_at).where(sessions.c.token_hash == bindparam("token_hash"))
 )
+
+
+class HashedIdentifier(TypedDict):
+    kind: str  # email or phone
+    sha256: str
+
+
+class LinkedBrowser(TypedDict):
+    browser_id: str
+    linked_at: str  # ISO 8601
+    unlinked_at: str | None
+
+
+class SessionTimes(TypedDict):
+    created_at: str  # ISO 8601
+    expires_at: str
+
+
+class IdentityExport(TypedDict):
+    hashed_identifiers: list[HashedIdentifier]
+    linked_browsers: list[LinkedBrowser]
+    sessions: list[SessionTimes]
 
 
 class IdentityService:
@@ -195,7 +217,7 @@ class IdentityService:
 
     # --- personal data -------------------------------------------------------------------------
 
-    def export(self, conn: Connection, user_id: int) -> dict[str, Any]:
+    def export(self, conn: Connection, user_id: int) -> IdentityExport:
         links = conn.execute(select(browser_links).where(browser_links.c.user_id == user_id)).mappings()
         open_sessions = conn.execute(
             select(sessions.c.created_at, sessions.c.expires_at).where(sessions.c.user_id == user_id)

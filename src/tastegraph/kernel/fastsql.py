@@ -12,7 +12,7 @@ times); expanding IN lists are rendered as one placeholder per value.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -32,9 +32,9 @@ class Query:
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
         # dialect name -> (SQL text, positional parameter names or None for named, parameter defaults)
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, object]]] = {}
 
-    def _compile(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+    def _compile(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, dict[str, object]]:
         name = conn.dialect.name
         found = self._compiled.get(name)
         if found is None:
@@ -46,7 +46,7 @@ class Query:
             self._compiled[name] = found
         return found
 
-    def rows(self, conn: Connection, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    def rows(self, conn: Connection, params: Mapping[str, object] | None = None) -> list[tuple[Any, ...]]:
         sql, positions, defaults = self._compile(conn)
         merged = {**defaults, **params} if params else defaults
         args: Any
@@ -68,15 +68,16 @@ class Query:
         finally:
             cursor.close()
 
-    def column(self, conn: Connection, params: dict[str, Any] | None = None) -> list[Any]:
+    def column(self, conn: Connection, params: Mapping[str, object] | None = None) -> list[Any]:
         return [r[0] for r in self.rows(conn, params)]
 
 
-def _expand(sql: str, positions: tuple[str, ...] | None, params: dict[str, Any]) -> tuple[str, Any]:
+def _expand(sql: str, positions: tuple[str, ...] | None, params: dict[str, object]) -> tuple[str, Any]:
     """Render expanding IN parameters (`bindparam(name, expanding=True)`, a list per call) as one
     placeholder per value, in the driver's parameter style. An empty list matches nothing."""
+    value: Any  # a list for an expanding parameter, else passed to the driver as it is
     if positions is not None:  # qmark: "?" per value, in order
-        args: list[Any] = []
+        args: list[object] = []
         for name in positions:
             value = params[name]
             token = f"__[POSTCOMPILE_{name}]"

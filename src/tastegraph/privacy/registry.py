@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -15,7 +14,7 @@ from sqlalchemy import Connection
 class PersonalDataStore:
     name: str
     # What the store holds about the user, as JSON-ready data.
-    export: Callable[[Connection, int], Any]
+    export: Callable[[Connection, int], object]
     # Delete everything about the user; returns rows deleted.
     erase: Callable[[Connection, int], int]
     # Delete what has outlived its retention window; returns rows deleted.
@@ -35,7 +34,8 @@ class PrivacyRegistry:
     def stores(self) -> list[PersonalDataStore]:
         return list(self._stores)
 
-    def export(self, conn: Connection, user_id: int) -> dict[str, Any]:
+    def export(self, conn: Connection, user_id: int) -> dict[str, object]:
+        """Each store's export under its name."""
         return {store.name: store.export(conn, user_id) for store in self._stores}
 
     def erase(self, conn: Connection, user_id: int) -> dict[str, int]:

@@ -5,7 +5,8 @@ from tastegraph.recommend import offline as offline
 from tastegraph.recommend import shared_lists as shared_lists
 from tastegraph.recommend.feed import MAX_LIMIT, FeedItem, home_feed, why
 from tastegraph.recommend.follow import Suggestion, boards_to_follow, people_to_follow
-from tastegraph.recommend.model import Model, ModelHolder
+from tastegraph.recommend.model import Model, ModelDescription, ModelHolder
+from tastegraph.recommend.reasons import ReasonJson
 from tastegraph.recommend.related import related_pins
 from tastegraph.recommend.representations import most_similar, taste_vectors
 from tastegraph.recommend.training import TrainingParams, train
@@ -14,7 +15,9 @@ __all__ = [
     "MAX_LIMIT",
     "FeedItem",
     "Model",
+    "ModelDescription",
     "ModelHolder",
+    "ReasonJson",
     "Suggestion",
     "TrainingParams",
     "boards_to_follow",

@@ -13,7 +13,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numba
 import numpy as np
@@ -41,6 +41,24 @@ def walk_memo(size: int = WALK_CACHE_SIZE) -> Memo[int, Any]:
 def feed_memo(size: int = MEMO_SIZE) -> Memo[Hashable, Any]:
     """The feed candidates of the last `size` distinct inputs a model scored. Size 0 keeps nothing."""
     return Memo("model feed memo", size)
+
+
+class ModelDescription(TypedDict):
+    """What is loaded (`Model.describe`), from the version's meta.json."""
+
+    version: str
+    created_at: str  # ISO 8601
+    counts: dict[str, object]  # what it was trained on
+    offsite_expires_at: str | None  # when its oldest off-site visit leaves the window
+
+
+class UserRow(TypedDict):
+    """A person's row in one model version, as their data export lists it."""
+
+    version: str
+    created_at: str  # ISO 8601
+    pin_ids: list[int]
+    domains: list[str]
 
 
 @dataclass(eq=False)
@@ -204,7 +222,7 @@ class Model:
         )
         return self.filter.score(history)[:, : self.n_pins]
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> ModelDescription:
         return {
             "version": self.version,
             "created_at": self.artifact.meta["created_at"],
@@ -306,9 +324,9 @@ class ModelHolder:
                 out.append(path)
         return out
 
-    def export_user(self, user_id: int) -> list[dict[str, Any]]:
+    def export_user(self, user_id: int) -> list[UserRow]:
         """Per version holding the person: the Pins and domains of their row."""
-        out = []
+        out: list[UserRow] = []
         for path in self._versions_with(user_id):
             artifact = model_store.load(path)
             ids = artifact.arrays["pin_ids"]

@@ -28,6 +28,11 @@ _VERSION = re.compile(r"^\d{8}T\d{6}\.\d{6}Z$")
 _STAMP = "%Y%m%dT%H%M%S.%fZ"
 
 
+# A version's meta.json: free-form JSON (schema_version, version, created_at, offsite_expires_at, counts,
+# the training parameters, timings...), read back as written.
+Meta = dict[str, Any]
+
+
 class ArtifactError(Exception):
     """A version directory that cannot be used (wrong schema, missing or damaged files)."""
 
@@ -37,7 +42,7 @@ class Artifact:
     """What a trained model is made of: named numpy arrays and JSON-ready metadata."""
 
     arrays: dict[str, np.ndarray]
-    meta: dict[str, Any]
+    meta: Meta
     path: Path | None = None  # set once saved or loaded
 
     @property
@@ -126,9 +131,9 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def read_meta(path: Path) -> dict[str, Any]:
+def read_meta(path: Path) -> Meta:
     try:
-        meta: dict[str, Any] = json.loads((path / META).read_text())
+        meta: Meta = json.loads((path / META).read_text())
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"{path}: unreadable {META}: {exc}") from exc
     if meta.get("schema_version") != SCHEMA_VERSION:

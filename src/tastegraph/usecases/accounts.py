@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from tastegraph.bootstrap import System
 from tastegraph.catalog import accounts
+from tastegraph.catalog.accounts import User as User  # a profile
 
 # The longest email, password, display name and phone number an account takes (the API's schema says the
 # same; the pages check with `too_long`).
@@ -98,7 +99,7 @@ def delete_account(system: System, user_id: int) -> dict[str, int]:
         return system.privacy.erase(conn, user_id)
 
 
-def profile(system: System, user_id: int) -> dict[str, object]:
+def profile(system: System, user_id: int) -> User:
     """The person's id, email, display name and creation time (NotFound once deleted)."""
     with system.read() as conn:
-        return dict(accounts.get_user(conn, user_id))
+        return accounts.get_user(conn, user_id)

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from tastegraph.ads import accounts, audiences
-from tastegraph.ads.accounts import AdAccount, NewToken
+from tastegraph.ads.accounts import AdAccount, NewToken, TokenRow
 from tastegraph.bootstrap import System
 from tastegraph.collect import advertiser_events
 from tastegraph.kernel import NotFound, Unauthenticated
@@ -51,7 +50,7 @@ def _signed_in(caller: Caller) -> int:
     return caller.user_id
 
 
-def _tokens(rows: list[dict[str, Any]]) -> list[TokenView]:
+def _tokens(rows: list[TokenRow]) -> list[TokenView]:
     return [TokenView(r["id"], r["prefix"], r["label"], r["created_at"], r["revoked_at"]) for r in rows]
 
 

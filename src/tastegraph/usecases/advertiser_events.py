@@ -13,7 +13,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from tastegraph.ads import accounts
 from tastegraph.bootstrap import System
@@ -21,7 +20,14 @@ from tastegraph.collect import advertiser_events
 from tastegraph.collect.advertiser_events import (
     ConversionEvent as ConversionEvent,  # the schema /openapi.json publishes for one event
 )
-from tastegraph.collect.advertiser_events import EventError, EventOutcome, Ingest, PreparedEvent, Status
+from tastegraph.collect.advertiser_events import (
+    EventError,
+    EventOutcome,
+    Ingest,
+    PreparedEvent,
+    Status,
+    SummaryRow,
+)
 from tastegraph.kernel import InvalidInput, NotFound
 from tastegraph.kernel.untrusted_text import TOO_DEEP
 from tastegraph.usecases.callers import AdCaller, Caller
@@ -69,7 +75,7 @@ class EventsSummary:
     events: list[EventCount]
 
 
-def event_counts(rows: Sequence[Mapping[str, Any]]) -> list[EventCount]:
+def event_counts(rows: Sequence[SummaryRow]) -> list[EventCount]:
     """collect.advertiser_events.summary's rows, typed (the advertiser pages read them too)."""
     return [EventCount(r["event_name"], r["currency"], r["events"], r["value"]) for r in rows]
 
@@ -115,14 +121,15 @@ def _int(name: str, value: str) -> int:
         raise InvalidInput("expected a whole number", field=name) from exc
 
 
-def event_from_query(params: Mapping[str, str], now_seconds: int) -> dict[str, Any]:
-    """The pixel's query string as a conversions-API event (action_source "web", event_time now)."""
+def event_from_query(params: Mapping[str, str], now_seconds: int) -> dict[str, object]:
+    """The pixel's query string as a conversions-API event (action_source "web", event_time now), to be
+    validated as one (`advertiser_events.prepare`)."""
     for name in params:
         if name not in _ALLOWED:
             raise InvalidInput("unknown parameter", field=name)
     if "event" not in params:
         raise InvalidInput("say which event: ?event=page_visit (or another standard event)", field="event")
-    custom: dict[str, Any] = {}
+    custom: dict[str, object] = {}
     for name in _CUSTOM_NUMBERS:
         if name in params:
             custom[name] = params[name]  # a numeric string is accepted, as by the API
@@ -139,7 +146,7 @@ def event_from_query(params: Mapping[str, str], now_seconds: int) -> dict[str, A
             raise InvalidInput(TOO_DEEP, field="line_items") from exc
         except ValueError as exc:
             raise InvalidInput("line_items must be a JSON list", field="line_items") from exc
-    user_data: dict[str, Any] = {}
+    user_data: dict[str, list[str]] = {}
     if params.get("em"):
         user_data["em"] = [params["em"]]
     return {

@@ -9,10 +9,9 @@ minimum, so the exact member count never leaves this layer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from tastegraph.ads import audiences
-from tastegraph.ads.audiences import Audience, AudienceKind
+from tastegraph.ads.audiences import Audience, AudienceKind, AudienceSpec
 from tastegraph.bootstrap import System
 from tastegraph.collect.advertiser_events import EventName
 from tastegraph.kernel import InvalidInput
@@ -29,7 +28,7 @@ class AudienceView:
     name: str
     size: int  # rounded to two significant figures, never below the minimum (100)
     usable: bool  # at least the minimum of members
-    spec: dict[str, Any]  # the kind's rules, as stored
+    spec: AudienceSpec  # the kind's rules, as stored
     refreshed_at: str  # ISO 8601
 
     @classmethod
@@ -54,7 +53,7 @@ class NewAudience:
 _BUILT = {AudienceKind.VISITOR.value, AudienceKind.ENGAGEMENT.value, AudienceKind.ACTALIKE.value}
 
 
-def _spec(kind: AudienceKind, new: NewAudience) -> dict[str, Any]:
+def _spec(kind: AudienceKind, new: NewAudience) -> AudienceSpec:
     if kind is AudienceKind.VISITOR:
         # 0 is refused by the spec, not taken as "not given"
         days = 30 if new.retention_days is None else new.retention_days

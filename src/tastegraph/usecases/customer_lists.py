@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from tastegraph.ads import customer_lists
 from tastegraph.bootstrap import System
@@ -50,7 +49,7 @@ class PsiStarted:
     expires_at: str  # ISO 8601: round 2 must come before
 
 
-def _saved(result: dict[str, Any]) -> CustomerListSaved:
+def _saved(result: customer_lists.SavedList) -> CustomerListSaved:
     return CustomerListSaved(
         id=result["id"],
         uploaded=result["uploaded"],

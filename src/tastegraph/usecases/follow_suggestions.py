@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar
 
 from tastegraph.bootstrap import System
 from tastegraph.catalog import content
-from tastegraph.recommend import boards_to_follow, people_to_follow
+from tastegraph.catalog.content import BoardCard, PersonCard
+from tastegraph.recommend import ReasonJson, boards_to_follow, people_to_follow
+
+Card = TypeVar("Card", BoardCard, PersonCard)
 
 
 @dataclass(frozen=True)
-class Suggested:
+class Suggested(Generic[Card]):
     id: int
-    reasons: list[dict[str, Any]]
-    card: dict[str, Any]  # catalog.content's board or person card
+    reasons: list[ReasonJson]
+    card: Card  # catalog.content's board or person card
 
 
-def boards(system: System, user_id: int, limit: int) -> list[Suggested]:
+def boards(system: System, user_id: int, limit: int) -> list[Suggested[BoardCard]]:
     model = system.models.current(system.clock.now())
     with system.read() as conn:
         found = boards_to_follow(conn, user_id, model, limit)
@@ -25,7 +28,7 @@ def boards(system: System, user_id: int, limit: int) -> list[Suggested]:
     return [Suggested(s.id, s.reasons, cards[s.id]) for s in found if s.id in cards]
 
 
-def people(system: System, user_id: int, limit: int) -> list[Suggested]:
+def people(system: System, user_id: int, limit: int) -> list[Suggested[PersonCard]]:
     model = system.models.current(system.clock.now())
     with system.read() as conn:
         found = people_to_follow(conn, user_id, model, limit)

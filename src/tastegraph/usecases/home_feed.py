@@ -7,26 +7,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Connection
 
 from tastegraph.bootstrap import System
 from tastegraph.catalog import content
-from tastegraph.collect import EngagementIn, Kind, engagement
+from tastegraph.catalog.content import Board, Pin
+from tastegraph.collect import EngagementIn, EngagementOutcome, Kind, engagement
 from tastegraph.consent import Decision, Reason
-from tastegraph.recommend import MAX_LIMIT, FeedItem
+from tastegraph.recommend import MAX_LIMIT, FeedItem, ReasonJson
 from tastegraph.recommend import home_feed as rank_home_feed
 from tastegraph.recommend import why as explain
 from tastegraph.usecases.callers import Caller, Visitor, offsite_permit, read_with
 
 __all__ = [
     "MAX_LIMIT",
+    "Board",
     "EngagementIn",
+    "EngagementOutcome",
     "FeedPage",
     "Kind",
+    "Pin",
     "PinPage",
     "PinWithReasons",
+    "ReasonJson",
     "feed",
     "my_boards",
     "pin",
@@ -35,13 +39,11 @@ __all__ = [
     "why",
 ]
 
-Pin = dict[str, Any]  # catalog.content's Pin: id, title, description, image_url, link, domain, topics, ...
-
 
 @dataclass(frozen=True)
 class PinWithReasons:
     pin_id: int
-    reasons: list[dict[str, Any]]  # the reasons' JSON, as docs/api.md gives it
+    reasons: list[ReasonJson]  # as docs/api.md gives them
     pin: Pin
 
 
@@ -82,12 +84,14 @@ def pin(system: System, pin_id: int) -> Pin:
         return content.get_pin(conn, pin_id)
 
 
-def reasons_for(system: System, conn: Connection, caller: Caller, permit: Decision, pin_id: int) -> list[Any]:
+def reasons_for(
+    system: System, conn: Connection, caller: Caller, permit: Decision, pin_id: int
+) -> list[ReasonJson]:
     now = system.clock.now()
     return explain(conn, caller.user_id, permit, pin_id, now=now, model=system.models.current(now))
 
 
-def why(system: System, caller: Caller, pin_id: int) -> list[dict[str, Any]]:
+def why(system: System, caller: Caller, pin_id: int) -> list[ReasonJson]:
     """Every reason the feed has for `pin_id` now (NotFound for an unknown Pin)."""
     with system.read() as conn:
         content.get_pin(conn, pin_id)
@@ -97,7 +101,7 @@ def why(system: System, caller: Caller, pin_id: int) -> list[dict[str, Any]]:
 @dataclass(frozen=True)
 class PinPage:
     pin: Pin
-    reasons: list[dict[str, Any]]
+    reasons: list[ReasonJson]
     topic_names: dict[str, str]  # the Pin's topics: slug -> name in the catalogue
 
 
@@ -111,13 +115,13 @@ def pin_with_reasons(system: System, caller: Caller, pin_id: int) -> PinPage:
     return PinPage(found, reasons, names)
 
 
-def record(system: System, user_id: int, events: list[EngagementIn]) -> list[dict[str, Any]]:
+def record(system: System, user_id: int, events: list[EngagementIn]) -> list[EngagementOutcome]:
     """Saves, clicks, close-ups, hides, follows and searches by the signed-in person (idempotent by
     event id); each event's outcome."""
     with system.write() as conn:
         return engagement.record_engagement(conn, user_id, events, system.clock.now())
 
 
-def my_boards(system: System, user_id: int) -> list[dict[str, Any]]:
+def my_boards(system: System, user_id: int) -> list[Board]:
     with system.read() as conn:
         return content.boards_of(conn, user_id)

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tastegraph.bootstrap import System
-from tastegraph.recommend import TrainingParams, model_store, train
+from tastegraph.recommend import ModelDescription, TrainingParams, model_store, train
 
 __all__ = ["ModelInfo", "Trained", "TrainingParams", "reload", "train_new_version"]
 
-ModelInfo = dict[str, Any]  # a model's metadata as stored in its meta.json (free-form JSON)
+ModelInfo = ModelDescription  # what is loaded: version, creation time, counts, off-site expiry
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -20,7 +19,7 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 class Trained:
     version: str
     path: Path
-    meta: ModelInfo
+    meta: model_store.Meta  # the version's meta.json
     pruned: list[str]
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from tastegraph.ads import accounts, audiences, customer_lists
 from tastegraph.bootstrap import System
@@ -16,6 +16,7 @@ from tastegraph.usecases.callers import Caller, offsite_permit
 __all__ = [
     "BROWSER_SETTING",
     "GPC_SOURCE",
+    "AdvertiserAboutMe",
     "LedgerEntry",
     "SettingsOverview",
     "advertiser_data_setting",
@@ -26,14 +27,31 @@ __all__ = [
 ]
 
 
-def export_data(system: System, user_id: int) -> dict[str, Any]:
+def export_data(system: System, user_id: int) -> dict[str, object]:
     """Every personal-data store's export for the person (privacy registry), dated."""
     with system.read() as conn:
         data = system.privacy.export(conn, user_id)
     return {"exported_at": system.clock.now().isoformat(), "user_id": user_id, **data}
 
 
-def advertisers_about(system: System, user_id: int) -> list[dict[str, Any]]:
+class AudienceName(TypedDict):
+    kind: str
+    name: str
+
+
+class AdvertiserAboutMe(TypedDict):
+    """An advertiser whose data matched the person (`advertisers_about`)."""
+
+    ad_account_id: int
+    name: str
+    events: int  # its events about the person
+    last_event_at: str | None  # ISO 8601
+    customer_lists: int  # its lists that named the person
+    audiences: list[AudienceName]  # its audiences the person is in now
+    allowed: bool  # False: the person turned it off
+
+
+def advertisers_about(system: System, user_id: int) -> list[AdvertiserAboutMe]:
     """Every advertiser whose events or customer lists matched this person, with what it shared, whether
     the person turned it off, and which of its audiences they are in now."""
     with system.read() as conn:
@@ -48,7 +66,7 @@ def advertisers_about(system: System, user_id: int) -> list[dict[str, Any]]:
             | blocked
         )
         names = accounts.names(conn, ids)
-    out = []
+    out: list[AdvertiserAboutMe] = []
     for account_id in ids:
         shared = events.get(account_id)
         out.append(
@@ -92,7 +110,7 @@ class SettingsOverview:
 
     settings: dict[str, bool]
     history: list[LedgerEntry]  # newest first: every consent change and where it came from
-    advertisers: list[dict[str, Any]]  # advertisers_about
+    advertisers: list[AdvertiserAboutMe]
     ads_off_by_gpc: bool  # advertiser data is off because this browser's GPC signal turned it off
     browser_refuses: str | None  # the browser itself says no to off-site data (DNT, GPC, opt-out): why
 

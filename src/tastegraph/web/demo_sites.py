@@ -9,9 +9,9 @@ only from loopback pages (a development convenience the visit API accepts only f
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import HTTPException
@@ -208,7 +208,7 @@ def create_demo_sites_app(platform_origin: str) -> FastAPI:
     platform = platform_origin.rstrip("/")
     app = FastAPI(title="Tastegraph demo sites", docs_url=None, redoc_url=None, openapi_url=None)
 
-    def page(request: Request, site: Site, context: dict[str, Any]) -> Response:
+    def page(request: Request, site: Site, context: Mapping[str, object]) -> Response:
         ctx = {"platform": platform, "site": site, **context}
         return templates.TemplateResponse(request, site.template, ctx)
 

@@ -3,9 +3,10 @@ pages' security headers, and small helpers for forms and redirects."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -79,7 +80,7 @@ class Pages:
             system.settings.secret_key, secure_cookie=system.settings.cookies_always_secure
         )
 
-    def user(self, caller: Caller | None) -> dict[str, Any] | None:
+    def user(self, caller: Caller | None) -> account_cases.User | None:
         if caller is None or caller.user_id is None:
             return None
         try:
@@ -92,12 +93,12 @@ class Pages:
         request: Request,
         name: str,
         caller: Caller | None,
-        context: dict[str, Any] | None = None,
+        context: Mapping[str, object] | None = None,
         status: int = 200,
     ) -> Response:
         token, new_cookie = self.csrf.token(request)
         notice = NOTICES.get(request.query_params.get("notice", ""))
-        ctx: dict[str, Any] = {
+        ctx: dict[str, object] = {
             "user": self.user(caller),
             "csrf_field": CSRF_FIELD,
             "csrf_token": token,

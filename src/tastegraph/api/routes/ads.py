@@ -7,6 +7,7 @@ that account (another account's id is refused with 403), and is rate limited per
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
@@ -165,7 +166,7 @@ def events_summary(
     system: SystemDep,
     account: AdAccountDep,
     days: int = Query(default=30, ge=1, le=540),
-) -> dict[str, Any]:
+) -> dict[str, object]:
     summary = event_cases.events_summary(system, account, days)
     return {"since": summary.since.isoformat(), "events": [asdict(c) for c in summary.events]}
 
@@ -188,7 +189,7 @@ class CustomerListResult(BaseModel):
     invalid: int
     errors: list[EventError]
     audience_id: int
-    audience: dict[str, Any]
+    audience: dict[str, object]  # AudienceOut's fields
 
 
 def customer_list_result(saved: list_cases.CustomerListSaved) -> CustomerListResult:
@@ -343,12 +344,12 @@ class AudienceOut(BaseModel):
     name: str
     size: int
     usable: bool
-    spec: dict[str, Any]
+    spec: dict[str, object]  # the kind's rules (ads.audiences.AudienceSpec)
     refreshed_at: str
 
 
 @router.get("/ad_accounts/{ad_account_id}/audiences", summary="Audiences (sizes rounded)")
-def list_audiences(ad_account_id: AccountId, system: SystemDep, account: AdAccountDep) -> dict[str, Any]:
+def list_audiences(ad_account_id: AccountId, system: SystemDep, account: AdAccountDep) -> dict[str, object]:
     return {"audiences": [asdict(a) for a in audience_cases.list_audiences(system, account)]}
 
 
@@ -401,12 +402,14 @@ def refresh_audience(
 
 
 @router.get("/ad_accounts/{ad_account_id}", summary="The ad account, with its tag id")
-def get_ad_account(ad_account_id: AccountId, system: SystemDep, account: AdAccountDep) -> dict[str, Any]:
+def get_ad_account(
+    ad_account_id: AccountId, system: SystemDep, account: AdAccountDep
+) -> Mapping[str, object]:
     return account_cases.ad_account(system, account).as_dict()
 
 
 @router.get("/ad_accounts/{ad_account_id}/tokens", summary="The account's API tokens (never their values)")
-def list_tokens(ad_account_id: AccountId, system: SystemDep, account: AdAccountDep) -> dict[str, Any]:
+def list_tokens(ad_account_id: AccountId, system: SystemDep, account: AdAccountDep) -> dict[str, object]:
     return {"tokens": [asdict(t) for t in account_cases.list_tokens(system, account)]}
 
 
@@ -423,7 +426,7 @@ class TokenCreate(BaseModel):
 )
 def create_token(
     ad_account_id: AccountId, body: TokenCreate, system: SystemDep, account: AdAccountDep
-) -> dict[str, Any]:
+) -> dict[str, object]:
     new = account_cases.create_token(system, account, body.label)
     return {"id": new.id, "token": new.token}
 

@@ -18,7 +18,7 @@ from tastegraph.api.schemas import (
     WhyOut,
 )
 from tastegraph.usecases import home_feed
-from tastegraph.usecases.home_feed import MAX_LIMIT, EngagementIn, PinWithReasons
+from tastegraph.usecases.home_feed import MAX_LIMIT, EngagementIn, Pin, PinWithReasons
 
 router = APIRouter(prefix="/v1", tags=["feed"])
 
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1", tags=["feed"])
 _PIN_FIELDS = frozenset(PinOut.model_fields)
 
 
-def pin_out(pin: dict[str, object]) -> PinOut:
+def pin_out(pin: Pin) -> PinOut:
     return PinOut.model_validate({k: v for k, v in pin.items() if k in _PIN_FIELDS})
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, StrictBool
@@ -24,7 +22,7 @@ def export_me(system: SystemDep, user_id: UserDep) -> JSONResponse:
 
 
 @router.get("/me/advertisers", summary="Advertisers whose data or customer lists matched me")
-def my_advertisers(system: SystemDep, user_id: UserDep) -> dict[str, Any]:
+def my_advertisers(system: SystemDep, user_id: UserDep) -> dict[str, object]:
     return {
         "ads_advertiser_data": privacy_center.advertiser_data_setting(system, user_id),
         "advertisers": privacy_center.advertisers_about(system, user_id),
@@ -46,6 +44,6 @@ def put_advertiser_choice(
     body: AdvertiserChoice,
     system: SystemDep,
     user_id: UserDep,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     privacy_center.set_advertiser_choice(system, user_id, ad_account_id, body.allow)
     return {"ad_account_id": ad_account_id, "allow": body.allow}

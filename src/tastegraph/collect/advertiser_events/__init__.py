@@ -20,14 +20,26 @@ from tastegraph.collect.advertiser_events._ingest import (
     Status,
     record_events,
 )
-from tastegraph.collect.advertiser_events._personal_data import attach_browser, erase, export, sweep
+from tastegraph.collect.advertiser_events._personal_data import (
+    EventRecord,
+    attach_browser,
+    erase,
+    export,
+    sweep,
+)
 from tastegraph.collect.advertiser_events._prepare import (
     EventError,
     PreparedEvent,
     new_tag_event_id,
     prepare,
 )
-from tastegraph.collect.advertiser_events._reads import accounts_with_data_about, summary, usable_people
+from tastegraph.collect.advertiser_events._reads import (
+    AccountData,
+    SummaryRow,
+    accounts_with_data_about,
+    summary,
+    usable_people,
+)
 from tastegraph.collect.advertiser_events._schema import (
     FUTURE_TOLERANCE,
     MAX_AGE,
@@ -46,15 +58,18 @@ __all__ = [
     "MAX_AGE",
     "MAX_EVENTS",
     "MAX_EVENT_DEPTH",
+    "AccountData",
     "ConversionEvent",
     "CustomData",
     "EventError",
     "EventName",
     "EventOutcome",
+    "EventRecord",
     "Ingest",
     "LineItem",
     "PreparedEvent",
     "Status",
+    "SummaryRow",
     "UserData",
     "accounts_with_data_about",
     "attach_browser",

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal, NotRequired, TypedDict
 
 from sqlalchemy import Connection, insert, select
 
@@ -29,13 +29,18 @@ class Status(StrEnum):
     FAILED = "failed"
 
 
+class OutcomeJson(TypedDict):
+    status: str  # a Status
+    error: NotRequired[dict[str, str]]  # EventError.as_dict: field, message
+
+
 @dataclass(frozen=True)
 class EventOutcome:
     status: Status
     error: EventError | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status.value}
+    def as_dict(self) -> OutcomeJson:
+        out: OutcomeJson = {"status": self.status.value}
         if self.error is not None:
             out["error"] = self.error.as_dict()
         return out
@@ -72,7 +77,7 @@ def record_events(
         for kind in MATCHED_IDENTIFIERS.values()
     }
     outcomes: list[EventOutcome] = []
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, object]] = []  # advertiser_events rows
     gpc_users: set[int] = set()
     for item in items:
         if isinstance(item, EventError):
@@ -150,7 +155,7 @@ def _match(
 
 def _row(
     ingest: Ingest, item: PreparedEvent, user_id: int | None, matched_by: str | None, now: datetime
-) -> dict[str, Any]:
+) -> dict[str, object]:
     e, cd = item.event, item.event.custom_data or CustomData()
     return {
         "ad_account_id": ingest.ad_account_id,

@@ -4,21 +4,38 @@ a browser's first sign-in, and the retention sweep."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import Connection, select, update
 
 from tastegraph.collect.tables import advertiser_events
 
 
-def export(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+class EventRecord(TypedDict):
+    """An advertiser's event about the person, as their data export lists it."""
+
+    ad_account_id: int
+    source: str  # tag or api
+    event_name: str
+    event_time: str  # ISO 8601
+    received_at: str
+    matched_by: str | None
+    value: str | None
+    currency: str | None
+    order_id: str | None
+    page_url: str | None
+    opt_out: bool
+    limited_data_processing: bool
+
+
+def export(conn: Connection, user_id: int) -> list[EventRecord]:
     """The events tied to the person (matched when they arrived, or tied at sign-in: `attach_browser`)."""
     rows = conn.execute(
         select(advertiser_events)
         .where(advertiser_events.c.user_id == user_id)
         .order_by(advertiser_events.c.event_time)
     ).mappings()
-    out = []
+    out: list[EventRecord] = []
     for r in rows:
         out.append(
             {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import Connection, func, select
 
@@ -61,7 +61,16 @@ def usable_people(
     return allowed
 
 
-def summary(conn: Connection, ad_account_id: int, since: datetime) -> list[dict[str, Any]]:
+class SummaryRow(TypedDict):
+    """Events of one kind and currency: how many, and the sum of their values."""
+
+    event_name: str
+    currency: str | None
+    events: int
+    value: str | None  # two decimals; None when no event carried a value
+
+
+def summary(conn: Connection, ad_account_id: int, since: datetime) -> list[SummaryRow]:
     """Aggregate counts per event kind, every stored event included whatever consent says about
     personalization (measurement only: nothing here names a person)."""
     rows = conn.execute(
@@ -86,7 +95,15 @@ def summary(conn: Connection, ad_account_id: int, since: datetime) -> list[dict[
     ]
 
 
-def accounts_with_data_about(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+class AccountData(TypedDict):
+    """An ad account's events about a person: how many, and when the last one arrived."""
+
+    ad_account_id: int
+    events: int
+    last_at: datetime
+
+
+def accounts_with_data_about(conn: Connection, user_id: int) -> list[AccountData]:
     """Which ad accounts shared events that matched this person: for the privacy center."""
     rows = conn.execute(
         select(
