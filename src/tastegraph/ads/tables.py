@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, LargeBinary, String, Table
+from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, String, Table
 
-from tastegraph.kernel.tables import PERSONAL, SUBJECT, IdType, UTCDateTime, metadata
+from tastegraph.kernel.tables import PERSONAL, UTCDateTime, id_column, metadata, person_ref, reference
 
 # An advertiser may be managed by a person with an account here (the advertiser pages); deleting that
 # account leaves the advertiser without a manager rather than deleting its data.
 advertisers = Table(
     "advertisers",
     metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
+    id_column(),
     Column("name", String(120), nullable=False),
-    Column(
-        "owner_user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="SET NULL"),
-        nullable=True,
-        index=True,
-        info={SUBJECT: True},
-    ),
+    person_ref("owner_user_id", ondelete="SET NULL", nullable=True, index=True),
     Column("created_at", UTCDateTime, nullable=False),
     info={PERSONAL: True},
 )
@@ -28,10 +21,8 @@ advertisers = Table(
 ad_accounts = Table(
     "ad_accounts",
     metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
-    Column(
-        "advertiser_id", IdType, ForeignKey("advertisers.id", ondelete="CASCADE"), nullable=False, index=True
-    ),
+    id_column(),
+    reference("advertiser_id", "advertisers.id", nullable=False, index=True),
     Column("name", String(120), nullable=False),
     # Public: it appears in the tag on the advertiser's pages. Not a credential.
     Column("tag_id", String(32), nullable=False, unique=True),
@@ -45,10 +36,8 @@ ad_accounts = Table(
 ad_tokens = Table(
     "ad_tokens",
     metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
-    Column(
-        "ad_account_id", IdType, ForeignKey("ad_accounts.id", ondelete="CASCADE"), nullable=False, index=True
-    ),
+    id_column(),
+    reference("ad_account_id", "ad_accounts.id", nullable=False, index=True),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("prefix", String(12), nullable=False),
     Column("label", String(80), nullable=False, default=""),
@@ -60,10 +49,8 @@ ad_tokens = Table(
 audiences = Table(
     "audiences",
     metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
-    Column(
-        "ad_account_id", IdType, ForeignKey("ad_accounts.id", ondelete="CASCADE"), nullable=False, index=True
-    ),
+    id_column(),
+    reference("ad_account_id", "ad_accounts.id", nullable=False, index=True),
     Column("kind", String(20), nullable=False),  # visitor | engagement | customer_list | actalike
     Column("name", String(120), nullable=False),
     Column("spec", JSON, nullable=False),  # what defines it (event kinds, retention_days, seed, percent)
@@ -77,14 +64,8 @@ audiences = Table(
 audience_members = Table(
     "audience_members",
     metadata,
-    Column("audience_id", IdType, ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True),
-    Column(
-        "user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        primary_key=True,
-        info={SUBJECT: True},
-    ),
+    reference("audience_id", "audiences.id", primary_key=True),
+    person_ref(primary_key=True),
     Column("added_at", UTCDateTime, nullable=False),
     Index("ix_audience_members_user", "user_id"),
     info={PERSONAL: True},
@@ -94,15 +75,13 @@ audience_members = Table(
 customer_lists = Table(
     "customer_lists",
     metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
-    Column(
-        "ad_account_id", IdType, ForeignKey("ad_accounts.id", ondelete="CASCADE"), nullable=False, index=True
-    ),
+    id_column(),
+    reference("ad_account_id", "ad_accounts.id", nullable=False, index=True),
     Column("kind", String(10), nullable=False),  # email | phone
     Column("mode", String(10), nullable=False),  # plain (hashes or plain values) | psi
     Column("uploaded", Integer, nullable=False),
     Column("matched", Integer, nullable=False),
-    Column("audience_id", IdType, ForeignKey("audiences.id", ondelete="SET NULL"), nullable=True),
+    reference("audience_id", "audiences.id", ondelete="SET NULL", nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     info={PERSONAL: False},
 )
@@ -115,9 +94,7 @@ psi_sessions = Table(
     "psi_sessions",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column(
-        "ad_account_id", IdType, ForeignKey("ad_accounts.id", ondelete="CASCADE"), nullable=False, index=True
-    ),
+    reference("ad_account_id", "ad_accounts.id", nullable=False, index=True),
     Column("kind", String(10), nullable=False),
     Column("name", String(120), nullable=False, default=""),
     Column("secret", LargeBinary, nullable=False),
@@ -133,14 +110,8 @@ psi_sessions = Table(
 customer_list_matches = Table(
     "customer_list_matches",
     metadata,
-    Column("customer_list_id", IdType, ForeignKey("customer_lists.id", ondelete="CASCADE"), primary_key=True),
-    Column(
-        "user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        primary_key=True,
-        info={SUBJECT: True},
-    ),
+    reference("customer_list_id", "customer_lists.id", primary_key=True),
+    person_ref(primary_key=True),
     Index("ix_customer_list_matches_user", "user_id"),
     info={PERSONAL: True},
 )

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 
-from tastegraph.kernel.tables import PERSONAL, SUBJECT, IdType, UTCDateTime, metadata
+from tastegraph.kernel.tables import (
+    PERSONAL,
+    SUBJECT,
+    IdType,
+    UTCDateTime,
+    id_column,
+    metadata,
+    person_ref,
+    reference,
+)
 
 users = Table(
     "users",
@@ -31,15 +40,13 @@ topics = Table(
 pins = Table(
     "pins",
     metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
+    id_column(),
     Column("title", String(200), nullable=False),
     Column("description", Text, nullable=False, default=""),
     Column("image_url", String(2048), nullable=False),
     Column("link_url", String(2048), nullable=False),
     Column("domain", String(253), nullable=False),
-    Column(
-        "creator_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, info={SUBJECT: True}
-    ),
+    person_ref("creator_id", nullable=True),
     Column("save_count", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_pins_save_count", "save_count"),
@@ -53,7 +60,7 @@ pins = Table(
 pin_topics = Table(
     "pin_topics",
     metadata,
-    Column("pin_id", IdType, ForeignKey("pins.id", ondelete="CASCADE"), primary_key=True),
+    reference("pin_id", "pins.id", primary_key=True),
     Column("topic_id", Integer, ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
     Index("ix_pin_topics_topic", "topic_id", "pin_id"),
     info={PERSONAL: False},
@@ -62,15 +69,8 @@ pin_topics = Table(
 boards = Table(
     "boards",
     metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
-    Column(
-        "owner_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-        info={SUBJECT: True},
-    ),
+    id_column(),
+    person_ref("owner_id", nullable=False, index=True),
     Column("name", String(120), nullable=False),
     Column("description", Text, nullable=False, default=""),
     Column("created_at", UTCDateTime, nullable=False),
@@ -81,15 +81,9 @@ boards = Table(
 board_pins = Table(
     "board_pins",
     metadata,
-    Column("board_id", IdType, ForeignKey("boards.id", ondelete="CASCADE"), primary_key=True),
-    Column("pin_id", IdType, ForeignKey("pins.id", ondelete="CASCADE"), primary_key=True),
-    Column(
-        "saved_by",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=False,
-        info={SUBJECT: True},
-    ),
+    reference("board_id", "boards.id", primary_key=True),
+    reference("pin_id", "pins.id", primary_key=True),
+    person_ref("saved_by", nullable=False),
     Column("saved_at", UTCDateTime, nullable=False),
     Index("ix_board_pins_pin", "pin_id", "board_id"),
     Index("ix_board_pins_saved_by", "saved_by", "saved_at"),
@@ -99,10 +93,8 @@ board_pins = Table(
 board_follows = Table(
     "board_follows",
     metadata,
-    Column(
-        "user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, info={SUBJECT: True}
-    ),
-    Column("board_id", IdType, ForeignKey("boards.id", ondelete="CASCADE"), primary_key=True),
+    person_ref(primary_key=True),
+    reference("board_id", "boards.id", primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
     info={PERSONAL: True},
 )
@@ -110,20 +102,8 @@ board_follows = Table(
 user_follows = Table(
     "user_follows",
     metadata,
-    Column(
-        "follower_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        primary_key=True,
-        info={SUBJECT: True},
-    ),
-    Column(
-        "followee_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        primary_key=True,
-        info={SUBJECT: True},
-    ),
+    person_ref("follower_id", primary_key=True),
+    person_ref("followee_id", primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_user_follows_followee", "followee_id"),
     info={PERSONAL: True},
@@ -132,10 +112,8 @@ user_follows = Table(
 hides = Table(
     "hides",
     metadata,
-    Column(
-        "user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, info={SUBJECT: True}
-    ),
-    Column("pin_id", IdType, ForeignKey("pins.id", ondelete="CASCADE"), primary_key=True),
+    person_ref(primary_key=True),
+    reference("pin_id", "pins.id", primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
     info={PERSONAL: True},
 )

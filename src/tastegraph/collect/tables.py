@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, Numeric, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, Numeric, String, Table, Text
 
-from tastegraph.kernel.tables import PERSONAL, SUBJECT, IdType, UTCDateTime, metadata
+from tastegraph.kernel.tables import (
+    PERSONAL,
+    SUBJECT,
+    UTCDateTime,
+    browser_ref,
+    id_column,
+    metadata,
+    person_ref,
+    reference,
+)
 
 offsite_visits = Table(
     "offsite_visits",
     metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
+    id_column(),
     Column("event_id", String(64), nullable=False, unique=True),
-    Column("browser_id", String(32), nullable=True, info={SUBJECT: True}),
-    Column(
-        "user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=True,
-        info={SUBJECT: True},
-    ),
+    browser_ref(nullable=True),
+    person_ref(nullable=True),
     Column("url", Text, nullable=False),
     Column("domain", String(253), nullable=False),
     Column("visited_at", UTCDateTime, nullable=False),
@@ -32,25 +35,13 @@ offsite_visits = Table(
 engagement_events = Table(
     "engagement_events",
     metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
+    id_column(),
     Column("event_id", String(64), nullable=False, unique=True),
-    Column(
-        "user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=False,
-        info={SUBJECT: True},
-    ),
+    person_ref(nullable=False),
     Column("kind", String(20), nullable=False),
-    Column("pin_id", IdType, ForeignKey("pins.id", ondelete="CASCADE"), nullable=True),
-    Column("board_id", IdType, ForeignKey("boards.id", ondelete="CASCADE"), nullable=True),
-    Column(
-        "target_user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=True,
-        info={SUBJECT: True},
-    ),
+    reference("pin_id", "pins.id", nullable=True),
+    reference("board_id", "boards.id", nullable=True),
+    person_ref("target_user_id", nullable=True),
     Column("query", String(200), nullable=True),
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
@@ -65,22 +56,16 @@ engagement_events = Table(
 advertiser_events = Table(
     "advertiser_events",
     metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
-    Column("ad_account_id", IdType, ForeignKey("ad_accounts.id", ondelete="CASCADE"), nullable=False),
+    id_column(),
+    reference("ad_account_id", "ad_accounts.id", nullable=False),
     Column("source", String(8), nullable=False),  # tag | api
     Column("event_name", String(20), nullable=False),
     Column("event_id", String(128), nullable=False),
     Column("action_source", String(12), nullable=False),  # web | app_android | app_ios | offline
     Column("event_time", UTCDateTime, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
-    Column(
-        "user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=True,
-        info={SUBJECT: True},
-    ),
-    Column("browser_id", String(32), nullable=True, info={SUBJECT: True}),  # our tg_bid cookie
+    person_ref(nullable=True),
+    browser_ref(nullable=True),  # our tg_bid cookie
     # The tag's first-party cookie on the advertiser's own site (a random id, per site).
     Column("site_visitor_id", String(40), nullable=True, info={SUBJECT: True}),
     Column("matched_by", String(40), nullable=True),  # e.g. "cookie", "em", "em,ph"

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, true
+from sqlalchemy import Boolean, Column, Index, String, Table, true
 
-from tastegraph.kernel.tables import PERSONAL, SUBJECT, IdType, UTCDateTime, metadata
+from tastegraph.kernel.tables import (
+    PERSONAL,
+    IdType,
+    UTCDateTime,
+    browser_ref,
+    id_column,
+    metadata,
+    person_ref,
+)
 
 user_settings = Table(
     "user_settings",
     metadata,
-    Column(
-        "user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, info={SUBJECT: True}
-    ),
+    person_ref(primary_key=True),
     Column("personalization", Boolean, nullable=False, default=True),
     # "Use info from advertisers to improve ads". Turned off by the person, or by a request of theirs
     # carrying Sec-GPC: 1 (an opt-out of sharing; the ledger says which).
@@ -24,15 +30,9 @@ user_settings = Table(
 consent_ledger = Table(
     "consent_ledger",
     metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
-    Column(
-        "user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=True,
-        info={SUBJECT: True},
-    ),
-    Column("browser_id", String(32), nullable=True, info={SUBJECT: True}),
+    id_column(),
+    person_ref(nullable=True),
+    browser_ref(nullable=True),
     Column("setting", String(60), nullable=False),
     Column("old_value", String(200), nullable=True),
     Column("new_value", String(200), nullable=False),
@@ -48,9 +48,7 @@ consent_ledger = Table(
 advertiser_data_blocks = Table(
     "advertiser_data_blocks",
     metadata,
-    Column(
-        "user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, info={SUBJECT: True}
-    ),
+    person_ref(primary_key=True),
     Column("ad_account_id", IdType, primary_key=True),
     Column("blocked_at", UTCDateTime, nullable=False),
     info={PERSONAL: True},

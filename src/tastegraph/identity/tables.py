@@ -4,21 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, String, Table
 
-from tastegraph.kernel.tables import PERSONAL, SUBJECT, IdType, UTCDateTime, metadata
+from tastegraph.kernel.tables import PERSONAL, UTCDateTime, browser_ref, metadata, person_ref
 
 # Only the SHA-256 of a session token is stored: a leaked table does not let anyone sign in.
 sessions = Table(
     "sessions",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column(
-        "user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-        info={SUBJECT: True},
-    ),
+    person_ref(nullable=False, index=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     info={PERSONAL: True},
@@ -27,15 +20,8 @@ sessions = Table(
 browser_links = Table(
     "browser_links",
     metadata,
-    Column("browser_id", String(32), primary_key=True, info={SUBJECT: True}),
-    Column(
-        "user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-        info={SUBJECT: True},
-    ),
+    browser_ref(primary_key=True),
+    person_ref(nullable=False, index=True),
     Column("linked_at", UTCDateTime, nullable=False),
     # Set when the browser signed out (or another person signed in on it): the link no longer speaks for
     # the person, and the id is never tied to anyone again.
@@ -48,13 +34,7 @@ browser_links = Table(
 person_identifiers = Table(
     "person_identifiers",
     metadata,
-    Column(
-        "user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        primary_key=True,
-        info={SUBJECT: True},
-    ),
+    person_ref(primary_key=True),
     Column("kind", String(16), primary_key=True),
     Column("hash", String(64), nullable=False),
     Column("added_at", UTCDateTime, nullable=False),
@@ -79,14 +59,7 @@ psi_points = Table(
     metadata,
     Column("key_id", Integer, ForeignKey("psi_keys.id", ondelete="CASCADE"), primary_key=True),
     Column("kind", String(16), primary_key=True),
-    Column(
-        "user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        primary_key=True,
-        index=True,
-        info={SUBJECT: True},
-    ),
+    person_ref(primary_key=True, index=True),
     Column("hash", String(64), nullable=False),
     Column("point", LargeBinary(32), nullable=False),
     info={PERSONAL: True},
