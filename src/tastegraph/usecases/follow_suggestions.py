@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection
+
 from tastegraph.bootstrap import System
 from tastegraph.catalog import content
-from tastegraph.recommend import boards_to_follow, people_to_follow
+from tastegraph.recommend import Model, Suggestion, boards_to_follow, people_to_follow
 
 
 @dataclass(frozen=True)
@@ -18,16 +21,23 @@ class Suggested:
 
 
 def boards(system: System, user_id: int, limit: int) -> list[Suggested]:
-    model = system.models.current(system.clock.now())
-    with system.read() as conn:
-        found = boards_to_follow(conn, user_id, model, limit)
-        cards = content.get_boards(conn, [s.id for s in found])
-    return [Suggested(s.id, s.reasons, cards[s.id]) for s in found if s.id in cards]
+    return _suggest(system, user_id, limit, boards_to_follow, content.get_boards)
 
 
 def people(system: System, user_id: int, limit: int) -> list[Suggested]:
+    return _suggest(system, user_id, limit, people_to_follow, content.get_people)
+
+
+def _suggest(
+    system: System,
+    user_id: int,
+    limit: int,
+    find: Callable[[Connection, int, Model | None, int], list[Suggestion]],
+    cards_of: Callable[[Connection, list[int]], Mapping[int, Any]],
+) -> list[Suggested]:
+    """What `find` suggests, with the catalogue's card of each (one that is gone since is left out)."""
     model = system.models.current(system.clock.now())
     with system.read() as conn:
-        found = people_to_follow(conn, user_id, model, limit)
-        cards = content.get_people(conn, [s.id for s in found])
+        found = find(conn, user_id, model, limit)
+        cards = cards_of(conn, [s.id for s in found])
     return [Suggested(s.id, s.reasons, cards[s.id]) for s in found if s.id in cards]
