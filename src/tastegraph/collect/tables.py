@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, Numeric, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, Numeric, String, Text
 
 from tastegraph.kernel.tables import (
-    PERSONAL,
     SUBJECT,
     UTCDateTime,
     browser_ref,
     id_column,
-    metadata,
     person_ref,
     reference,
+    table,
 )
 
-offsite_visits = Table(
+offsite_visits = table(
     "offsite_visits",
-    metadata,
     id_column(),
     Column("event_id", String(64), nullable=False, unique=True),
     browser_ref(nullable=True),
@@ -29,12 +27,11 @@ offsite_visits = Table(
     Index("ix_offsite_visits_user", "user_id", "visited_at"),
     Index("ix_offsite_visits_browser", "browser_id", "visited_at"),
     Index("ix_offsite_visits_visited_at", "visited_at"),
-    info={PERSONAL: True},
+    personal=True,
 )
 
-engagement_events = Table(
+engagement_events = table(
     "engagement_events",
-    metadata,
     id_column(),
     Column("event_id", String(64), nullable=False, unique=True),
     person_ref(nullable=False),
@@ -46,16 +43,15 @@ engagement_events = Table(
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
     Index("ix_engagement_events_user", "user_id", "occurred_at"),
-    info={PERSONAL: True},
+    personal=True,
 )
 
 # Events advertisers share: from the tag on their pages (`source` "tag") and the conversions API ("api").
 # Identifiers arrive hashed (or are hashed on arrival) and are used only to find the person; what is
 # kept is whom they matched (`user_id`), never the hashes. Erasing a person clears every column that
 # names them and keeps the anonymous event, so the advertiser's aggregate counts stay right.
-advertiser_events = Table(
+advertiser_events = table(
     "advertiser_events",
-    metadata,
     id_column(),
     reference("ad_account_id", "ad_accounts.id", nullable=False),
     Column("source", String(8), nullable=False),  # tag | api
@@ -85,5 +81,5 @@ advertiser_events = Table(
     Index("ix_advertiser_events_user", "user_id"),
     Index("ix_advertiser_events_browser", "browser_id"),
     Index("ix_advertiser_events_received", "received_at"),
-    info={PERSONAL: True},
+    personal=True,
 )

@@ -1,12 +1,13 @@
-"""The one SQLAlchemy metadata every domain registers its tables on, shared column types, and the
-column shapes many tables repeat (an id, a person's id, a browser's id, a reference to another row)."""
+"""The one SQLAlchemy metadata every domain registers its tables on (`table`), shared column types, and
+the column shapes many tables repeat (an id, a person's id, a browser's id, a reference to another row)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Dialect, ForeignKey, Integer, MetaData, String
+from sqlalchemy import BigInteger, Column, DateTime, Dialect, ForeignKey, Integer, MetaData, String, Table
+from sqlalchemy.sql.schema import SchemaItem
 from sqlalchemy.types import TypeDecorator
 
 from tastegraph.kernel.clock import utc
@@ -50,6 +51,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 # names the person (a user id or a browser id). The erasure test walks every table with these.
 PERSONAL = "personal"
 SUBJECT = "subject"
+
+
+def table(name: str, *items: SchemaItem, personal: bool) -> Table:
+    """A table on the one `metadata`, marked PERSONAL or not: whether it holds data about a person, so
+    that export, erasure and the erasure test find it."""
+    return Table(name, metadata, *items, info={PERSONAL: personal})
 
 
 def id_column() -> Column[Any]:
