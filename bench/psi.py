@@ -118,9 +118,7 @@ def _session(system: Any, account: int, records: list[str]) -> dict[str, Any]:
         )
     protocol = time.perf_counter() - started
     with watch.stage("platform round 2: audience saved"), system.write() as conn:
-        saved = customer_lists.psi_finish(
-            conn, system.consent, account, session, result, system.clock.now()
-        )
+        saved = customer_lists.psi_finish(conn, system.consent, account, session, result, system.clock.now())
     return {
         "stages": watch.stages,
         "protocol_s": protocol,

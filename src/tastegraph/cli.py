@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -25,6 +26,24 @@ console = Console(stderr=True)
 
 def _settings() -> Settings:
     return Settings()
+
+
+@contextmanager
+def _stage_bars(width: int) -> Iterator[Callable[[str, int, int], None]]:
+    """Progress bars on stderr for long work, one per stage: yields `report(stage, done, total)`
+    (stage names padded to `width`)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    label = TextColumn(f"{{task.description:<{width}}}")
+    with Progress(label, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        yield report
 
 
 @db_app.command("upgrade")
@@ -204,24 +223,14 @@ def train_command(
     Prints progress on stderr and one JSON object on stdout. A running server picks the new version up
     on SIGHUP or restart (or POST /v1/admin/reload-model with TASTEGRAPH_ADMIN_TOKEN set).
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-
     from tastegraph.bootstrap import build
     from tastegraph.kernel import InvalidInput
     from tastegraph.usecases import models
 
     settings = _settings()
     system = build(settings)
-    columns = (TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
-        with Progress(*columns, console=console) as progress:
-            tasks: dict[str, TaskID] = {}
-
-            def report(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = progress.add_task(stage, total=total)
-                progress.update(tasks[stage], completed=done, total=total)
-
+        with _stage_bars(16) as report:
             trained = models.train_new_version(
                 system, models.TrainingParams(rank=rank, seed=seed), keep, report
             )
@@ -271,8 +280,6 @@ def serve(
 
 def _load_demo(settings: Settings, seed: int, pins: int, users: int, ikea: bool) -> None:
     """Migrate, then load the demo world (once) and the IKEA catalogue when the shared data is there."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-
     from tastegraph.bootstrap import build
     from tastegraph.db import upgrade
     from tastegraph.demo import WorldSize, catalogue_size, ensure_demo_advertiser, load_ikea, load_world
@@ -284,20 +291,7 @@ def _load_demo(settings: Settings, seed: int, pins: int, users: int, ikea: bool)
     if existing:
         console.print(f"the catalogue already has {existing:,} Pins; not loading the demo world again")
     else:
-        columns = (
-            TextColumn("{task.description:<16}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console) as progress, system.write(long_running=True) as conn:
-            tasks: dict[str, TaskID] = {}
-
-            def report(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = progress.add_task(stage, total=total)
-                progress.update(tasks[stage], completed=done, total=total)
-
+        with _stage_bars(16) as report, system.write(long_running=True) as conn:
             counts = load_world(conn, seed, system.clock.now(), WorldSize(pins=pins, users=users), report)
         console.print("loaded: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
     if ikea and settings.ikea_dir is not None:
@@ -387,8 +381,6 @@ def bench_recall(
 
     Prints progress on stderr and one JSON object as the last line on stdout.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-
     from tastegraph.kernel import InvalidInput
     from tastegraph.usecases.offline_evaluation import DEFAULT_MODEL, evaluate, load_lightgcn, make_model
 
@@ -402,15 +394,7 @@ def bench_recall(
         f"{data.n_users:,} users, {data.n_items:,} items, {data.train.nnz:,} train / {data.test.nnz:,} test "
         f"interactions; model {recommender.name}"
     )
-    columns = (TextColumn("{task.description:<6}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done, total=total)
-
+    with _stage_bars(6) as report:
         result = evaluate(recommender, data, k, progress=report)
     print(json.dumps(result.as_dict()))
 

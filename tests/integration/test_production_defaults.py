@@ -56,9 +56,7 @@ def _client(settings: Settings, base_url: str = "http://127.0.0.1:8000") -> Iter
 
 @pytest.mark.parametrize("env", ["development", "test", "production"])
 def test_admin_routes_absent_without_a_token(database_url: str, env: str) -> None:
-    settings = (
-        production(database_url) if env == "production" else make_settings(database_url, env=env)
-    )
+    settings = production(database_url) if env == "production" else make_settings(database_url, env=env)
     for c in _client(settings, ORIGIN):
         r = c.post("/v1/admin/reload-model", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
         assert r.status_code == 404

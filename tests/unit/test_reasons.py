@@ -26,6 +26,7 @@ from tastegraph.recommend.reasons import (
     SharedTopic,
     SimilarTaste,
     TopicInterest,
+    _FromFields,
     from_plain,
     reasons_json,
     to_plain,
@@ -250,6 +251,12 @@ def test_json_and_text_are_what_the_api_returns(reason: Reason, expected: list[t
     out = reason.to_json()
     assert list(out.items()) == expected  # the same keys, in the same order, with the same values
     assert reason.text() == dict(expected)["text"]
+
+
+@pytest.mark.parametrize("reason", [r for r, _ in CASES if isinstance(r, _FromFields)], ids=lambda r: r.kind)
+def test_the_written_out_json_is_the_fields_json(reason: _FromFields) -> None:
+    assert type(reason).to_json is not _FromFields.to_json  # each kind has its own, compiled once
+    assert list(reason.to_json().items()) == list(_FromFields.to_json(reason).items())
 
 
 def test_every_kind_has_a_case() -> None:

@@ -2,145 +2,108 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, LargeBinary, String, Table
+from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, String
 
-from tastegraph.kernel.tables import PERSONAL, SUBJECT, IdType, UTCDateTime, metadata
+from tastegraph.kernel.tables import UTCDateTime, id_column, person_ref, reference, table
 
 # An advertiser may be managed by a person with an account here (the advertiser pages); deleting that
 # account leaves the advertiser without a manager rather than deleting its data.
-advertisers = Table(
+advertisers = table(
     "advertisers",
-    metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
+    id_column(),
     Column("name", String(120), nullable=False),
-    Column(
-        "owner_user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="SET NULL"),
-        nullable=True,
-        index=True,
-        info={SUBJECT: True},
-    ),
+    person_ref("owner_user_id", ondelete="SET NULL", nullable=True, index=True),
     Column("created_at", UTCDateTime, nullable=False),
-    info={PERSONAL: True},
+    personal=True,
 )
 
-ad_accounts = Table(
+ad_accounts = table(
     "ad_accounts",
-    metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
-    Column(
-        "advertiser_id", IdType, ForeignKey("advertisers.id", ondelete="CASCADE"), nullable=False, index=True
-    ),
+    id_column(),
+    reference("advertiser_id", "advertisers.id", nullable=False, index=True),
     Column("name", String(120), nullable=False),
     # Public: it appears in the tag on the advertiser's pages. Not a credential.
     Column("tag_id", String(32), nullable=False, unique=True),
     # The advertiser's own site: Pins linking there are "the advertiser's Pins" (engagement audiences).
     Column("website_domain", String(253), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
-    info={PERSONAL: False},
+    personal=False,
 )
 
 # Only the SHA-256 of a token is stored; `prefix` (its first characters) lets a person tell tokens apart.
-ad_tokens = Table(
+ad_tokens = table(
     "ad_tokens",
-    metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
-    Column(
-        "ad_account_id", IdType, ForeignKey("ad_accounts.id", ondelete="CASCADE"), nullable=False, index=True
-    ),
+    id_column(),
+    reference("ad_account_id", "ad_accounts.id", nullable=False, index=True),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("prefix", String(12), nullable=False),
     Column("label", String(80), nullable=False, default=""),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
-    info={PERSONAL: False},
+    personal=False,
 )
 
-audiences = Table(
+audiences = table(
     "audiences",
-    metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
-    Column(
-        "ad_account_id", IdType, ForeignKey("ad_accounts.id", ondelete="CASCADE"), nullable=False, index=True
-    ),
+    id_column(),
+    reference("ad_account_id", "ad_accounts.id", nullable=False, index=True),
     Column("kind", String(20), nullable=False),  # visitor | engagement | customer_list | actalike
     Column("name", String(120), nullable=False),
     Column("spec", JSON, nullable=False),  # what defines it (event kinds, retention_days, seed, percent)
     Column("created_at", UTCDateTime, nullable=False),
     Column("refreshed_at", UTCDateTime, nullable=False),
-    info={PERSONAL: False},
+    personal=False,
 )
 
 # Who is in an audience. Only people whose consent allowed it at the time it was built; withdrawing
 # consent deletes their rows at once (consent withdrawal hook).
-audience_members = Table(
+audience_members = table(
     "audience_members",
-    metadata,
-    Column("audience_id", IdType, ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True),
-    Column(
-        "user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        primary_key=True,
-        info={SUBJECT: True},
-    ),
+    reference("audience_id", "audiences.id", primary_key=True),
+    person_ref(primary_key=True),
     Column("added_at", UTCDateTime, nullable=False),
     Index("ix_audience_members_user", "user_id"),
-    info={PERSONAL: True},
+    personal=True,
 )
 
 # What an upload was, never what it contained: the list itself is not kept.
-customer_lists = Table(
+customer_lists = table(
     "customer_lists",
-    metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
-    Column(
-        "ad_account_id", IdType, ForeignKey("ad_accounts.id", ondelete="CASCADE"), nullable=False, index=True
-    ),
+    id_column(),
+    reference("ad_account_id", "ad_accounts.id", nullable=False, index=True),
     Column("kind", String(10), nullable=False),  # email | phone
     Column("mode", String(10), nullable=False),  # plain (hashes or plain values) | psi
     Column("uploaded", Integer, nullable=False),
     Column("matched", Integer, nullable=False),
-    Column("audience_id", IdType, ForeignKey("audiences.id", ondelete="SET NULL"), nullable=True),
+    reference("audience_id", "audiences.id", ondelete="SET NULL", nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
-    info={PERSONAL: False},
+    personal=False,
 )
 
 # A private-set-intersection upload between its two rounds (identity.psi): the platform's secret for
 # this session and the order in which its people's blinded identifiers were sent. Deleted when the
 # second round arrives or when it expires (an hour). It names no one by itself: `people` is the list
 # of everyone with an identifier of that kind, packed as 8-byte ids.
-psi_sessions = Table(
+psi_sessions = table(
     "psi_sessions",
-    metadata,
     Column("id", String(32), primary_key=True),
-    Column(
-        "ad_account_id", IdType, ForeignKey("ad_accounts.id", ondelete="CASCADE"), nullable=False, index=True
-    ),
+    reference("ad_account_id", "ad_accounts.id", nullable=False, index=True),
     Column("kind", String(10), nullable=False),
     Column("name", String(120), nullable=False, default=""),
     Column("secret", LargeBinary, nullable=False),
     Column("people", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
-    info={PERSONAL: False},
+    personal=False,
 )
 
 # Whom each customer list matched, whatever their settings: kept only so the privacy center can tell a
 # person which advertisers' lists named them (and export it); never read to build or target anything.
 # Deleted with the person's account.
-customer_list_matches = Table(
+customer_list_matches = table(
     "customer_list_matches",
-    metadata,
-    Column("customer_list_id", IdType, ForeignKey("customer_lists.id", ondelete="CASCADE"), primary_key=True),
-    Column(
-        "user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        primary_key=True,
-        info={SUBJECT: True},
-    ),
+    reference("customer_list_id", "customer_lists.id", primary_key=True),
+    person_ref(primary_key=True),
     Index("ix_customer_list_matches_user", "user_id"),
-    info={PERSONAL: True},
+    personal=True,
 )

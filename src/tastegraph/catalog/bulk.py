@@ -10,6 +10,7 @@ sequence past them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
 from sqlalchemy import Connection, Table, func, or_, select
 
@@ -24,93 +25,44 @@ from tastegraph.catalog.tables import (
     user_follows,
     users,
 )
-from tastegraph.kernel.bulk import CHUNK, Progress, Row, insert_rows
+from tastegraph.kernel.bulk import Options, Row, insert_rows
 
 
-def add_users(
-    conn: Connection,
-    rows: Sequence[Row],
-    *,
-    chunk: int = CHUNK,
-    progress: Progress | None = None,
-    copy: bool = False,
-) -> int:
+def add_users(conn: Connection, rows: Sequence[Row], **options: Unpack[Options]) -> int:
     """People: `email`, `password_hash` (already hashed), `display_name`, `is_demo`, `created_at`, and
     usually `id`."""
-    return insert_rows(conn, users, rows, chunk=chunk, progress=progress, copy=copy)
+    return insert_rows(conn, users, rows, **options)
 
 
-def add_pins(
-    conn: Connection,
-    rows: Sequence[Row],
-    *,
-    chunk: int = CHUNK,
-    progress: Progress | None = None,
-    copy: bool = False,
-) -> int:
+def add_pins(conn: Connection, rows: Sequence[Row], **options: Unpack[Options]) -> int:
     """Pins: `title`, `description`, `image_url`, `link_url`, `domain`, `creator_id`, `save_count`
     (which must match the saves loaded), `created_at`, and `id` when the caller numbers them."""
-    return insert_rows(conn, pins, rows, chunk=chunk, progress=progress, copy=copy)
+    return insert_rows(conn, pins, rows, **options)
 
 
-def tag_pins(
-    conn: Connection,
-    rows: Sequence[Row],
-    *,
-    chunk: int = CHUNK,
-    progress: Progress | None = None,
-    copy: bool = False,
-) -> int:
+def tag_pins(conn: Connection, rows: Sequence[Row], **options: Unpack[Options]) -> int:
     """A Pin's topics: `pin_id`, `topic_id` (from `ensure_topics`)."""
-    return insert_rows(conn, pin_topics, rows, chunk=chunk, progress=progress, copy=copy)
+    return insert_rows(conn, pin_topics, rows, **options)
 
 
-def add_boards(
-    conn: Connection,
-    rows: Sequence[Row],
-    *,
-    chunk: int = CHUNK,
-    progress: Progress | None = None,
-    copy: bool = False,
-) -> int:
+def add_boards(conn: Connection, rows: Sequence[Row], **options: Unpack[Options]) -> int:
     """Boards: `owner_id`, `name`, `description`, `created_at`, and usually `id`."""
-    return insert_rows(conn, boards, rows, chunk=chunk, progress=progress, copy=copy)
+    return insert_rows(conn, boards, rows, **options)
 
 
-def add_saves(
-    conn: Connection,
-    rows: Sequence[Row],
-    *,
-    chunk: int = CHUNK,
-    progress: Progress | None = None,
-    copy: bool = False,
-) -> int:
+def add_saves(conn: Connection, rows: Sequence[Row], **options: Unpack[Options]) -> int:
     """Saves, a Pin on a board: `board_id`, `pin_id`, `saved_by` (the board's owner), `saved_at`."""
-    return insert_rows(conn, board_pins, rows, chunk=chunk, progress=progress, copy=copy)
+    return insert_rows(conn, board_pins, rows, **options)
 
 
-def add_board_follows(
-    conn: Connection,
-    rows: Sequence[Row],
-    *,
-    chunk: int = CHUNK,
-    progress: Progress | None = None,
-    copy: bool = False,
-) -> int:
+def add_board_follows(conn: Connection, rows: Sequence[Row], **options: Unpack[Options]) -> int:
     """People following boards: `user_id`, `board_id`, `created_at`."""
-    return insert_rows(conn, board_follows, rows, chunk=chunk, progress=progress, copy=copy)
+    return insert_rows(conn, board_follows, rows, **options)
 
 
-def add_user_follows(
-    conn: Connection,
-    rows: Sequence[Row],
-    *,
-    chunk: int = CHUNK,
-    progress: Progress | None = None,
-    copy: bool = False,
-) -> int:
+def add_user_follows(conn: Connection, rows: Sequence[Row], **options: Unpack[Options]) -> int:
     """People following people: `follower_id`, `followee_id`, `created_at`."""
-    return insert_rows(conn, user_follows, rows, chunk=chunk, progress=progress, copy=copy)
+    return insert_rows(conn, user_follows, rows, **options)
 
 
 def ensure_topics(conn: Connection, wanted: Sequence[tuple[str, str]]) -> tuple[dict[str, int], int]:

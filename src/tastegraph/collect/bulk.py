@@ -8,21 +8,15 @@ for generated histories, loaded once into an empty store. Every row is stored or
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
 from sqlalchemy import Connection
 
 from tastegraph.collect.tables import engagement_events
-from tastegraph.kernel.bulk import CHUNK, Progress, Row, insert_rows
+from tastegraph.kernel.bulk import Options, Row, insert_rows
 
 
-def add_engagement_events(
-    conn: Connection,
-    rows: Sequence[Row],
-    *,
-    chunk: int = CHUNK,
-    progress: Progress | None = None,
-    copy: bool = False,
-) -> int:
+def add_engagement_events(conn: Connection, rows: Sequence[Row], **options: Unpack[Options]) -> int:
     """`event_id`, `user_id`, `kind`, `pin_id`, `occurred_at`, `received_at`, and optionally `board_id`,
     `target_user_id`, `query`."""
-    return insert_rows(conn, engagement_events, rows, chunk=chunk, progress=progress, copy=copy)
+    return insert_rows(conn, engagement_events, rows, **options)

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, Numeric, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, Numeric, String, Text
 
-from tastegraph.kernel.tables import PERSONAL, SUBJECT, IdType, UTCDateTime, metadata
+from tastegraph.kernel.tables import (
+    SUBJECT,
+    UTCDateTime,
+    browser_ref,
+    id_column,
+    person_ref,
+    reference,
+    table,
+)
 
-offsite_visits = Table(
+offsite_visits = table(
     "offsite_visits",
-    metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
+    id_column(),
     Column("event_id", String(64), nullable=False, unique=True),
-    Column("browser_id", String(32), nullable=True, info={SUBJECT: True}),
-    Column(
-        "user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=True,
-        info={SUBJECT: True},
-    ),
+    browser_ref(nullable=True),
+    person_ref(nullable=True),
     Column("url", Text, nullable=False),
     Column("domain", String(253), nullable=False),
     Column("visited_at", UTCDateTime, nullable=False),
@@ -26,61 +27,41 @@ offsite_visits = Table(
     Index("ix_offsite_visits_user", "user_id", "visited_at"),
     Index("ix_offsite_visits_browser", "browser_id", "visited_at"),
     Index("ix_offsite_visits_visited_at", "visited_at"),
-    info={PERSONAL: True},
+    personal=True,
 )
 
-engagement_events = Table(
+engagement_events = table(
     "engagement_events",
-    metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
+    id_column(),
     Column("event_id", String(64), nullable=False, unique=True),
-    Column(
-        "user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=False,
-        info={SUBJECT: True},
-    ),
+    person_ref(nullable=False),
     Column("kind", String(20), nullable=False),
-    Column("pin_id", IdType, ForeignKey("pins.id", ondelete="CASCADE"), nullable=True),
-    Column("board_id", IdType, ForeignKey("boards.id", ondelete="CASCADE"), nullable=True),
-    Column(
-        "target_user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=True,
-        info={SUBJECT: True},
-    ),
+    reference("pin_id", "pins.id", nullable=True),
+    reference("board_id", "boards.id", nullable=True),
+    person_ref("target_user_id", nullable=True),
     Column("query", String(200), nullable=True),
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
     Index("ix_engagement_events_user", "user_id", "occurred_at"),
-    info={PERSONAL: True},
+    personal=True,
 )
 
 # Events advertisers share: from the tag on their pages (`source` "tag") and the conversions API ("api").
 # Identifiers arrive hashed (or are hashed on arrival) and are used only to find the person; what is
 # kept is whom they matched (`user_id`), never the hashes. Erasing a person clears every column that
 # names them and keeps the anonymous event, so the advertiser's aggregate counts stay right.
-advertiser_events = Table(
+advertiser_events = table(
     "advertiser_events",
-    metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
-    Column("ad_account_id", IdType, ForeignKey("ad_accounts.id", ondelete="CASCADE"), nullable=False),
+    id_column(),
+    reference("ad_account_id", "ad_accounts.id", nullable=False),
     Column("source", String(8), nullable=False),  # tag | api
     Column("event_name", String(20), nullable=False),
     Column("event_id", String(128), nullable=False),
     Column("action_source", String(12), nullable=False),  # web | app_android | app_ios | offline
     Column("event_time", UTCDateTime, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
-    Column(
-        "user_id",
-        IdType,
-        ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=True,
-        info={SUBJECT: True},
-    ),
-    Column("browser_id", String(32), nullable=True, info={SUBJECT: True}),  # our tg_bid cookie
+    person_ref(nullable=True),
+    browser_ref(nullable=True),  # our tg_bid cookie
     # The tag's first-party cookie on the advertiser's own site (a random id, per site).
     Column("site_visitor_id", String(40), nullable=True, info={SUBJECT: True}),
     Column("matched_by", String(40), nullable=True),  # e.g. "cookie", "em", "em,ph"
@@ -100,5 +81,5 @@ advertiser_events = Table(
     Index("ix_advertiser_events_user", "user_id"),
     Index("ix_advertiser_events_browser", "browser_id"),
     Index("ix_advertiser_events_received", "received_at"),
-    info={PERSONAL: True},
+    personal=True,
 )

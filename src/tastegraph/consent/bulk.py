@@ -7,21 +7,15 @@ was changed. Every row is stored or the call raises (see `kernel.bulk.insert_row
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
 from sqlalchemy import Connection
 
 from tastegraph.consent.tables import user_settings
-from tastegraph.kernel.bulk import CHUNK, Progress, Row, insert_rows
+from tastegraph.kernel.bulk import Options, Row, insert_rows
 
 
-def add_settings(
-    conn: Connection,
-    rows: Sequence[Row],
-    *,
-    chunk: int = CHUNK,
-    progress: Progress | None = None,
-    copy: bool = False,
-) -> int:
+def add_settings(conn: Connection, rows: Sequence[Row], **options: Unpack[Options]) -> int:
     """One row a person: `user_id`, `personalization`, `updated_at`; settings left out take their
     defaults (with `copy=True` on PostgreSQL, the database's defaults)."""
-    return insert_rows(conn, user_settings, rows, chunk=chunk, progress=progress, copy=copy)
+    return insert_rows(conn, user_settings, rows, **options)

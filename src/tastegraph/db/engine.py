@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from types import TracebackType
@@ -278,29 +279,17 @@ def _guard_postgresql(engine: Engine, limits: Limits) -> None:
     event.listen(engine, "reset", lambda dbapi_conn, _record, _state: WATCHDOG.arm(dbapi_conn, seconds))
     event.listen(engine, "checkin", lambda dbapi_conn, _record: WATCHDOG.disarm(dbapi_conn))
 
-    def watched(context: Any) -> bool:
-        return not context.execution_options.get(LONG_RUNNING, False)
-
-    @event.listens_for(engine, "do_execute")
-    def _execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-        if not watched(context):
+    # Statements (execute, execute without parameters, executemany) run under the watchdog; returning
+    # False leaves a long-running one to SQLAlchemy, unwatched.
+    def watched(run: Callable[..., Any], cursor: Any, context: Any, *args: Any) -> bool:
+        if context.execution_options.get(LONG_RUNNING, False):
             return False
         with WATCHDOG.watching(cursor.connection, seconds):
-            cursor.execute(statement, parameters)
+            run(*args)
         return True
 
-    @event.listens_for(engine, "do_execute_no_params")
-    def _execute_no_params(cursor: Any, statement: str, context: Any) -> bool:
-        if not watched(context):
-            return False
-        with WATCHDOG.watching(cursor.connection, seconds):
-            cursor.execute(statement)
-        return True
-
-    @event.listens_for(engine, "do_executemany")
-    def _executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-        if not watched(context):
-            return False
-        with WATCHDOG.watching(cursor.connection, seconds):
-            cursor.executemany(statement, parameters)
-        return True
+    event.listen(engine, "do_execute", lambda cur, sql, args, ctx: watched(cur.execute, cur, ctx, sql, args))
+    event.listen(engine, "do_execute_no_params", lambda cur, sql, ctx: watched(cur.execute, cur, ctx, sql))
+    event.listen(
+        engine, "do_executemany", lambda cur, sql, args, ctx: watched(cur.executemany, cur, ctx, sql, args)
+    )

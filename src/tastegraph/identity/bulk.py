@@ -7,20 +7,14 @@ stores what it is given. Every row is stored or the call raises (see `kernel.bul
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
 from sqlalchemy import Connection
 
 from tastegraph.identity.tables import person_identifiers
-from tastegraph.kernel.bulk import CHUNK, Progress, Row, insert_rows
+from tastegraph.kernel.bulk import Options, Row, insert_rows
 
 
-def add_identifiers(
-    conn: Connection,
-    rows: Sequence[Row],
-    *,
-    chunk: int = CHUNK,
-    progress: Progress | None = None,
-    copy: bool = False,
-) -> int:
+def add_identifiers(conn: Connection, rows: Sequence[Row], **options: Unpack[Options]) -> int:
     """`user_id`, `kind` ("email" or "phone"), `hash` (64 hex digits), `added_at`."""
-    return insert_rows(conn, person_identifiers, rows, chunk=chunk, progress=progress, copy=copy)
+    return insert_rows(conn, person_identifiers, rows, **options)

@@ -8,7 +8,7 @@ loaders call those.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Table, insert, text
 
@@ -19,6 +19,15 @@ Row = Mapping[str, Any]
 Progress = Callable[[int, int], None]
 
 CHUNK = 5000
+
+
+class Options(TypedDict, total=False):
+    """`insert_rows`' keyword arguments (see there), which the domains' loaders pass on:
+    `def add_x(conn, rows, **options: Unpack[Options])`."""
+
+    chunk: int
+    progress: Progress | None
+    copy: bool
 
 
 def insert_rows(

@@ -20,24 +20,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, Column, Engine, Integer, String, Table, delete, select, tuple_
+from sqlalchemy import BigInteger, Column, Engine, Integer, String, delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tastegraph.kernel.clock import Clock
-from tastegraph.kernel.tables import PERSONAL, UTCDateTime, metadata
+from tastegraph.kernel.tables import UTCDateTime, table
 
 log = logging.getLogger("tastegraph.counters")
 
-rate_counters = Table(
+rate_counters = table(
     "rate_counters",
-    metadata,
     Column("key", String(200), primary_key=True),
     Column("window", BigInteger, primary_key=True),  # window start, in seconds since the epoch
     Column("count", Integer, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
     # Keys are keyed hashes (identity.signin_guard: of an email, a client address, a device id), tied to
     # no account and gone within two windows: nothing here can be exported for, or erased with, a person.
-    info={PERSONAL: False},
+    personal=False,
 )
 
 

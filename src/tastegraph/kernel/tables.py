@@ -1,11 +1,13 @@
-"""The one SQLAlchemy metadata every domain registers its tables on, and shared column types."""
+"""The one SQLAlchemy metadata every domain registers its tables on (`table`), shared column types, and
+the column shapes many tables repeat (an id, a person's id, a browser's id, a reference to another row)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Integer, MetaData
+from sqlalchemy import BigInteger, Column, DateTime, Dialect, ForeignKey, Integer, MetaData, String, Table
+from sqlalchemy.sql.schema import SchemaItem
 from sqlalchemy.types import TypeDecorator
 
 from tastegraph.kernel.clock import utc
@@ -49,6 +51,33 @@ class UTCDateTime(TypeDecorator[datetime]):
 # names the person (a user id or a browser id). The erasure test walks every table with these.
 PERSONAL = "personal"
 SUBJECT = "subject"
+
+
+def table(name: str, *items: SchemaItem, personal: bool) -> Table:
+    """A table on the one `metadata`, marked PERSONAL or not: whether it holds data about a person, so
+    that export, erasure and the erasure test find it."""
+    return Table(name, metadata, *items, info={PERSONAL: personal})
+
+
+def id_column() -> Column[Any]:
+    """`id`, the table's own auto-incrementing big id."""
+    return Column("id", IdType, primary_key=True, autoincrement=True)
+
+
+def reference(name: str, target: str, *, ondelete: str = "CASCADE", **column: Any) -> Column[Any]:
+    """A big id referring to `target` ("table.column"), deleted with it unless `ondelete` says otherwise;
+    `column` are further Column arguments (nullable, index, primary_key, info)."""
+    return Column(name, IdType, ForeignKey(target, ondelete=ondelete), **column)
+
+
+def person_ref(name: str = "user_id", *, ondelete: str = "CASCADE", **column: Any) -> Column[Any]:
+    """A person's id (`users.id`, catalog's table), marked as naming the row's SUBJECT."""
+    return reference(name, "users.id", ondelete=ondelete, info={SUBJECT: True}, **column)
+
+
+def browser_ref(**column: Any) -> Column[Any]:
+    """`browser_id`, a browser's first-party cookie id (`tg_bid`), marked as naming the row's SUBJECT."""
+    return Column("browser_id", String(32), info={SUBJECT: True}, **column)
 
 
 def inserted_id(result: Any) -> int:

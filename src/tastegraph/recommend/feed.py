@@ -98,28 +98,6 @@ def home_feed(
     return _blend(_gather(conn, profile, max(limit, 30), now, model), profile.excluded, limit)
 
 
-def why_reasons(
-    conn: Connection,
-    user_id: int | None,
-    offsite_permit: Decision,
-    pin_id: int,
-    *,
-    now: datetime,
-    model: Model | None = None,
-) -> list[Reason]:
-    """Every reason the feed machinery has for showing `pin_id` to this person, from the same sources."""
-    visits = visit_store.usable_visits(conn, offsite_permit)
-    profile = load_profile(conn, user_id, visits)
-    if pin_id in profile.excluded:
-        return []
-    found: list[Reason] = []
-    for cands in _gather(conn, profile, MAX_LIMIT, now, model).values():
-        for c in cands:
-            if c.pin_id == pin_id and c.reason not in found:
-                found.append(c.reason)
-    return found
-
-
 def why(
     conn: Connection,
     user_id: int | None,
@@ -129,5 +107,15 @@ def why(
     now: datetime,
     model: Model | None = None,
 ) -> list[ReasonJson]:
-    """`why_reasons` as JSON, the way the API and the pages show it."""
-    return reasons_json(why_reasons(conn, user_id, offsite_permit, pin_id, now=now, model=model))
+    """Every reason the feed machinery has for showing `pin_id` to this person, from the same sources,
+    as JSON (the way the API and the pages show it)."""
+    visits = visit_store.usable_visits(conn, offsite_permit)
+    profile = load_profile(conn, user_id, visits)
+    if pin_id in profile.excluded:
+        return []
+    found: list[Reason] = []
+    for cands in _gather(conn, profile, MAX_LIMIT, now, model).values():
+        for c in cands:
+            if c.pin_id == pin_id and c.reason not in found:
+                found.append(c.reason)
+    return reasons_json(found)

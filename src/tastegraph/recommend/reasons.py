@@ -5,7 +5,9 @@ so an explanation can never say more than the data that put the item there.
 Times stay as the sources read them (a `StoredTime` is parsed only when read) until `to_json` writes out
 those of the items actually shown: formatting every candidate's times costs more than ranking them.
 
-The JSON of each kind is documented in docs/api.md; its keys come in the order listed in `to_json`.
+The JSON of each kind is documented in docs/api.md: "kind", the fields in the order they are declared,
+"text" (`_FromFields`); the two kinds whose JSON differs by case (`OffsiteVisit`, `SimilarTaste`) list
+their keys in their own `to_json`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_type_hints
 
 from tastegraph.kernel.fastsql import StoredTime
 
@@ -38,6 +40,49 @@ def _day(at: Time) -> str:
 
 def _plural(n: int, one: str, many: str) -> str:
     return one if n == 1 else many.format(n=n)
+
+
+class _FromFields:
+    """A reason whose JSON is "kind", each of its fields in the order declared (a time in ISO 8601; a
+    name with a trailing underscore, which avoids a Python keyword, without it: `from_` is "from"),
+    then "text". This `to_json` says what that is; each kind in `KINDS` gets the same dict written out
+    (`_written_out`), which is as fast as writing it by hand: it runs for every reason shown."""
+
+    __slots__ = ()
+    kind: ClassVar[str]
+    __match_args__: ClassVar[tuple[str, ...]]
+
+    def text(self) -> str:
+        raise NotImplementedError
+
+    def to_json(self) -> ReasonJson:
+        times = _time_fields(type(self))
+        out: ReasonJson = {"kind": self.kind}
+        for name in self.__match_args__:
+            value = getattr(self, name)
+            out[name.rstrip("_")] = _iso(value) if name in times else value
+        out["text"] = self.text()
+        return out
+
+
+def _time_fields(cls: type[_FromFields]) -> frozenset[str]:
+    return frozenset(name for name, hint in get_type_hints(cls).items() if hint == Time)
+
+
+def _written_out(cls: type[_FromFields]) -> Callable[[_FromFields], ReasonJson]:
+    """`_FromFields.to_json` for `cls` as one dict display, compiled once (the way `dataclasses` writes
+    `__init__`)."""
+    times = _time_fields(cls)
+    items = [f"'kind': {cls.kind!r}"]
+    for name in cls.__match_args__:
+        value = f"_iso(self.{name})" if name in times else f"self.{name}"
+        items.append(f"{name.rstrip('_')!r}: {value}")
+    items.append("'text': self.text()")
+    namespace: dict[str, Any] = {}
+    exec(f"def to_json(self):\n    return {{{', '.join(items)}}}\n", {"_iso": _iso}, namespace)
+    to_json: Callable[[_FromFields], ReasonJson] = namespace["to_json"]
+    to_json.__qualname__ = f"{cls.__qualname__}.to_json"
+    return to_json
 
 
 # --- the home feed -----------------------------------------------------------------------------------
@@ -114,7 +159,7 @@ class SimilarTaste:
 
 
 @dataclass(frozen=True, slots=True)
-class SavedAlongside:
+class SavedAlongside(_FromFields):
     """The Pin shares `boards_in_common` boards with the viewer's save `pin_id` (saved `at`)."""
 
     kind: ClassVar[Literal["saved_alongside"]] = "saved_alongside"
@@ -126,19 +171,9 @@ class SavedAlongside:
     def text(self) -> str:
         return f"People who saved “{self.pin_title}” also saved this."
 
-    def to_json(self) -> ReasonJson:
-        return {
-            "kind": "saved_alongside",
-            "pin_id": self.pin_id,
-            "pin_title": self.pin_title,
-            "boards_in_common": self.boards_in_common,
-            "at": _iso(self.at),
-            "text": self.text(),
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class FollowedBoard:
+class FollowedBoard(_FromFields):
     """Saved `at` to a board the viewer follows."""
 
     kind: ClassVar[Literal["followed_board"]] = "followed_board"
@@ -149,18 +184,9 @@ class FollowedBoard:
     def text(self) -> str:
         return f"Saved to “{self.board_name}”, a board you follow."
 
-    def to_json(self) -> ReasonJson:
-        return {
-            "kind": "followed_board",
-            "board_id": self.board_id,
-            "board_name": self.board_name,
-            "at": _iso(self.at),
-            "text": self.text(),
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class FollowedPerson:
+class FollowedPerson(_FromFields):
     """Saved `at` by someone the viewer follows."""
 
     kind: ClassVar[Literal["followed_person"]] = "followed_person"
@@ -171,18 +197,9 @@ class FollowedPerson:
     def text(self) -> str:
         return f"Saved by {self.user_name}, whom you follow."
 
-    def to_json(self) -> ReasonJson:
-        return {
-            "kind": "followed_person",
-            "user_id": self.user_id,
-            "user_name": self.user_name,
-            "at": _iso(self.at),
-            "text": self.text(),
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class TopicInterest:
+class TopicInterest(_FromFields):
     """Popular in one of the viewer's top topics (`engagements`: their saves, clicks and close-ups of
     Pins in it)."""
 
@@ -194,18 +211,9 @@ class TopicInterest:
     def text(self) -> str:
         return f"Popular in {self.topic_name}, a topic you engage with."
 
-    def to_json(self) -> ReasonJson:
-        return {
-            "kind": "topic_interest",
-            "topic": self.topic,
-            "topic_name": self.topic_name,
-            "engagements": self.engagements,
-            "text": self.text(),
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class NewInTopic:
+class NewInTopic(_FromFields):
     """A Pin created lately (`created_at`) with few `saves`, in one of the viewer's top topics."""
 
     kind: ClassVar[Literal["new_in_topic"]] = "new_in_topic"
@@ -217,19 +225,9 @@ class NewInTopic:
     def text(self) -> str:
         return f"New in {self.topic_name}, a topic you engage with."
 
-    def to_json(self) -> ReasonJson:
-        return {
-            "kind": "new_in_topic",
-            "topic": self.topic,
-            "topic_name": self.topic_name,
-            "created_at": _iso(self.created_at),
-            "saves": self.saves,
-            "text": self.text(),
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class Popular:
+class Popular(_FromFields):
     """Among the most saved Pins of all."""
 
     kind: ClassVar[Literal["popular"]] = "popular"
@@ -238,15 +236,12 @@ class Popular:
     def text(self) -> str:
         return "Popular on Tastegraph right now."
 
-    def to_json(self) -> ReasonJson:
-        return {"kind": "popular", "saves": self.saves, "text": self.text()}
-
 
 # --- related Pins ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class SavedTogether:
+class SavedTogether(_FromFields):
     """`board_id` holds the Pin and links it to the query Pin `pin_id` (it holds the query Pin too when
     `shares_board`); `boards` boards hold both."""
 
@@ -260,20 +255,9 @@ class SavedTogether:
     def text(self) -> str:
         return f"Saved to boards like “{self.board_name}”"
 
-    def to_json(self) -> ReasonJson:
-        return {
-            "kind": "saved_together",
-            "pin_id": self.pin_id,
-            "boards": self.boards,
-            "board_id": self.board_id,
-            "board_name": self.board_name,
-            "shares_board": self.shares_board,
-            "text": self.text(),
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class SameTopic:
+class SameTopic(_FromFields):
     """Popular in a topic of the query Pin `pin_id`."""
 
     kind: ClassVar[Literal["same_topic"]] = "same_topic"
@@ -284,21 +268,12 @@ class SameTopic:
     def text(self) -> str:
         return f"Popular in {self.topic_name}, like this Pin."
 
-    def to_json(self) -> ReasonJson:
-        return {
-            "kind": "same_topic",
-            "pin_id": self.pin_id,
-            "topic": self.topic,
-            "topic_name": self.topic_name,
-            "text": self.text(),
-        }
-
 
 # --- boards and people to follow ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class BoardMatch:
+class BoardMatch(_FromFields):
     """`pins` of the board's Pins are like the viewer's (`yours` of them they saved or looked at);
     `pin_id` is the best of them. `from_` (JSON "from"): matched on `saves`, or on `engagement` for
     someone who saved nothing yet."""
@@ -315,20 +290,9 @@ class BoardMatch:
         has = _plural(self.pins, "Has a Pin", "Has {n} Pins")
         return f"{has} like {what}, such as “{self.pin_title}”."
 
-    def to_json(self) -> ReasonJson:
-        return {
-            "kind": "board_match",
-            "pins": self.pins,
-            "yours": self.yours,
-            "pin_id": self.pin_id,
-            "pin_title": self.pin_title,
-            "from": self.from_,
-            "text": self.text(),
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class SavedSamePin:
+class SavedSamePin(_FromFields):
     """The viewer and this person both saved `pins` Pins; `pin_id` is the least saved of them."""
 
     kind: ClassVar[Literal["saved_same_pin"]] = "saved_same_pin"
@@ -341,18 +305,9 @@ class SavedSamePin:
         more = _plural(others, " and 1 more Pin", " and {n} more Pins") if others else ""
         return f"You both saved “{self.pin_title}”{more}."
 
-    def to_json(self) -> ReasonJson:
-        return {
-            "kind": "saved_same_pin",
-            "pins": self.pins,
-            "pin_id": self.pin_id,
-            "pin_title": self.pin_title,
-            "text": self.text(),
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class SharedTopic:
+class SharedTopic(_FromFields):
     """This person saves in one of the viewer's top topics (`saves`: their saves in it)."""
 
     kind: ClassVar[Literal["shared_topic"]] = "shared_topic"
@@ -362,15 +317,6 @@ class SharedTopic:
 
     def text(self) -> str:
         return f"Saves Pins in {self.topic_name}, a topic you engage with."
-
-    def to_json(self) -> ReasonJson:
-        return {
-            "kind": "shared_topic",
-            "topic": self.topic,
-            "topic_name": self.topic_name,
-            "saves": self.saves,
-            "text": self.text(),
-        }
 
 
 FeedReason = (
@@ -402,6 +348,11 @@ KINDS: tuple[type[Reason], ...] = (
     SavedSamePin,
     SharedTopic,
 )
+
+
+for _kind in KINDS:
+    if issubclass(_kind, _FromFields):
+        setattr(_kind, "to_json", _written_out(_kind))  # noqa: B010 (mypy refuses assigning a method)
 
 
 def reasons_json(reasons: tuple[Reason, ...] | list[Reason]) -> list[ReasonJson]:

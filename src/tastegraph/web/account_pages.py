@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
 from tastegraph.edge.cookies import sign_in, sign_out
 from tastegraph.edge.deps import CallerDep, SystemDep
 from tastegraph.kernel import RateLimited, TastegraphError
 from tastegraph.usecases import accounts as account_cases
-from tastegraph.web.rendering import FormStr, Pages, redirect, safe_next, sentence
+from tastegraph.web.rendering import FormStr, Pages, checked_form, redirect, safe_next, sentence
 
 
 def routes(pages: Pages) -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    csrf = pages.csrf
 
     @router.get("/signup", response_class=HTMLResponse)
     def signup_form(request: Request, caller: CallerDep) -> Response:
@@ -22,7 +21,7 @@ def routes(pages: Pages) -> APIRouter:
             return redirect("/")
         return pages.render(request, "signup.html", caller, {"form": {}, "error": None})
 
-    @router.post("/signup")
+    @router.post("/signup", dependencies=[Depends(checked_form)])
     def signup(
         request: Request,
         system: SystemDep,
@@ -30,9 +29,7 @@ def routes(pages: Pages) -> APIRouter:
         email: FormStr = "",
         password: FormStr = "",
         display_name: FormStr = "",
-        csrf_token: FormStr = "",
     ) -> Response:
-        csrf.check(request, csrf_token)
         form = {"email": email, "display_name": display_name}
         name = display_name.strip() or None
         if account_cases.too_long(email, password, name):
@@ -65,7 +62,7 @@ def routes(pages: Pages) -> APIRouter:
             request, "signin.html", caller, {"form": {}, "error": None, "next": safe_next(next)}
         )
 
-    @router.post("/signin")
+    @router.post("/signin", dependencies=[Depends(checked_form)])
     def signin(
         request: Request,
         system: SystemDep,
@@ -73,9 +70,7 @@ def routes(pages: Pages) -> APIRouter:
         email: FormStr = "",
         password: FormStr = "",
         next: FormStr = "/",
-        csrf_token: FormStr = "",
     ) -> Response:
-        csrf.check(request, csrf_token)
         target = safe_next(next)
         response = redirect(target if target != "/" else "/?notice=signed_in")
         try:
@@ -93,9 +88,8 @@ def routes(pages: Pages) -> APIRouter:
             return page
         return response
 
-    @router.post("/signout")
-    def signout(request: Request, system: SystemDep, caller: CallerDep, csrf_token: FormStr = "") -> Response:
-        csrf.check(request, csrf_token)
+    @router.post("/signout", dependencies=[Depends(checked_form)])
+    def signout(request: Request, system: SystemDep, caller: CallerDep) -> Response:
         response = redirect("/?notice=signed_out")
         sign_out(system, request, response, caller)
         return response

@@ -3,25 +3,21 @@ revoked), audiences with rounded sizes, and the event counts. Everything else go
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
 
 from tastegraph.bootstrap import System
 from tastegraph.edge.deps import CallerDep, SystemDep
 from tastegraph.kernel import TastegraphError
 from tastegraph.usecases import ad_accounts as account_cases
+from tastegraph.usecases.callers import Caller
+from tastegraph.web.rendering import FormStr, Pages, redirect, signed_in, signed_in_form
 
-if TYPE_CHECKING:
-    from tastegraph.usecases.callers import Caller
-    from tastegraph.web.rendering import Pages
-
-FormStr = Annotated[str, Form()]
-
-
-def _redirect(location: str) -> RedirectResponse:
-    return RedirectResponse(location, status_code=303)
+# Every advertiser page is for a signed-in person; a signed-out visitor is sent to sign in and come back.
+SIGNED_IN = signed_in("/advertisers")
+SIGNED_IN_FORM = signed_in_form("/advertisers")  # and a form's CSRF token is checked first
 
 
 def routes(pages: Pages) -> APIRouter:
@@ -37,24 +33,14 @@ def routes(pages: Pages) -> APIRouter:
         status = int(context.pop("status", 200))
         return pages.render(request, "advertisers.html", caller, context, status=status)
 
-    @router.get("/advertisers", response_class=HTMLResponse)
+    @router.get("/advertisers", response_class=HTMLResponse, dependencies=[SIGNED_IN])
     def advertisers_page(request: Request, system: SystemDep, caller: CallerDep) -> Response:
-        if caller.user_id is None:
-            return _redirect("/signin?next=/advertisers")
         return render(request, system, caller)
 
-    @router.post("/advertisers", response_class=HTMLResponse)
+    @router.post("/advertisers", response_class=HTMLResponse, dependencies=[SIGNED_IN_FORM])
     def create_advertiser(
-        request: Request,
-        system: SystemDep,
-        caller: CallerDep,
-        name: FormStr = "",
-        website: FormStr = "",
-        csrf_token: FormStr = "",
+        request: Request, system: SystemDep, caller: CallerDep, name: FormStr = "", website: FormStr = ""
     ) -> Response:
-        pages.csrf.check(request, csrf_token)
-        if caller.user_id is None:
-            return _redirect("/signin?next=/advertisers")
         try:
             new = account_cases.create_advertiser(system, caller, name, website or None)
         except TastegraphError as exc:
@@ -63,36 +49,22 @@ def routes(pages: Pages) -> APIRouter:
             request, system, caller, new_token={"account_id": new.account.id, "token": new.token.token}
         )
 
-    @router.post("/advertisers/{ad_account_id:int}/tokens", response_class=HTMLResponse)
+    @router.post(
+        "/advertisers/{ad_account_id:int}/tokens", response_class=HTMLResponse, dependencies=[SIGNED_IN_FORM]
+    )
     def create_token(
-        ad_account_id: int,
-        request: Request,
-        system: SystemDep,
-        caller: CallerDep,
-        label: FormStr = "",
-        csrf_token: FormStr = "",
+        ad_account_id: int, request: Request, system: SystemDep, caller: CallerDep, label: FormStr = ""
     ) -> Response:
-        pages.csrf.check(request, csrf_token)
-        if caller.user_id is None:
-            return _redirect("/signin?next=/advertisers")
         account = account_cases.ad_caller_for_owner(system, caller, ad_account_id)
         token = account_cases.create_token(system, account, label[:80])
         return render(request, system, caller, new_token={"account_id": ad_account_id, "token": token.token})
 
-    @router.post("/advertisers/{ad_account_id:int}/tokens/{token_id:int}/revoke")
-    def revoke_token(
-        ad_account_id: int,
-        token_id: int,
-        request: Request,
-        system: SystemDep,
-        caller: CallerDep,
-        csrf_token: FormStr = "",
-    ) -> Response:
-        pages.csrf.check(request, csrf_token)
-        if caller.user_id is None:
-            return _redirect("/signin?next=/advertisers")
+    @router.post(
+        "/advertisers/{ad_account_id:int}/tokens/{token_id:int}/revoke", dependencies=[SIGNED_IN_FORM]
+    )
+    def revoke_token(ad_account_id: int, token_id: int, system: SystemDep, caller: CallerDep) -> Response:
         account = account_cases.ad_caller_for_owner(system, caller, ad_account_id)
         account_cases.revoke_token(system, account, token_id)
-        return _redirect(f"/advertisers?notice=token_revoked#account-{ad_account_id}")
+        return redirect(f"/advertisers?notice=token_revoked#account-{ad_account_id}")
 
     return router

@@ -16,7 +16,7 @@ protected by `web.csrf`, answered with a redirect.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from tastegraph.bootstrap import System
@@ -24,13 +24,19 @@ from tastegraph.edge.csp import PAGE_CSP as PAGE_CSP
 from tastegraph.web import account_pages, advertiser_pages, assets, feed_pages, privacy_pages
 from tastegraph.web.error_pages import install_error_pages
 from tastegraph.web.images import placeholder_svg as placeholder_svg
-from tastegraph.web.rendering import STATIC, Pages
+from tastegraph.web.rendering import STATIC, Pages, SignInFirst, redirect
 
 
 def install(app: FastAPI, system: System) -> None:
     pages = Pages(system)
     app.state.pages = pages
     install_error_pages(app, pages)
+
+    async def sign_in_first(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SignInFirst)
+        return redirect(f"/signin?next={exc.back_to}")
+
+    app.add_exception_handler(SignInFirst, sign_in_first)
     for group in (feed_pages, account_pages, privacy_pages, advertiser_pages):
         app.include_router(group.routes(pages))
     app.include_router(assets.routes())  # before the /static mount: /static/demo-img/... is generated

@@ -3,7 +3,9 @@ the account) and the signed-out browser choice."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
 from tastegraph.edge.cookies import browser_allows, set_browser_choice
@@ -12,7 +14,7 @@ from tastegraph.edge.deps import CallerDep, SystemDep
 from tastegraph.usecases import accounts as account_cases
 from tastegraph.usecases import privacy_center
 from tastegraph.usecases.privacy_center import BROWSER_SETTING
-from tastegraph.web.rendering import FormStr, Pages, redirect, when
+from tastegraph.web.rendering import FormStr, Pages, checked_form, redirect, signed_in, signed_in_form, when
 
 SETTING_LABELS: dict[str, str] = {
     "personalization": "Use sites you visit to improve recommendations",
@@ -38,14 +40,16 @@ def setting_label(setting: str) -> str:
     return SETTING_LABELS.get(setting, setting)
 
 
+# The privacy center's forms: the signed-in person's id, once the form's CSRF token is checked; a
+# signed-out visitor is sent to sign in and come back to /settings.
+SettingsFormUser = Annotated[int, signed_in_form("/settings")]
+
+
 def routes(pages: Pages) -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    csrf = pages.csrf
 
-    @router.get("/settings", response_class=HTMLResponse)
+    @router.get("/settings", response_class=HTMLResponse, dependencies=[signed_in("/settings")])
     def settings_page(request: Request, system: SystemDep, caller: CallerDep) -> Response:
-        if caller.user_id is None:
-            return redirect("/signin?next=/settings")
         overview = privacy_center.settings_overview(system, caller)
         rows = [
             {
@@ -76,54 +80,35 @@ def routes(pages: Pages) -> APIRouter:
 
     @router.post("/settings")
     def change_settings(
-        request: Request,
         system: SystemDep,
         caller: CallerDep,
+        user_id: SettingsFormUser,
         personalization: FormStr = "",
         ads_advertiser_data: FormStr = "",
         setting: FormStr = "personalization",
-        csrf_token: FormStr = "",
     ) -> Response:
-        csrf.check(request, csrf_token)
-        if caller.user_id is None:
-            return redirect("/signin?next=/settings")
         # Each toggle is its own form; `setting` says which one was sent (an unchecked box sends nothing).
         on = {"personalization": personalization, "ads_advertiser_data": ads_advertiser_data}
         name = setting if setting in on else "personalization"
         change: dict[str, object] = {name: on[name] in ("on", "true", "1")}
-        account_cases.change_settings(system, caller.user_id, change, "privacy-center", caller.browser_id)
+        account_cases.change_settings(system, user_id, change, "privacy-center", caller.browser_id)
         return redirect("/settings?notice=settings_saved" + ("#ads" if name != "personalization" else ""))
 
     @router.post("/settings/advertisers/{ad_account_id:int}")
     def advertiser_choice(
-        ad_account_id: int,
-        request: Request,
-        system: SystemDep,
-        caller: CallerDep,
-        allow: FormStr = "",
-        csrf_token: FormStr = "",
+        ad_account_id: int, system: SystemDep, user_id: SettingsFormUser, allow: FormStr = ""
     ) -> Response:
-        csrf.check(request, csrf_token)
-        if caller.user_id is None:
-            return redirect("/signin?next=/settings")
-        privacy_center.set_advertiser_choice(system, caller.user_id, ad_account_id, allow == "yes")
+        privacy_center.set_advertiser_choice(system, user_id, ad_account_id, allow == "yes")
         return redirect("/settings?notice=settings_saved#ads")
 
     @router.post("/settings/delete")
     def delete_account(
-        request: Request,
-        system: SystemDep,
-        caller: CallerDep,
-        confirm: FormStr = "",
-        csrf_token: FormStr = "",
+        request: Request, system: SystemDep, user_id: SettingsFormUser, confirm: FormStr = ""
     ) -> Response:
-        csrf.check(request, csrf_token)
-        if caller.user_id is None:
-            return redirect("/signin?next=/settings")
         if confirm != "yes":
             return redirect("/settings?confirm=missing#delete")
         response = redirect("/?notice=deleted")
-        erase_and_forget_browser(system, request, response, caller.user_id)
+        erase_and_forget_browser(system, request, response, user_id)
         return response
 
     @router.get("/privacy", response_class=HTMLResponse)
@@ -141,11 +126,10 @@ def routes(pages: Pages) -> APIRouter:
             },
         )
 
-    @router.post("/privacy")
+    @router.post("/privacy", dependencies=[Depends(checked_form)])
     def privacy_choice(
-        request: Request, system: SystemDep, caller: CallerDep, allow: FormStr = "", csrf_token: FormStr = ""
+        request: Request, system: SystemDep, caller: CallerDep, allow: FormStr = ""
     ) -> Response:
-        csrf.check(request, csrf_token)
         response = redirect("/privacy?notice=browser_saved")
         set_browser_choice(system, request, response, caller, allow in ("on", "true", "1"))
         return response

@@ -1,19 +1,22 @@
 """What every page shares: the templates, who is signed in, the CSRF token, the fixed notices, the
-pages' security headers, and small helpers for forms and redirects."""
+pages' security headers, small helpers for forms and redirects, and the dependencies that check a
+form's CSRF token (`checked_form`) and send signed-out visitors to sign in (`signed_in`,
+`signed_in_form`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Form, Request, Response
+from fastapi import Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from tastegraph.bootstrap import System
 from tastegraph.edge.csp import PAGE_CSP
+from tastegraph.edge.deps import CallerDep
 from tastegraph.kernel import NotFound, TastegraphError
 from tastegraph.kernel.urls import domain_of
 from tastegraph.usecases import accounts as account_cases
@@ -117,3 +120,45 @@ class Pages:
         return self.render(
             request, "error.html", None, {"status": status, "title": title, "message": message}, status=status
         )
+
+
+class SignInFirst(Exception):
+    """A signed-out visitor asked for a page or sent a form that needs an account: answered (web.pages)
+    with a redirect to sign in that comes back to `back_to`."""
+
+    def __init__(self, back_to: str) -> None:
+        super().__init__(back_to)
+        self.back_to = back_to
+
+
+def checked_form(request: Request, caller: CallerDep, csrf_token: FormStr = "") -> Caller:
+    """The caller of a form a page posts, once the form's CSRF token is this browser's (CsrfFailed, an
+    error page, otherwise). A dependency: `dependencies=[Depends(checked_form)]` on the route."""
+    pages: Pages = request.app.state.pages
+    pages.csrf.check(request, csrf_token)
+    return caller
+
+
+def _user_id(caller: Caller, back_to: str) -> int:
+    if caller.user_id is None:
+        raise SignInFirst(back_to)
+    return caller.user_id
+
+
+def signed_in(back_to: str) -> Any:
+    """A dependency: the signed-in person's id; a signed-out visitor is sent to sign in and come back to
+    `back_to` (SignInFirst)."""
+
+    def signed_in_user(caller: CallerDep) -> int:
+        return _user_id(caller, back_to)
+
+    return Depends(signed_in_user)
+
+
+def signed_in_form(back_to: str) -> Any:
+    """`signed_in` for a form's POST, after `checked_form`: a bad CSRF token is refused first."""
+
+    def signed_in_form_user(caller: Annotated[Caller, Depends(checked_form)]) -> int:
+        return _user_id(caller, back_to)
+
+    return Depends(signed_in_form_user)

@@ -6,8 +6,7 @@ Only what this module names is for use elsewhere (recommend.feed, related, follo
 """
 
 from tastegraph.recommend.sources import (
-    _followed_boards,
-    _followed_people,
+    _follows,
     _new_in_topic,
     _offsite,
     _popular,
@@ -16,8 +15,7 @@ from tastegraph.recommend.sources import (
     _topic_interests,
 )
 from tastegraph.recommend.sources._base import Ask, Candidate, Source
-from tastegraph.recommend.sources._followed_boards import followed_boards
-from tastegraph.recommend.sources._followed_people import followed_people
+from tastegraph.recommend.sources._follows import followed_boards, followed_people
 from tastegraph.recommend.sources._lists import domain_topics, popular_from_domain, popular_in_topic
 from tastegraph.recommend.sources._new_in_topic import new_in_topic, new_pins_in_topic
 from tastegraph.recommend.sources._offsite import offsite
@@ -39,8 +37,8 @@ FEED_SOURCES: tuple[Source, ...] = (
     _offsite.SOURCE,
     _similar_taste.SOURCE,
     _saved_alongside.SOURCE,
-    _followed_boards.SOURCE,
-    _followed_people.SOURCE,
+    _follows.BOARDS_SOURCE,
+    _follows.PEOPLE_SOURCE,
     _topic_interests.SOURCE,
     _new_in_topic.SOURCE,
     _popular.SOURCE,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -42,6 +43,18 @@ class Source(Protocol):
     def weight(self) -> int: ...
 
     def candidates(self, conn: Connection, profile: Profile, ask: Ask) -> list[Candidate]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSource:
+    """A `Source` from its name, its weight and the function that finds its candidates."""
+
+    name: str
+    weight: int
+    find: Callable[[Connection, Profile, Ask], list[Candidate]]
+
+    def candidates(self, conn: Connection, profile: Profile, ask: Ask) -> list[Candidate]:
+        return self.find(conn, profile, ask)
 
 
 # Candidates as a model's memo keeps them: tuples of plain values, which the garbage collector stops

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable, Iterable
-from typing import TypeVar, cast
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection
 
@@ -20,17 +20,11 @@ POPULAR_TTL_SECONDS = shared_lists.TTL_SECONDS
 POPULAR_DEPTH = 300
 
 TopicCount = tuple[int, str, str, int]  # (topic id, slug, name, Pins or engagements)
+T = TypeVar("T")
 
 
 def popular_in_topic(conn: Connection, topic_id: int, limit: int) -> list[int]:
-    if limit > POPULAR_DEPTH:
-        return graph_reads.most_saved_in_topic(conn, topic_id, limit)
-    ranked: list[int] = shared_lists.shared(
-        conn,
-        ("topic", topic_id),
-        functools.partial(graph_reads.most_saved_in_topic, topic_id=topic_id, limit=POPULAR_DEPTH),
-    )
-    return ranked[:limit]
+    return _top(conn, ("topic", topic_id), graph_reads.most_saved_in_topic, limit, topic_id=topic_id)
 
 
 # What a site's Pins are (its most saved Pins, its main topics) is catalogue data, the same for everyone,
@@ -40,14 +34,7 @@ def popular_in_topic(conn: Connection, topic_id: int, limit: int) -> list[int]:
 
 def popular_from_domain(conn: Connection, domain: str, limit: int) -> list[int]:
     """The domain's most saved Pins."""
-    if limit > POPULAR_DEPTH:
-        return graph_reads.most_saved_from_domain(conn, domain, limit)
-    ranked: list[int] = shared_lists.shared(
-        conn,
-        ("site pins", domain),
-        functools.partial(graph_reads.most_saved_from_domain, domain=domain, limit=POPULAR_DEPTH),
-    )
-    return ranked[:limit]
+    return _top(conn, ("site pins", domain), graph_reads.most_saved_from_domain, limit, domain=domain)
 
 
 def domain_topics(conn: Connection, domain: str, k: int = 2) -> list[TopicCount]:
@@ -67,12 +54,16 @@ def _domain_topics(conn: Connection, domain: str, k: int) -> list[TopicCount]:
 
 def most_saved(conn: Connection, k: int) -> list[tuple[int, int]]:
     """(Pin, saves) of the k most saved Pins of all (the top POPULAR_DEPTH kept)."""
-    if k > POPULAR_DEPTH:
-        return graph_reads.most_saved(conn, k)
-    top: list[tuple[int, int]] = shared_lists.shared(
-        conn, "popular", functools.partial(graph_reads.most_saved, limit=POPULAR_DEPTH)
-    )
-    return top[:k]
+    return _top(conn, "popular", graph_reads.most_saved, k)
+
+
+def _top(conn: Connection, key: Hashable, read: Callable[..., list[T]], limit: int, **of: Any) -> list[T]:
+    """The first `limit` of a ranked list, `read(conn, **of, limit=n)`: from the top POPULAR_DEPTH kept
+    under `key` (recommend.shared_lists), or read live when more are asked for."""
+    if limit > POPULAR_DEPTH:
+        return read(conn, **of, limit=limit)
+    ranked: list[T] = shared_lists.shared(conn, key, functools.partial(read, **of, limit=POPULAR_DEPTH))
+    return ranked[:limit]
 
 
 def top_topics(conn: Connection, pin_ids: Iterable[int], k: int) -> list[TopicCount]:
@@ -82,9 +73,6 @@ def top_topics(conn: Connection, pin_ids: Iterable[int], k: int) -> list[TopicCo
     known = content.topics_by_slug(conn)
     ranked = sorted((-n, slug) for slug, n in per_topic.items() if slug in known)[:k]
     return [(known[slug][0], slug, known[slug][1], -n) for n, slug in ranked]
-
-
-T = TypeVar("T")
 
 
 def unseen(

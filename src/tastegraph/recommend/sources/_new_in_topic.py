@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from tastegraph.catalog import graph_reads
 from tastegraph.kernel.cache import PerDatabase, TimedCache
 from tastegraph.recommend.reasons import NewInTopic
-from tastegraph.recommend.sources._base import Ask, Candidate
+from tastegraph.recommend.sources._base import Candidate, FeedSource
 from tastegraph.recommend.sources._lists import POPULAR_DEPTH, POPULAR_TTL_SECONDS
 from tastegraph.recommend.sources._profile import Profile, viewer_topics
 
@@ -56,12 +56,6 @@ def new_in_topic(conn: Connection, profile: Profile, now: datetime, limit: int) 
     ]
 
 
-class _NewInTopic:
-    name = "new_in_topic"
-    weight = 2
-
-    def candidates(self, conn: Connection, profile: Profile, ask: Ask) -> list[Candidate]:
-        return new_in_topic(conn, profile, ask.now, ask.limit)
-
-
-SOURCE = _NewInTopic()
+SOURCE = FeedSource(
+    "new_in_topic", 2, lambda conn, profile, ask: new_in_topic(conn, profile, ask.now, ask.limit)
+)

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from tastegraph.collect import Visit
 from tastegraph.recommend.reasons import OffsiteVisit
-from tastegraph.recommend.sources._base import Ask, Candidate
+from tastegraph.recommend.sources._base import Candidate, FeedSource
 from tastegraph.recommend.sources._lists import domain_topics, popular_from_domain, popular_in_topic
 from tastegraph.recommend.sources._profile import Profile
 
@@ -38,12 +38,4 @@ def offsite(conn: Connection, profile: Profile, limit: int, max_domains: int = 5
     return out
 
 
-class _Offsite:
-    name = "offsite_visit"
-    weight = 4
-
-    def candidates(self, conn: Connection, profile: Profile, ask: Ask) -> list[Candidate]:
-        return offsite(conn, profile, ask.limit)
-
-
-SOURCE = _Offsite()
+SOURCE = FeedSource("offsite_visit", 4, lambda conn, profile, ask: offsite(conn, profile, ask.limit))

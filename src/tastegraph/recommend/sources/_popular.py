@@ -7,9 +7,8 @@ import functools
 from sqlalchemy import Connection
 
 from tastegraph.recommend.reasons import Popular
-from tastegraph.recommend.sources._base import Ask, Candidate
+from tastegraph.recommend.sources._base import Candidate, FeedSource
 from tastegraph.recommend.sources._lists import most_saved, unseen
-from tastegraph.recommend.sources._profile import Profile
 
 
 def popular(conn: Connection, limit: int, excluded: set[int] | None = None) -> list[Candidate]:
@@ -18,12 +17,4 @@ def popular(conn: Connection, limit: int, excluded: set[int] | None = None) -> l
     return [Candidate(p, Popular(n)) for p, n in rows]
 
 
-class _Popular:
-    name = "popular"
-    weight = 1
-
-    def candidates(self, conn: Connection, profile: Profile, ask: Ask) -> list[Candidate]:
-        return popular(conn, ask.limit, profile.excluded)
-
-
-SOURCE = _Popular()
+SOURCE = FeedSource("popular", 1, lambda conn, profile, ask: popular(conn, ask.limit, profile.excluded))

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from tastegraph.catalog import graph_reads
 from tastegraph.recommend.model import Model
 from tastegraph.recommend.reasons import SavedAlongside
-from tastegraph.recommend.sources._base import Ask, Candidate, Memoized, from_memo, memoizable
+from tastegraph.recommend.sources._base import Candidate, FeedSource, Memoized, from_memo, memoizable
 from tastegraph.recommend.sources._profile import Profile, pin_titles
 
 
@@ -106,12 +106,8 @@ def _co_saved_in_model(
     )
 
 
-class _SavedAlongside:
-    name = "saved_alongside"
-    weight = 3
-
-    def candidates(self, conn: Connection, profile: Profile, ask: Ask) -> list[Candidate]:
-        return saved_alongside(conn, profile, ask.limit, model=ask.model)
-
-
-SOURCE = _SavedAlongside()
+SOURCE = FeedSource(
+    "saved_alongside",
+    3,
+    lambda conn, profile, ask: saved_alongside(conn, profile, ask.limit, model=ask.model),
+)

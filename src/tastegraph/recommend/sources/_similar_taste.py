@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from tastegraph.collect import Visit
 from tastegraph.recommend.model import Model
 from tastegraph.recommend.reasons import OffsiteVisit, SimilarTaste
-from tastegraph.recommend.sources._base import Ask, Candidate, Memoized, from_memo, memoizable
+from tastegraph.recommend.sources._base import Candidate, FeedSource, Memoized, from_memo, memoizable
 from tastegraph.recommend.sources._profile import (
     TASTE_SAVES,
     Profile,
@@ -119,12 +119,6 @@ def _similar_taste(
     return out
 
 
-class _SimilarTaste:
-    name = "similar_taste"
-    weight = 3
-
-    def candidates(self, conn: Connection, profile: Profile, ask: Ask) -> list[Candidate]:
-        return similar_taste(conn, profile, ask.model, ask.limit)
-
-
-SOURCE = _SimilarTaste()
+SOURCE = FeedSource(
+    "similar_taste", 3, lambda conn, profile, ask: similar_taste(conn, profile, ask.model, ask.limit)
+)

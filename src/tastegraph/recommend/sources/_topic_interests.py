@@ -7,7 +7,7 @@ import functools
 from sqlalchemy import Connection
 
 from tastegraph.recommend.reasons import TopicInterest
-from tastegraph.recommend.sources._base import Ask, Candidate
+from tastegraph.recommend.sources._base import Candidate, FeedSource
 from tastegraph.recommend.sources._lists import popular_in_topic, unseen
 from tastegraph.recommend.sources._profile import Profile, viewer_topics
 
@@ -24,12 +24,4 @@ def topic_interests(conn: Connection, profile: Profile, limit: int) -> list[Cand
     return out
 
 
-class _TopicInterests:
-    name = "topic_interest"
-    weight = 2
-
-    def candidates(self, conn: Connection, profile: Profile, ask: Ask) -> list[Candidate]:
-        return topic_interests(conn, profile, ask.limit)
-
-
-SOURCE = _TopicInterests()
+SOURCE = FeedSource("topic_interest", 2, lambda conn, profile, ask: topic_interests(conn, profile, ask.limit))
