@@ -51,50 +51,48 @@ def add_visits(system: Any, users: int) -> None:
 
 
 def _timed_sources(acc: dict[str, list[float]]) -> None:
+    """Record each step's CPU time in `acc`: every feed source (through its `find`), the profile, the
+    blend, the model's scoring, the Pin reads and related Pins' parts."""
+    import dataclasses
+
     from tastegraph.recommend import feed, related, sources
+    from tastegraph.recommend.sources import _profile
 
-    def wrap(mod: Any, name: str) -> None:
-        fn = getattr(mod, name)
-
+    def timed(label: str, fn: Any) -> Any:
         @functools.wraps(fn)
         def inner(*a: Any, **k: Any) -> Any:
             t = time.thread_time()
             try:
                 return fn(*a, **k)
             finally:
-                acc[f"{mod.__name__.rsplit('.', 1)[-1]}.{name}"].append(time.thread_time() - t)
+                acc[label].append(time.thread_time() - t)
 
-        setattr(mod, name, inner)
+        return inner
 
-    for name in (
-        "offsite",
-        "similar_taste",
-        "saved_alongside",
-        "followed_boards",
-        "followed_people",
-        "topic_interests",
-        "new_in_topic",
-        "popular",
-        "load_profile",
-    ):
-        wrap(sources, name)
-    wrap(feed, "_blend")
-    for name in ("_taste_history", "pin_titles", "engaged_pins", "viewer_topics"):
-        if hasattr(sources, name):
-            wrap(sources, name)
-    from tastegraph.recommend.model import Model
+    def wrap(mod: Any, name: str) -> None:
+        setattr(mod, name, timed(f"{mod.__name__.rsplit('.', 1)[-1]}.{name}", getattr(mod, name)))
+
+    # The feed calls each source through FEED_SOURCES: time the find function of each.
+    feed.FEED_SOURCES = tuple(
+        dataclasses.replace(src, find=timed(f"sources.{src.name}", src.find))
+        if dataclasses.is_dataclass(src)
+        else src
+        for src in sources.FEED_SOURCES
+    )
+    for name in ("load_profile", "_blend"):
+        if hasattr(feed, name):
+            wrap(feed, name)
+    for name in ("pin_titles", "engaged_pins", "viewer_topics"):
+        if hasattr(_profile, name):
+            wrap(_profile, name)
+    from tastegraph.recommend import Model
 
     for name in ("score", "contributions", "co_saved", "score_rows"):
         if hasattr(Model, name):
             wrap(Model, name)
-    from tastegraph.api.routes import feed as feed_route
-
-    for name in ("offsite_permit",):
-        wrap(feed_route, name)
     from tastegraph.catalog import content
 
     wrap(content, "get_pins")
-    wrap(feed.visit_store, "usable_visits")
     for name in ("walked", "co_saved", "same_topic", "excluded_pins"):
         if hasattr(related, name):
             wrap(related, name)
@@ -103,12 +101,11 @@ def _timed_sources(acc: dict[str, list[float]]) -> None:
 def run(url: str, models: Path, calls: int, which: str, pyinstrument: str | None, visits: bool) -> None:
     from threadpoolctl import threadpool_limits
 
-    from tastegraph.api.context import Caller, read_as_caller
-    from tastegraph.api.routes.feed import build_feed
-    from tastegraph.api.routes.recommendations import _related
     from tastegraph.bootstrap import build
     from tastegraph.config import Settings
     from tastegraph.consent import RequestSignals
+    from tastegraph.usecases import home_feed, related_pins
+    from tastegraph.usecases.callers import Caller
 
     threadpool_limits(1, user_api="blas")  # as the server's lifespan does
     system = build(Settings(database_url=url, rate_limit_enabled=False, model_dir=models))
@@ -128,17 +125,18 @@ def run(url: str, models: Path, calls: int, which: str, pyinstrument: str | None
             int(p) for p in conn.execute(text("SELECT id FROM pins WHERE save_count > 0")).scalars()
         ]
     cases: dict[str, Callable[[int], Any]] = {
-        "feed, with visits": lambda i: build_feed(
+        "feed, with visits": lambda i: home_feed.feed(
             system, Caller(2 * (i % (VISIT_USERS // 2)) + 1, None, "x", RequestSignals()), 25
         ),
-        "feed, no visits": lambda i: build_feed(
+        "feed, no visits": lambda i: home_feed.feed(
             system, Caller(rng.randrange(VISIT_USERS + 1, n_users + 1), None, "x", RequestSignals()), 25
         ),
-        # The route's own work, as get_related runs it (on the event loop or a worker thread).
-        "related, signed in": lambda i: read_as_caller(
+        # The use case the route calls (on the event loop or a worker thread).
+        "related, signed in": lambda i: related_pins.related(
             system,
             Caller(rng.randrange(1, n_users + 1), None, "x", RequestSignals()),
-            lambda conn, caller, pin=rng.choice(saved_pins): _related(system, conn, caller, pin, 25),
+            rng.choice(saved_pins),
+            25,
         ),
     }
     acc: dict[str, list[float]] = defaultdict(list)
