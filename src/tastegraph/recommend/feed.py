@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 
 from sqlalchemy import Connection
 
@@ -31,8 +30,9 @@ class FeedItem:
     pin_id: int
     because: tuple[Reason, ...]
 
-    @cached_property
+    @property
     def reasons(self) -> list[ReasonJson]:
+        # A plain property (read once per item shown): functools.cached_property takes a lock per read.
         return reasons_json(self.because)
 
     def as_dict(self) -> dict[str, object]:

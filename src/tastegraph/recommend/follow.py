@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -41,8 +40,9 @@ class Suggestion:
     id: int
     because: tuple[FollowReason, ...]
 
-    @cached_property
+    @property
     def reasons(self) -> list[ReasonJson]:
+        # A plain property (read once per item shown): functools.cached_property takes a lock per read.
         return reasons_json(self.because)
 
 
