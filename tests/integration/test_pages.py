@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tastegraph.bootstrap import System
+from tastegraph.catalog import content
 from tastegraph.consent import OPT_OUT_COOKIE
 from tastegraph.web.csrf import CSRF_COOKIE
 from tests.helpers import csrf_token, mini_world, page_sign_up, sign_in, sign_up_in
@@ -287,6 +288,13 @@ def test_svg_placeholders(client: TestClient) -> None:
     ):
         assert client.get(bad).status_code == 404, bad
     assert client.get("/static/app.css").headers["content-type"].startswith("text/css")
+
+
+def test_a_placeholder_is_labelled_with_the_catalogues_topic_name(client: TestClient, system: System) -> None:
+    with system.write() as conn:
+        content.ensure_topic(conn, "diy-crafts", "DIY and crafts")
+    assert "DIY and crafts" in client.get("/static/demo-img/diy-crafts/2.svg").text
+    assert "Some new topic" in client.get("/static/demo-img/some-new-topic/0.svg").text
 
 
 def test_ikea_images_only_from_the_configured_folder(

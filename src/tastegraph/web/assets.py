@@ -8,7 +8,8 @@ from fastapi.responses import FileResponse
 
 from tastegraph.edge.deps import SystemDep
 from tastegraph.kernel import NotFound
-from tastegraph.web.images import TOPIC_SLUG, placeholder_svg, svg_response
+from tastegraph.usecases import home_feed
+from tastegraph.web.images import TOPIC_SLUG, placeholder_svg, svg_response, topic_label
 from tastegraph.web.rendering import STATIC
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")
@@ -32,10 +33,12 @@ def routes() -> APIRouter:
         return _script("tag.js")
 
     @router.get("/static/demo-img/{topic}/{k}.svg")
-    def demo_image(topic: str, k: str) -> Response:
+    def demo_image(topic: str, k: str, system: SystemDep) -> Response:
         if not TOPIC_SLUG.match(topic) or not k.isdigit() or len(k) > 4:
             raise NotFound("no such image", field="path")
-        return svg_response(placeholder_svg(topic, int(k)))
+        # Labelled with the catalogue's name of the topic (the slug made readable for an unknown one).
+        label = topic_label(topic, home_feed.topic_name(system, topic))
+        return svg_response(placeholder_svg(topic, int(k), label))
 
     @router.get("/ikea-images/{path:path}")
     def ikea_image(path: str, system: SystemDep) -> FileResponse:
