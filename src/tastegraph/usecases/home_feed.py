@@ -36,7 +36,6 @@ __all__ = [
     "pin",
     "pin_with_reasons",
     "record",
-    "topic_name",
     "why",
 ]
 
@@ -126,10 +125,3 @@ def record(system: System, user_id: int, events: list[EngagementIn]) -> list[Eng
 def my_boards(system: System, user_id: int) -> list[Board]:
     with system.read() as conn:
         return content.boards_of(conn, user_id)
-
-
-def topic_name(system: System, slug: str) -> str | None:
-    """A topic's name in the catalogue (None for an unknown slug); kept in memory by catalog.content."""
-    with system.read() as conn:
-        found = content.topics_by_slug(conn).get(slug)
-    return None if found is None else found[1]

@@ -8,8 +8,7 @@ from fastapi.responses import FileResponse
 
 from tastegraph.edge.deps import SystemDep
 from tastegraph.kernel import NotFound
-from tastegraph.usecases import home_feed
-from tastegraph.web.images import TOPIC_SLUG, placeholder_svg, svg_response, topic_label
+from tastegraph.web.images import TOPIC_SLUG, placeholder_svg, svg_response
 from tastegraph.web.rendering import STATIC
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")
@@ -33,12 +32,10 @@ def routes() -> APIRouter:
         return _script("tag.js")
 
     @router.get("/static/demo-img/{topic}/{k}.svg")
-    def demo_image(topic: str, k: str, system: SystemDep) -> Response:
+    def demo_image(topic: str, k: str) -> Response:
         if not TOPIC_SLUG.match(topic) or not k.isdigit() or len(k) > 4:
             raise NotFound("no such image", field="path")
-        # Labelled with the catalogue's name of the topic (the slug made readable for an unknown one).
-        label = topic_label(topic, home_feed.topic_name(system, topic))
-        return svg_response(placeholder_svg(topic, int(k), label))
+        return svg_response(placeholder_svg(topic, int(k)))
 
     @router.get("/ikea-images/{path:path}")
     def ikea_image(path: str, system: SystemDep) -> FileResponse:

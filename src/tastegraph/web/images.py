@@ -11,6 +11,8 @@ from xml.sax.saxutils import escape
 
 from fastapi import Response
 
+from tastegraph.demo import TOPICS as DEMO_TOPICS
+
 # (background top, background bottom, shape colour) per demo topic; other topics get a colour from a hash.
 TOPIC_COLOURS: dict[str, tuple[str, str, str]] = {
     "home-decor": ("#f6d7c3", "#e9a988", "#fff4ea"),
@@ -35,10 +37,17 @@ def _hash_colours(topic: str) -> tuple[str, str, str]:
     return (f"hsl({hue},60%,86%)", f"hsl({hue},45%,55%)", f"hsl({hue},70%,96%)")
 
 
+# The demo world's topic names, for pictures (served without a database read: a feed page loads dozens).
+DEMO_TOPIC_NAMES: dict[str, str] = dict(DEMO_TOPICS)
+
+
 def topic_label(slug: str, name: str | None = None) -> str:
-    """A topic's display name: the catalogue's name when it has one, else the slug made readable."""
+    """A topic's display name: `name` (the catalogue's) when given, else the demo world's, else the slug
+    made readable."""
     if name:
         return name
+    if slug in DEMO_TOPIC_NAMES:
+        return DEMO_TOPIC_NAMES[slug]
     words = slug.replace("-", " ").strip()
     return (words[:1].upper() + words[1:]) if words else "Idea"
 
