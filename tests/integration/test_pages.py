@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tastegraph.bootstrap import System
+from tastegraph.catalog import content
 from tastegraph.consent import OPT_OUT_COOKIE
 from tastegraph.web.csrf import CSRF_COOKIE
 from tests.helpers import csrf_token, mini_world, page_sign_up, sign_in, sign_up_in
@@ -346,7 +347,6 @@ def test_no_page_loads_anything_from_another_origin(client: TestClient, system: 
 
 
 def test_external_pin_images_are_replaced_by_a_local_picture(client: TestClient, system: System) -> None:
-    
     with system.write() as conn:
         topic = content.ensure_topic(conn, "travel", "Travel")
         pin_id = content.create_pin(
