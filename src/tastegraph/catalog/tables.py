@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.sql.expression import false as sa_false
 
 from tastegraph.kernel.tables import (
     SUBJECT,
@@ -67,6 +68,9 @@ boards = table(
     person_ref("owner_id", nullable=False, index=True),
     Column("name", String(120), nullable=False),
     Column("description", Text, nullable=False, default=""),
+    # A secret board is visible to its owner only: never shown to others, never used to suggest the
+    # owner or the board to anyone.
+    Column("secret", Boolean, nullable=False, default=False, server_default=sa_false()),
     Column("created_at", UTCDateTime, nullable=False),
     personal=True,
 )
