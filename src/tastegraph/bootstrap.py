@@ -14,7 +14,7 @@ from tastegraph.ads import audiences, customer_lists
 from tastegraph.catalog import content
 from tastegraph.collect import advertiser_events, engagement, visits
 from tastegraph.config import Settings
-from tastegraph.consent import ConsentService, Policy
+from tastegraph.consent import ConsentDefaults, ConsentService, Policy
 from tastegraph.db import make_engine
 from tastegraph.db.engine import LONG_RUNNING, READ_ONLY, Limits
 from tastegraph.identity import IdentityService, SignInGuard, psi, psi_keys
@@ -110,7 +110,13 @@ def build(settings: Settings, *, clock: Clock | None = None, engine: Engine | No
         settings=settings,
         engine=engine,
         clock=clock,
-        consent=ConsentService(Policy(offsite_retention=retention, advertiser_retention=ad_retention)),
+        consent=ConsentService(
+            Policy(
+                offsite_retention=retention,
+                advertiser_retention=ad_retention,
+                defaults=ConsentDefaults(settings.consent_defaults),
+            )
+        ),
         identity=IdentityService(session_ttl=timedelta(days=settings.session_days)),
         models=ModelHolder(settings.model_dir, memo_size=settings.feed_memo_size),
         counters=counters,

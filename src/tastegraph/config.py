@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     public_origin: str = "http://127.0.0.1:8000"
     # Off-site visits are neither used nor kept past this many days.
     offsite_retention_days: int = Field(default=30, ge=1, le=365)
+    # What holds before a person chooses: "opt_out" (settings on until turned off) or "opt_in" (off until
+    # the person turns them on, and no signed-out personalization until the choice page says yes), as
+    # consent law requires in the EU and UK.
+    consent_defaults: Literal["opt_out", "opt_in"] = "opt_out"
     sweep_interval_seconds: int = Field(default=3600, ge=10)
     # Lets tests move the server's clock (POST /v1/test/clock) and run retention (POST /v1/test/sweep).
     test_clock: bool = False

@@ -45,6 +45,14 @@ class SignUp(StrictModel):
     # Optional; only its hash is kept (matched against advertisers' hashed phone numbers when the
     # person allows advertiser data). Must include the country code, e.g. "+1 650 555 1234".
     phone: StrictStr | None = Field(default=None, max_length=MAX_PHONE)
+    # The person's choices at sign-up; a setting left out takes the deployment's default
+    # (TASTEGRAPH_CONSENT_DEFAULTS: on for opt_out, off for opt_in). The ledger records either.
+    personalization: StrictBool | None = None
+    ads_advertiser_data: StrictBool | None = None
+
+    def consent_choices(self) -> dict[str, bool]:
+        chosen = {"personalization": self.personalization, "ads_advertiser_data": self.ads_advertiser_data}
+        return {name: value for name, value in chosen.items() if value is not None}
 
 
 class SignIn(StrictModel):

@@ -5,20 +5,25 @@ from tastegraph.consent.decision import (
     OPT_OUT_COOKIE,
     REASON_TEXT,
     AdvertiserDatum,
+    ConsentDefaults,
     Decision,
     Policy,
     Purpose,
     Reason,
     RequestSignals,
     Subject,
+    browser_choice,
     decide,
 )
 from tastegraph.consent.service import (
     BROWSER_SETTING,
     GPC_SOURCE,
     SETTING_DEFAULTS,
+    SIGNUP_CHOICE_SOURCE,
+    SIGNUP_DEFAULT_SOURCE,
     ConsentService,
     LedgerEntry,
+    setting_defaults,
 )
 
 __all__ = [
@@ -27,7 +32,10 @@ __all__ = [
     "OPT_OUT_COOKIE",
     "REASON_TEXT",
     "SETTING_DEFAULTS",
+    "SIGNUP_CHOICE_SOURCE",
+    "SIGNUP_DEFAULT_SOURCE",
     "AdvertiserDatum",
+    "ConsentDefaults",
     "ConsentService",
     "Decision",
     "LedgerEntry",
@@ -36,6 +44,8 @@ __all__ = [
     "Reason",
     "RequestSignals",
     "Subject",
+    "browser_choice",
     "bulk",
     "decide",
+    "setting_defaults",
 ]

@@ -36,6 +36,18 @@ class Reason(StrEnum):
     ADVERTISER_BLOCKED = "advertiser_blocked"
     EVENT_OPTED_OUT = "event_opted_out"
     LIMITED_DATA_PROCESSING = "limited_data_processing"
+    # Opt-in deployments: a signed-out browser that has not said yes on the choice page.
+    BROWSER_NOT_OPTED_IN = "browser_not_opted_in"
+
+
+class ConsentDefaults(StrEnum):
+    """What holds before a person has chosen (TASTEGRAPH_CONSENT_DEFAULTS): the place of deployment decides.
+
+    OPT_OUT: settings on until turned off. OPT_IN: settings off until the person turns them on (consent
+    law in the EU and UK), and a signed-out browser is not personalized until it says yes."""
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
 
 
 REASON_TEXT: dict[Reason, str] = {
@@ -49,8 +61,10 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.ADVERTISER_BLOCKED: "You turned off this advertiser's info in your privacy center.",
     Reason.EVENT_OPTED_OUT: "The advertiser said you opted out of this use of your data.",
     Reason.LIMITED_DATA_PROCESSING: "The advertiser asked for limited data processing for this event.",
+    Reason.BROWSER_NOT_OPTED_IN: "This browser has not said yes to personalization using sites you visit.",
 }
 
+# The signed-out choice: "1" refused, "0" said yes (opt-in deployments set it; opt-out ones clear it).
 OPT_OUT_COOKIE = "tg_optout"
 
 
@@ -61,6 +75,7 @@ class RequestSignals:
     do_not_track: bool = False
     global_privacy_control: bool = False
     browser_opted_out: bool = False
+    browser_opted_in: bool = False  # the choice page said yes (needed where defaults are opt-in)
 
     @classmethod
     def from_request(cls, headers: Mapping[str, str], cookies: Mapping[str, str]) -> RequestSignals:
@@ -70,6 +85,7 @@ class RequestSignals:
             do_not_track=lowered.get("dnt") == "1",
             global_privacy_control=lowered.get("sec-gpc") == "1",
             browser_opted_out=cookies.get(OPT_OUT_COOKIE) == "1",
+            browser_opted_in=cookies.get(OPT_OUT_COOKIE) == "0",
         )
 
 
@@ -93,6 +109,18 @@ class Policy:
     offsite_retention: timedelta = timedelta(days=30)
     # The longest a visitor audience may look back (retention_days 1-540).
     advertiser_retention: timedelta = timedelta(days=540)
+    defaults: ConsentDefaults = ConsentDefaults.OPT_OUT
+
+
+def browser_choice(signals: RequestSignals, policy: Policy) -> bool:
+    """The signed-out choice as it stands for this browser (what the choice page shows ticked)."""
+    if signals.browser_opted_out:
+        return False
+    return policy.defaults is ConsentDefaults.OPT_OUT or signals.browser_opted_in
+
+
+def _awaits_browser_yes(subject: Subject, signals: RequestSignals, policy: Policy) -> bool:
+    return not subject.signed_in and not browser_choice(signals, policy)
 
 
 @dataclass(frozen=True)
@@ -149,6 +177,8 @@ def decide(
         return deny(Reason.DO_NOT_TRACK)
     if signals.browser_opted_out:
         return deny(Reason.BROWSER_OPTED_OUT)
+    if _awaits_browser_yes(subject, signals, policy):
+        return deny(Reason.BROWSER_NOT_OPTED_IN)
     if subject.user_id is None and subject.browser_id is None:
         return deny(Reason.NO_SUBJECT)
     if subject.signed_in and not subject.personalization:
@@ -183,6 +213,10 @@ def _decide_advertiser_data(
         return deny(Reason.EVENT_OPTED_OUT)
     if datum is not None and datum.limited_data_processing:
         return deny(Reason.LIMITED_DATA_PROCESSING)
+    # Opt-in deployments: nothing an advertiser says about a signed-out browser is used before it says
+    # yes (signed-in people have the account setting, off until they turn it on).
+    if policy.defaults is ConsentDefaults.OPT_IN and _awaits_browser_yes(subject, signals, policy):
+        return deny(Reason.BROWSER_NOT_OPTED_IN)
     if subject.user_id is None and subject.browser_id is None:
         return deny(Reason.NO_SUBJECT)
     if subject.signed_in and not subject.advertiser_data:

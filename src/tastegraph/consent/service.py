@@ -9,13 +9,32 @@ from typing import TypedDict
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from tastegraph.consent.decision import Decision, Policy, Purpose, RequestSignals, Subject, decide
+from tastegraph.consent.decision import (
+    ConsentDefaults,
+    Decision,
+    Policy,
+    Purpose,
+    RequestSignals,
+    Subject,
+    decide,
+)
 from tastegraph.consent.tables import advertiser_data_blocks, consent_ledger, user_settings
 from tastegraph.kernel import InvalidInput
 from tastegraph.kernel.fastsql import Query
 
-# The settings a person can change, with their defaults. Values are booleans for now.
+# The settings a person can change, with their defaults where consent defaults are opt-out (the
+# default deployment). Values are booleans for now.
 SETTING_DEFAULTS: dict[str, bool] = {"personalization": True, "ads_advertiser_data": True}
+# Ledger sources of the first entries: the deployment's default, or what the person ticked at sign-up.
+SIGNUP_DEFAULT_SOURCE = "sign-up"
+SIGNUP_CHOICE_SOURCE = "sign-up-choice"
+
+
+def setting_defaults(defaults: ConsentDefaults) -> dict[str, bool]:
+    """Every setting's value before the person has chosen: on (opt-out) or off (opt-in)."""
+    return {name: defaults is ConsentDefaults.OPT_OUT for name in SETTING_DEFAULTS}
+
+
 SETTING_PURPOSES: dict[str, tuple[Purpose, ...]] = {
     "personalization": (Purpose.COLLECT_OFFSITE, Purpose.PERSONALIZE_WITH_OFFSITE),
     "ads_advertiser_data": (Purpose.ADS_WITH_ADVERTISER_DATA,),
@@ -79,9 +98,18 @@ _SETTINGS = Query(
 )
 
 
+def _check_changes(changes: Mapping[str, object]) -> None:
+    for name, value in changes.items():
+        if name not in SETTING_DEFAULTS:
+            raise InvalidInput(f"unknown setting {name!r}", field=name)
+        if not isinstance(value, bool):
+            raise InvalidInput(f"setting {name!r} must be true or false", field=name)
+
+
 class ConsentService:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
+        self.defaults = setting_defaults(policy.defaults)
         self._withdrawal_handlers: list[WithdrawalHandler] = []
 
     def on_withdrawal(self, handler: WithdrawalHandler) -> None:
@@ -91,7 +119,7 @@ class ConsentService:
 
     def settings(self, conn: Connection, user_id: int) -> dict[str, bool]:
         rows = _SETTINGS.rows(conn, {"user_id": user_id})  # read on every request: through the driver
-        values = dict(SETTING_DEFAULTS)
+        values = dict(self.defaults)
         if rows:
             values.update({name: bool(v) for name, v in zip(SETTING_DEFAULTS, rows[0], strict=True)})
         return values
@@ -134,7 +162,7 @@ class ConsentService:
                 out[uid] = Subject(
                     uid,
                     None,
-                    advertiser_data=settings.get(uid, SETTING_DEFAULTS["ads_advertiser_data"]),
+                    advertiser_data=settings.get(uid, self.defaults["ads_advertiser_data"]),
                     blocked_ad_accounts=frozenset(blocks.get(uid, ())),
                 )
         return out
@@ -178,11 +206,19 @@ class ConsentService:
 
     # --- changing ------------------------------------------------------------------------------
 
-    def initialize(self, conn: Connection, user_id: int, now: datetime, source: str = "sign-up") -> None:
-        """Write the defaults for a new account, and record them in the ledger as the first entries."""
-        conn.execute(insert(user_settings).values(user_id=user_id, updated_at=now, **SETTING_DEFAULTS))
-        for name, value in SETTING_DEFAULTS.items():
+    def initialize(
+        self, conn: Connection, user_id: int, now: datetime, choices: Mapping[str, object] | None = None
+    ) -> dict[str, bool]:
+        """Write a new account's settings: what the person chose at sign-up, the deployment's defaults
+        for the rest; each is the account's first ledger entry, its source saying which it was."""
+        chosen = dict(choices or {})
+        _check_changes(chosen)
+        values = {**self.defaults, **{k: bool(v) for k, v in chosen.items()}}
+        conn.execute(insert(user_settings).values(user_id=user_id, updated_at=now, **values))
+        for name, value in values.items():
+            source = SIGNUP_CHOICE_SOURCE if name in chosen else SIGNUP_DEFAULT_SOURCE
             self._record(conn, user_id, None, name, None, _text(value) or "", source, now)
+        return values
 
     def change(
         self,
@@ -194,11 +230,7 @@ class ConsentService:
         browser_id: str | None = None,
     ) -> dict[str, bool]:
         """Apply setting changes, log each real change, and run withdrawal hooks for what was turned off."""
-        for name, value in changes.items():
-            if name not in SETTING_DEFAULTS:
-                raise InvalidInput(f"unknown setting {name!r}", field=name)
-            if not isinstance(value, bool):
-                raise InvalidInput(f"setting {name!r} must be true or false", field=name)
+        _check_changes(changes)
         current = self.settings(conn, user_id)
         updated = {**current, **{k: bool(v) for k, v in changes.items()}}
         exists = conn.execute(

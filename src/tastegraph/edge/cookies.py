@@ -1,5 +1,5 @@
 """The cookies both HTTP adapters (the API and the pages) read and set: the session, the browser id (a
-first-party cookie the save button also sends from other sites), the signed-out opt-out, the device
+first-party cookie the save button also sends from other sites), the signed-out choice, the device
 cookie; who the request says it is (`visitor_of`); and the account use cases' results as cookies."""
 
 from __future__ import annotations
@@ -43,9 +43,10 @@ def read_cross_site_cookie(request: Request, name: str) -> str | None:
     return request.cookies.get(name) or request.cookies.get(name + LOCAL_SUFFIX)
 
 
-def browser_allows(request: Request) -> bool:
-    """This browser's signed-out choice: personalization from sites it visits, unless it opted out."""
-    return read_cross_site_cookie(request, OPT_OUT_COOKIE) != "1"
+def browser_allows(request: Request, system: System) -> bool:
+    """This browser's signed-out choice: personalization from sites it visits, unless it opted out (or,
+    where consent defaults are opt-in, until it said yes)."""
+    return offsite.browser_allows(system, visitor_of(request).signals)
 
 
 def set_session_cookie(response: Response, request: Request, system: System, token: str) -> None:
@@ -143,8 +144,9 @@ def set_browser_choice(
 ) -> None:
     """usecases.offsite.set_browser_choice (logged; unchecking deletes what this browser reported while
     signed out), then the opt-out cookie set or cleared."""
-    offsite.set_browser_choice(system, caller, allow, browser_allows(request))
-    if allow:
+    offsite.set_browser_choice(system, caller, allow, browser_allows(request, system))
+    value = offsite.choice_cookie_value(system, allow)
+    if value is None:
         clear_cookie(response, request, system, OPT_OUT_COOKIE)
     else:
-        set_cross_site_cookie(response, request, system, OPT_OUT_COOKIE, "1", 5 * 365 * 86400)
+        set_cross_site_cookie(response, request, system, OPT_OUT_COOKIE, value, 5 * 365 * 86400)

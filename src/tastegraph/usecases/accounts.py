@@ -5,11 +5,13 @@ nothing here knows about HTTP."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tastegraph.bootstrap import System
 from tastegraph.catalog import accounts
 from tastegraph.catalog.accounts import User as User  # a profile
+from tastegraph.consent import ConsentDefaults
 
 # The longest email, password, display name and phone number an account takes (the API's schema says the
 # same; the pages check with `too_long`).
@@ -32,16 +34,34 @@ class SignedIn:
     device_cookie: str  # makes this browser a known device of the account (identity.signin_guard)
 
 
+def consent_is_opt_in(system: System) -> bool:
+    """Whether this deployment's consent defaults are opt-in (TASTEGRAPH_CONSENT_DEFAULTS=opt_in)."""
+    return system.consent.policy.defaults is ConsentDefaults.OPT_IN
+
+
+def signup_defaults(system: System) -> dict[str, bool]:
+    """The settings as sign-up offers them before the person ticks anything: on where consent defaults
+    are opt-out, off where they are opt-in."""
+    return dict(system.consent.defaults)
+
+
 def sign_up(
-    system: System, email: str, password: str, display_name: str | None = None, phone: str | None = None
+    system: System,
+    email: str,
+    password: str,
+    display_name: str | None = None,
+    phone: str | None = None,
+    choices: Mapping[str, bool] | None = None,
 ) -> int:
-    """Create the account with default settings and its hashed identifiers. The password is hashed before
-    the transaction opens: tens of milliseconds of CPU must not hold the database's write lock."""
+    """Create the account with its hashed identifiers and its settings: `choices` (what the person
+    ticked at sign-up, by setting name) and the deployment's defaults for the rest, each logged in the
+    consent ledger. The password is hashed before the transaction opens: tens of milliseconds of CPU
+    must not hold the database's write lock."""
     password_hash = accounts.hash_password(password)
     with system.write() as conn:
         now = system.clock.now()
         user_id = accounts.create_user(conn, email, password, now, display_name, password_hash=password_hash)
-        system.consent.initialize(conn, user_id, now)
+        system.consent.initialize(conn, user_id, now, choices)
         system.identity.set_identifiers(conn, user_id, now, email=email, phone=phone)
     return user_id
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from tastegraph.bootstrap import System
 from tastegraph.collect import VisitIn, VisitOutcome, visits
-from tastegraph.consent import OPT_OUT_COOKIE
+from tastegraph.consent import OPT_OUT_COOKIE, ConsentDefaults, RequestSignals, browser_choice
 from tastegraph.kernel import InvalidInput
 from tastegraph.kernel.urls import domain_of
 from tastegraph.usecases.callers import Caller
@@ -19,7 +19,9 @@ __all__ = [
     "Recorded",
     "VisitIn",
     "VisitOutcome",
+    "browser_allows",
     "check_reporting_origin",
+    "choice_cookie_value",
     "record_visits",
     "set_browser_choice",
 ]
@@ -72,3 +74,17 @@ def set_browser_choice(system: System, caller: Caller, allow: bool, previous: bo
             system.consent.record_browser_choice(
                 conn, caller.browser_id, user_id, allow, previous, system.clock.now()
             )
+
+
+def browser_allows(system: System, signals: RequestSignals) -> bool:
+    """The signed-out choice as it stands: refused by the opt-out cookie; where consent defaults are
+    opt-in, allowed only once the choice page said yes (consent.browser_choice decides)."""
+    return browser_choice(signals, system.consent.policy)
+
+
+def choice_cookie_value(system: System, allow: bool) -> str | None:
+    """What the choice cookie must hold after the choice: "1" refused; "0" said yes where defaults are
+    opt-in (the yes must be remembered); None, no cookie, for yes where yes is the default."""
+    if not allow:
+        return "1"
+    return "0" if system.consent.policy.defaults is ConsentDefaults.OPT_IN else None

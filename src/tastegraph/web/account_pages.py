@@ -16,10 +16,11 @@ def routes(pages: Pages) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/signup", response_class=HTMLResponse)
-    def signup_form(request: Request, caller: CallerDep) -> Response:
+    def signup_form(request: Request, system: SystemDep, caller: CallerDep) -> Response:
         if caller.user_id is not None:
             return redirect("/")
-        return pages.render(request, "signup.html", caller, {"form": {}, "error": None})
+        defaults = account_cases.signup_defaults(system)
+        return pages.render(request, "signup.html", caller, {"form": {}, "error": None, "choices": defaults})
 
     @router.post("/signup", dependencies=[Depends(checked_form)])
     def signup(
@@ -29,25 +30,39 @@ def routes(pages: Pages) -> APIRouter:
         email: FormStr = "",
         password: FormStr = "",
         display_name: FormStr = "",
+        consent_choices: FormStr = "",
+        personalization: FormStr = "",
+        ads_advertiser_data: FormStr = "",
     ) -> Response:
         form = {"email": email, "display_name": display_name}
         name = display_name.strip() or None
+        # The form always carries the two settings (an unticked box sends nothing, so the marker field
+        # says the person saw them); without it the deployment's defaults apply.
+        choices = (
+            {"personalization": personalization == "on", "ads_advertiser_data": ads_advertiser_data == "on"}
+            if consent_choices
+            else account_cases.signup_defaults(system)
+        )
         if account_cases.too_long(email, password, name):
             return pages.render(
                 request,
                 "signup.html",
                 caller,
-                {"form": form, "error": "That's too long: use a shorter email, name or password."},
+                {
+                    "form": form,
+                    "error": "That's too long: use a shorter email, name or password.",
+                    "choices": choices,
+                },
                 status=422,
             )
         try:
-            account_cases.sign_up(system, email, password, name)
+            account_cases.sign_up(system, email, password, name, choices=choices if consent_choices else None)
         except TastegraphError as exc:
             return pages.render(
                 request,
                 "signup.html",
                 caller,
-                {"form": form, "error": sentence(exc.message), "field": exc.field},
+                {"form": form, "error": sentence(exc.message), "field": exc.field, "choices": choices},
                 status=exc.status,
             )
         response = redirect("/?notice=welcome")

@@ -24,6 +24,7 @@ SETTING_LABELS: dict[str, str] = {
 
 SOURCE_LABELS: dict[str, str] = {
     "sign-up": "Account created (default)",
+    "sign-up-choice": "Chosen when you signed up",
     "api": "App or API",
     "browser": "This browser, while signed out",
     "privacy-center": "Privacy center",
@@ -119,7 +120,8 @@ def routes(pages: Pages) -> APIRouter:
             "privacy.html",
             caller,
             {
-                "allow": browser_allows(request),
+                "allow": browser_allows(request, system),
+                "opt_in": account_cases.consent_is_opt_in(system),
                 "dnt": signals.do_not_track,
                 "gpc": signals.global_privacy_control,
                 "retention_days": system.settings.offsite_retention_days,

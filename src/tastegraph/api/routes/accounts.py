@@ -32,7 +32,10 @@ router = APIRouter(prefix="/v1", tags=["accounts"], dependencies=[SameOriginJson
 @router.post("/users", status_code=201, response_model=Created, summary="Sign up")
 @fails_with(409)
 def create_user(body: SignUp, system: SystemDep) -> Created:
-    return Created(id=account_cases.sign_up(system, body.email, body.password, body.display_name, body.phone))
+    user_id = account_cases.sign_up(
+        system, body.email, body.password, body.display_name, body.phone, body.consent_choices()
+    )
+    return Created(id=user_id)
 
 
 @router.post("/sessions", response_model=SessionOut, summary="Sign in (sets the session cookie)")

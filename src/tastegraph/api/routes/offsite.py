@@ -69,8 +69,8 @@ def post_visits(
 
 
 @router.get("/browser/personalization", response_model=BrowserChoice, summary="This browser's choice")
-def get_browser_choice(request: Request) -> BrowserChoice:
-    return BrowserChoice(allow=browser_allows(request))
+def get_browser_choice(request: Request, system: SystemDep) -> BrowserChoice:
+    return BrowserChoice(allow=browser_allows(request, system))
 
 
 @router.put(
