@@ -4,6 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SEED ?= 42
+# Where the demo listens: `make demo PORT=8100 SITES_PORT=8101` (the third-party sites run on localhost).
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SITES_PORT ?= 8001
 
 .PHONY: install demo test lint typecheck unit bench clean
 
@@ -17,7 +21,7 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/tastegraph db upgrade
-	$(BIN)/tastegraph demo --seed $(SEED)
+	$(BIN)/tastegraph demo --seed $(SEED) --host $(HOST) --port $(PORT) --sites-port $(SITES_PORT)
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -337,6 +337,8 @@ def _serve_demo(settings: Settings, host: str, port: int, sites_port: int) -> No
     from tastegraph.web.demo_sites import create_demo_sites_app
 
     platform = f"http://{host}:{port}"
+    if "public_origin" not in settings.model_fields_set:  # TASTEGRAPH_PUBLIC_ORIGIN wins when set
+        settings.public_origin = platform
     # The third-party sites run on another site (localhost vs 127.0.0.1), so the save button's cookie
     # really is a third-party cookie there, as on the web.
     sites = f"http://localhost:{sites_port}"

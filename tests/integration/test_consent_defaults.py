@@ -116,7 +116,7 @@ def test_opt_in_signed_out_needs_the_choice_page_yes(opt_in: tuple[TestClient, S
     assert client.get("/v1/browser/personalization").json() == {"allow": False}
     out = _visit(client, "https://simmerandsage.com/soup")
     assert (out["stored"], out["reason"]) == (False, "browser_not_opted_in")
-    assert not any(c.startswith("tg_browser") for c in client.cookies), "no id for a refused visit"
+    assert not any(c.startswith("tg_bid") for c in client.cookies), "no id for a refused visit"
     assert offsite_reasons(client.get("/v1/feed/home").json()) == []
     # Saying yes sets the choice cookie to "0" (remembered: under opt-in no cookie means no).
     r = client.put("/v1/browser/personalization", json={"allow": True})
