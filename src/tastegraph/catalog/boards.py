@@ -140,10 +140,10 @@ def update_board(
         conn.execute(delete(board_follows).where(board_follows.c.board_id == board_id))
 
 
-def delete_board(conn: Connection, board_id: int, user_id: int) -> list[int]:
-    """Delete the owner's board with its saves and follows; the Pins stay, each saved once less.
-    Returns the Pins that were on it."""
-    owned_board(conn, board_id, user_id)
+def delete_board(conn: Connection, board_id: int, user_id: int) -> str:
+    """Delete the owner's board with its saves and follows; the Pins stay, each saved once less. (The
+    engagement events naming the board go with it: their foreign key cascades.) Returns its name."""
+    row = owned_board(conn, board_id, user_id)
     on_board = [
         int(p)
         for p in conn.execute(select(board_pins.c.pin_id).where(board_pins.c.board_id == board_id)).scalars()
@@ -152,7 +152,7 @@ def delete_board(conn: Connection, board_id: int, user_id: int) -> list[int]:
     conn.execute(delete(board_pins).where(board_pins.c.board_id == board_id))
     conn.execute(delete(board_follows).where(board_follows.c.board_id == board_id))
     conn.execute(delete(boards).where(boards.c.id == board_id))
-    return on_board
+    return str(row["name"])
 
 
 def _count_down(conn: Connection, pin_ids: Iterable[int]) -> None:

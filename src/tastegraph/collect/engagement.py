@@ -99,6 +99,7 @@ def record_engagement(
             continue
         when = e.occurred_at or now
         board_id = e.board_id
+        query = e.query
         if e.kind is Kind.SAVE:
             assert e.pin_id is not None
             board_id = content.save_pin(conn, user_id, e.pin_id, e.board_id, when)
@@ -128,7 +129,10 @@ def record_engagement(
                 raise InvalidInput(exc.message, field=f"events[{i}].target_user_id") from exc
         elif e.kind is Kind.DELETE_BOARD:
             assert e.board_id is not None
-            boards.delete_board(conn, user_id, e.board_id)
+            # The event cannot name the board it deleted (events naming a board go with it): it keeps
+            # the board's name instead, for the person's own history and export.
+            query = boards.delete_board(conn, user_id, e.board_id)
+            board_id = None
         conn.execute(
             insert(engagement_events).values(
                 event_id=event_id,
@@ -137,7 +141,7 @@ def record_engagement(
                 pin_id=e.pin_id,
                 board_id=board_id,
                 target_user_id=e.target_user_id,
-                query=(e.query or None) and e.query[:200],
+                query=(query or None) and query[:200],
                 occurred_at=when,
                 received_at=now,
             )
