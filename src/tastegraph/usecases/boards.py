@@ -25,8 +25,8 @@ from tastegraph.catalog.boards import MAX_PAGE, BoardSummary, BoardView, Cursor,
 from tastegraph.catalog.content import MAX_BOARD_DESCRIPTION, MAX_BOARD_NAME, Board, Pin
 from tastegraph.collect import EngagementIn, Kind, engagement
 from tastegraph.kernel import InvalidInput
-from tastegraph.usecases.callers import Caller
-from tastegraph.usecases.home_feed import PinPage, PinWithReasons, pin_with_reasons
+from tastegraph.usecases.callers import Caller, Visitor
+from tastegraph.usecases.home_feed import FeedPage, PinPage, PinWithReasons, feed, pin_with_reasons
 from tastegraph.usecases.related_pins import related
 
 __all__ = [
@@ -38,7 +38,10 @@ __all__ = [
     "BoardPins",
     "BoardSummary",
     "BoardView",
+    "FeedWithSave",
+    "Pin",
     "PinPageWithSave",
+    "PinWithReasons",
     "ProfilePage",
     "ProfileView",
     "SaveState",
@@ -50,6 +53,7 @@ __all__ = [
     "decode_cursor",
     "delete",
     "encode_cursor",
+    "feed_page",
     "follow_board",
     "follow_user",
     "my_boards",
@@ -57,10 +61,13 @@ __all__ = [
     "profile",
     "profile_page",
     "save",
+    "save_from_button",
     "save_state",
+    "save_to_new_board",
     "unfollow_board",
     "unfollow_user",
     "unsave",
+    "unsave_from_button",
     "update",
     "user_boards",
 ]
@@ -319,3 +326,50 @@ def pin_page(system: System, caller: Caller, pin_id: int, related_limit: int) ->
     more = related(system, caller, pin_id, related_limit)
     state = save_state(system, caller.user_id, [pin_id, *(r.pin_id for r in more)])
     return PinPageWithSave(page, more, state)
+
+
+# --- the Save button on the pages: change, then read what it shows now, in one transaction ----------
+
+
+def save_from_button(
+    system: System, user_id: int, pin_id: int, board_id: int | None, new_board: str | None
+) -> SaveState:
+    """Save the Pin to one of the person's boards, or to a new board of that name; the button's state
+    after it. Nothing is written when anything is refused."""
+    with system.write() as conn:
+        content.get_pin(conn, pin_id)
+        if new_board is not None:
+            board_id = content.create_board(conn, user_id, new_board, system.clock.now())
+        elif board_id is None:
+            raise InvalidInput("pick a board or name a new one", field="board_id")
+        else:
+            board_store.owned_board(conn, board_id, user_id)
+        if not board_store.is_saved(conn, board_id, pin_id):
+            _record(conn, system, user_id, EngagementIn(Kind.SAVE, pin_id=pin_id, board_id=board_id))
+        state = _save_state(conn, user_id, [pin_id])
+    assert state is not None
+    return state
+
+
+def unsave_from_button(system: System, user_id: int, pin_id: int, board_id: int) -> SaveState:
+    with system.write() as conn:
+        board_store.owned_board(conn, board_id, user_id)
+        content.get_pin(conn, pin_id)
+        if board_store.is_saved(conn, board_id, pin_id):
+            _record(conn, system, user_id, EngagementIn(Kind.UNSAVE, pin_id=pin_id, board_id=board_id))
+        state = _save_state(conn, user_id, [pin_id])
+    assert state is not None
+    return state
+
+
+@dataclass(frozen=True)
+class FeedWithSave:
+    feed: FeedPage
+    save: SaveState | None
+
+
+def feed_page(system: System, who: Caller | Visitor, limit: int) -> FeedWithSave:
+    """The home feed and the viewer's Save state for its Pins (the home page's one use case)."""
+    page = feed(system, who, limit)
+    user_id = who.user_id if isinstance(who, Caller) else None
+    return FeedWithSave(page, save_state(system, user_id, [i.pin_id for i in page.items]))
