@@ -173,7 +173,9 @@ def test_someone_elses_board(client: TestClient, system: System) -> None:
         r = other.request(method, path, json={"name": "mine now"} if method == "PATCH" else None)
         assert r.status_code == 403, (method, path, r.text)
     # Through the engagement API too.
-    r = other.post("/v1/engagement", json={"events": [{"kind": "save", "pin_id": pins[1], "board_id": public}]})
+    r = other.post(
+        "/v1/engagement", json={"events": [{"kind": "save", "pin_id": pins[1], "board_id": public}]}
+    )
     assert r.status_code == 403
     # A secret board: 404 for everything, exactly as for no board at all.
     missing = 999_999
