@@ -20,7 +20,18 @@ from tastegraph import __version__
 from tastegraph.api import docs, errors, openapi_errors, openapi_integers, openapi_text
 from tastegraph.api.input_guard import check_request_text, reads_body
 from tastegraph.api.middleware import BodyLimit, EmbeddableCors, RateLimit, SecurityHeaders
-from tastegraph.api.routes import accounts, ads, feed, offsite, privacy, psi, recommendations, tag, testing
+from tastegraph.api.routes import (
+    accounts,
+    ads,
+    boards,
+    feed,
+    offsite,
+    privacy,
+    psi,
+    recommendations,
+    tag,
+    testing,
+)
 from tastegraph.bootstrap import System
 from tastegraph.config import Settings
 from tastegraph.kernel import Unavailable
@@ -186,7 +197,7 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
     app.state.admin_auth_failures = per_minute(
         system, "api-admin-token-failures", ADMIN_AUTH_FAILURES_PER_MINUTE
     )
-    for module in (accounts, offsite, feed, recommendations, privacy, ads, psi, tag):
+    for module in (accounts, offsite, feed, recommendations, privacy, ads, psi, tag, boards):
         app.include_router(module.router)
     if system.settings.test_clock:
         app.include_router(testing.router)

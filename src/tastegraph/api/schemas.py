@@ -265,3 +265,95 @@ class WhyOut(BaseModel):
 
 class ClockBody(StrictModel):
     now: AwareDatetime
+
+
+# --- boards, profiles and following (issue 14: saving and boards) ----------------------------------------
+
+BoardName = Annotated[StrictStr, Field(min_length=1, max_length=120, json_schema_extra=TYPED_TEXT_RULE)]
+BoardDescription = Annotated[StrictStr, Field(max_length=500)]
+
+
+class BoardIn(StrictModel):
+    name: BoardName
+    description: BoardDescription = ""
+    secret: StrictBool = False
+
+
+class BoardPatch(StrictModel):
+    """Only the fields sent change."""
+
+    name: BoardName | None = None
+    description: BoardDescription | None = None
+    secret: StrictBool | None = None
+
+
+class BoardOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    secret: bool
+    owner: PersonCard
+    pin_count: int
+    follower_count: int
+    created_at: str
+    is_owner: bool  # the caller owns it
+    following: bool  # the caller follows it
+
+
+class BoardPinOut(BaseModel):
+    pin_id: int
+    saved_at: str
+    pin: PinOut
+
+
+class BoardPinsOut(BaseModel):
+    items: list[BoardPinOut]
+    next_cursor: str | None  # pass as ?cursor= for the next page; null at the end
+
+
+class SaveOut(BaseModel):
+    board_id: int
+    pin_id: int
+    saved: bool
+
+
+class UserBoardOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    secret: bool
+    pin_count: int
+    cover_pin_ids: list[int]
+    created_at: str
+
+
+class UserBoardsOut(BaseModel):
+    items: list[UserBoardOut]
+
+
+class MyBoardOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    secret: bool
+    pin_count: int
+    created_at: str
+
+
+class MyBoardsOut(BaseModel):
+    items: list[MyBoardOut]
+
+
+class ProfileOut(BaseModel):
+    id: int
+    display_name: str
+    board_count: int
+    follower_count: int
+    following_count: int
+    following_boards_count: int
+    is_self: bool
+    following: bool
+
+
+class FollowOut(BaseModel):
+    following: bool

@@ -71,6 +71,7 @@ class Board(TypedDict):
     id: int
     name: str
     description: str
+    secret: bool  # visible to its owner only
     pin_count: int
     created_at: str  # ISO 8601
 
@@ -255,12 +256,41 @@ def create_pin(
     return pin_id
 
 
-def create_board(conn: Connection, owner_id: int, name: str, now: datetime, description: str = "") -> int:
+MAX_BOARD_NAME = 120
+MAX_BOARD_DESCRIPTION = 500
+
+
+def board_name(name: str) -> str:
+    """A board name as stored: trimmed, 1 to MAX_BOARD_NAME characters (InvalidInput otherwise)."""
     name = name.strip()
-    if not 1 <= len(name) <= 120:
-        raise InvalidInput("a board name has 1 to 120 characters", field="name")
+    if not 1 <= len(name) <= MAX_BOARD_NAME:
+        raise InvalidInput(f"a board name has 1 to {MAX_BOARD_NAME} characters", field="name")
+    return name
+
+
+def board_description(description: str) -> str:
+    description = description.strip()
+    if len(description) > MAX_BOARD_DESCRIPTION:
+        raise InvalidInput(
+            f"a board description has at most {MAX_BOARD_DESCRIPTION} characters", field="description"
+        )
+    return description
+
+
+def create_board(
+    conn: Connection,
+    owner_id: int,
+    name: str,
+    now: datetime,
+    description: str = "",
+    secret: bool = False,
+) -> int:
+    name = board_name(name)
+    description = board_description(description)
     result = conn.execute(
-        insert(boards).values(owner_id=owner_id, name=name, description=description, created_at=now)
+        insert(boards).values(
+            owner_id=owner_id, name=name, description=description, secret=secret, created_at=now
+        )
     )
     assert result.inserted_primary_key is not None
     return int(result.inserted_primary_key[0])
@@ -269,10 +299,10 @@ def create_board(conn: Connection, owner_id: int, name: str, now: datetime, desc
 def boards_of(conn: Connection, user_id: int) -> list[Board]:
     count = func.count(board_pins.c.pin_id).label("pin_count")
     rows = conn.execute(
-        select(boards.c.id, boards.c.name, boards.c.description, boards.c.created_at, count)
+        select(boards.c.id, boards.c.name, boards.c.description, boards.c.secret, boards.c.created_at, count)
         .outerjoin(board_pins, board_pins.c.board_id == boards.c.id)
         .where(boards.c.owner_id == user_id)
-        .group_by(boards.c.id, boards.c.name, boards.c.description, boards.c.created_at)
+        .group_by(boards.c.id, boards.c.name, boards.c.description, boards.c.secret, boards.c.created_at)
         .order_by(boards.c.id)
     ).mappings()
     return [
@@ -280,6 +310,7 @@ def boards_of(conn: Connection, user_id: int) -> list[Board]:
             "id": int(r["id"]),
             "name": r["name"],
             "description": r["description"],
+            "secret": bool(r["secret"]),
             "pin_count": int(r["pin_count"]),
             "created_at": r["created_at"].isoformat(),
         }
@@ -288,7 +319,8 @@ def boards_of(conn: Connection, user_id: int) -> list[Board]:
 
 
 def get_boards(conn: Connection, board_ids: Iterable[int]) -> dict[int, BoardCard]:
-    """Boards by id (missing ids are left out), with their owner's name and Pin count."""
+    """Public boards by id (missing and secret ones are left out: these cards are shown to others),
+    with their owner's name and Pin count."""
     ids = list(dict.fromkeys(board_ids))
     if not ids:
         return {}
@@ -298,7 +330,7 @@ def get_boards(conn: Connection, board_ids: Iterable[int]) -> dict[int, BoardCar
             boards.c.id, boards.c.name, boards.c.description, boards.c.owner_id, users.c.display_name, count
         )
         .join(users, users.c.id == boards.c.owner_id)
-        .where(boards.c.id.in_(ids))
+        .where(boards.c.id.in_(ids), boards.c.secret.is_(False))
     )
     return {
         int(r[0]): {
@@ -342,6 +374,8 @@ def save_pin(conn: Connection, user_id: int, pin_id: int, board_id: int | None, 
         board_id = int(first) if first is not None else create_board(conn, user_id, "Saved", now)
     board = _require(conn, boards, board_id, "board", "board_id")
     if int(board["owner_id"]) != user_id:
+        if board["secret"]:  # never reveal that a secret board exists
+            raise NotFound(f"no board with id {board_id}", field="board_id")
         raise Forbidden("you can only save to your own boards", field="board_id")
     try:
         with conn.begin_nested():
@@ -355,7 +389,12 @@ def save_pin(conn: Connection, user_id: int, pin_id: int, board_id: int | None, 
 
 
 def follow_board(conn: Connection, user_id: int, board_id: int, now: datetime) -> None:
-    _require(conn, boards, board_id, "board", "board_id")
+    """Follow another person's public board (a secret one is NotFound, one's own is refused)."""
+    board = _require(conn, boards, board_id, "board", "board_id")
+    if int(board["owner_id"]) == user_id:
+        raise InvalidInput("you cannot follow your own board", field="board_id")
+    if board["secret"]:
+        raise NotFound(f"no board with id {board_id}", field="board_id")
     _insert_ignore(conn, board_follows, {"user_id": user_id, "board_id": board_id, "created_at": now})
 
 

@@ -28,6 +28,12 @@ from tastegraph.catalog.tables import (
 )
 from tastegraph.kernel.fastsql import Query, utc_time
 
+# Secret boards are their owner's alone (catalog.boards): every read below that looks at other people's
+# boards or saves (what a feed, a related Pin, a suggestion or a reason is made of) keeps to public boards.
+# Only reads of the viewer's own saves (saved_newest_first, recent_saves, saved_pins) see their secret
+# boards too: the owner's own feed may use their own secret saves.
+_PUBLIC = boards.c.secret.is_(False)
+
 # --- one person's saves, hides and follows (every home feed and related Pins request) ----------------
 
 # Every save, newest first, without the times (reading a time costs more than the rest of the row), and
@@ -51,7 +57,7 @@ _FOLLOWED_BOARDS = Query(
     select(board_pins.c.pin_id, boards.c.id, boards.c.name, board_pins.c.saved_at)
     .join(board_follows, board_follows.c.board_id == board_pins.c.board_id)
     .join(boards, boards.c.id == board_pins.c.board_id)
-    .where(board_follows.c.user_id == bindparam("user_id"))
+    .where(board_follows.c.user_id == bindparam("user_id"), _PUBLIC)
     .order_by(board_pins.c.saved_at.desc())
     .limit(bindparam("limit"))
 )
@@ -59,12 +65,13 @@ _FOLLOWED_PEOPLE = Query(
     select(board_pins.c.pin_id, users.c.id, users.c.display_name, board_pins.c.saved_at)
     .join(user_follows, user_follows.c.followee_id == board_pins.c.saved_by)
     .join(users, users.c.id == board_pins.c.saved_by)
-    .where(user_follows.c.follower_id == bindparam("user_id"))
+    .join(boards, boards.c.id == board_pins.c.board_id)
+    .where(user_follows.c.follower_id == bindparam("user_id"), _PUBLIC)
     .order_by(board_pins.c.saved_at.desc())
     .limit(bindparam("limit"))
 )
 _BOARD_NAMES = Query(
-    select(boards.c.id, boards.c.name).where(boards.c.id.in_(bindparam("ids", expanding=True)))
+    select(boards.c.id, boards.c.name).where(boards.c.id.in_(bindparam("ids", expanding=True)), _PUBLIC)
 )
 
 
@@ -100,7 +107,7 @@ def saves_by_followed_people(conn: Connection, user_id: int, limit: int) -> list
 
 
 def board_names(conn: Connection, board_ids: set[int]) -> dict[int, str]:
-    """Names of the boards that still exist."""
+    """Names of the boards that still exist and are public (a reason never names a secret board)."""
     if not board_ids:
         return {}
     return {int(i): str(n) for i, n in _BOARD_NAMES.rows(conn, {"ids": sorted(board_ids)})}
@@ -120,7 +127,8 @@ def co_saved_with(
     rows = conn.execute(
         select(bp_other.c.pin_id, bp_seed.c.pin_id, co)
         .join(bp_other, bp_other.c.board_id == bp_seed.c.board_id)
-        .where(bp_seed.c.pin_id.in_(seeds), bp_other.c.pin_id.not_in(all_seeds))
+        .join(boards, boards.c.id == bp_seed.c.board_id)
+        .where(bp_seed.c.pin_id.in_(seeds), bp_other.c.pin_id.not_in(all_seeds), _PUBLIC)
         .group_by(bp_other.c.pin_id, bp_seed.c.pin_id)
         .order_by(co.desc(), bp_other.c.pin_id)
         .limit(want)
@@ -136,7 +144,8 @@ def co_saved_boards(conn: Connection, pin_id: int, want: int) -> Sequence[Row[An
     return conn.execute(
         select(other.c.pin_id, n, func.min(other.c.board_id))
         .join(other, other.c.board_id == seed.c.board_id)
-        .where(seed.c.pin_id == pin_id, other.c.pin_id != pin_id)
+        .join(boards, boards.c.id == seed.c.board_id)
+        .where(seed.c.pin_id == pin_id, other.c.pin_id != pin_id, _PUBLIC)
         .group_by(other.c.pin_id)
         .order_by(n.desc(), other.c.pin_id)
         .limit(want)
@@ -231,7 +240,8 @@ def boards_holding_most(conn: Connection, pin_ids: list[int], want: int) -> list
     n = func.count().label("n")
     rows = conn.execute(
         select(board_pins.c.board_id, n)
-        .where(board_pins.c.pin_id.in_(pin_ids))
+        .join(boards, boards.c.id == board_pins.c.board_id)
+        .where(board_pins.c.pin_id.in_(pin_ids), _PUBLIC)
         .group_by(board_pins.c.board_id)
         .order_by(n.desc(), board_pins.c.board_id)
         .limit(want)
@@ -242,7 +252,9 @@ def boards_holding_most(conn: Connection, pin_ids: list[int], want: int) -> list
 def pins_on_boards(conn: Connection, board_ids: list[int]) -> list[tuple[int, int]]:
     """(board, Pin) of everything on the boards now."""
     rows = conn.execute(
-        select(board_pins.c.board_id, board_pins.c.pin_id).where(board_pins.c.board_id.in_(board_ids))
+        select(board_pins.c.board_id, board_pins.c.pin_id)
+        .join(boards, boards.c.id == board_pins.c.board_id)
+        .where(board_pins.c.board_id.in_(board_ids), _PUBLIC)
     )
     return [(int(b), int(p)) for b, p in rows]
 
@@ -260,7 +272,8 @@ def savers_of(conn: Connection, pin_ids: list[int]) -> list[tuple[int, int]]:
     rows = conn.execute(
         select(board_pins.c.saved_by, pins.c.save_count)
         .join(pins, pins.c.id == board_pins.c.pin_id)
-        .where(board_pins.c.pin_id.in_(pin_ids))
+        .join(boards, boards.c.id == board_pins.c.board_id)
+        .where(board_pins.c.pin_id.in_(pin_ids), _PUBLIC)
     )
     return [(int(u), int(saves)) for u, saves in rows]
 
@@ -271,7 +284,8 @@ def top_savers_in_topics(conn: Connection, topic_ids: list[int], want: int) -> l
     rows = conn.execute(
         select(board_pins.c.saved_by, n)
         .join(pin_topics, pin_topics.c.pin_id == board_pins.c.pin_id)
-        .where(pin_topics.c.topic_id.in_(topic_ids))
+        .join(boards, boards.c.id == board_pins.c.board_id)
+        .where(pin_topics.c.topic_id.in_(topic_ids), _PUBLIC)
         .group_by(board_pins.c.saved_by)
         .order_by(n.desc(), board_pins.c.saved_by)
         .limit(want)
@@ -286,9 +300,9 @@ def existing_people(conn: Connection, user_ids: list[int]) -> set[int]:
 def saves_among(conn: Connection, people: list[int], pin_ids: list[int]) -> list[tuple[int, int]]:
     """(person, Pin) for each of `pin_ids` the people saved."""
     rows = conn.execute(
-        select(board_pins.c.saved_by, board_pins.c.pin_id).where(
-            board_pins.c.saved_by.in_(people), board_pins.c.pin_id.in_(pin_ids)
-        )
+        select(board_pins.c.saved_by, board_pins.c.pin_id)
+        .join(boards, boards.c.id == board_pins.c.board_id)
+        .where(board_pins.c.saved_by.in_(people), board_pins.c.pin_id.in_(pin_ids), _PUBLIC)
     )
     return [(int(u), int(p)) for u, p in rows]
 
@@ -301,7 +315,8 @@ def saves_per_topic(conn: Connection, people: list[int]) -> list[tuple[int, int,
     rows = conn.execute(
         select(board_pins.c.saved_by, pin_topics.c.topic_id, n)
         .join(pin_topics, pin_topics.c.pin_id == board_pins.c.pin_id)
-        .where(board_pins.c.saved_by.in_(people))
+        .join(boards, boards.c.id == board_pins.c.board_id)
+        .where(board_pins.c.saved_by.in_(people), _PUBLIC)
         .group_by(board_pins.c.saved_by, pin_topics.c.topic_id)
         .order_by(board_pins.c.saved_by, pin_topics.c.topic_id)
     )
@@ -335,12 +350,19 @@ def all_user_ids(conn: Connection) -> list[int]:
 
 
 def all_board_ids(conn: Connection) -> list[int]:
-    return [int(i) for i in conn.execute(select(boards.c.id)).scalars()]
+    """Every public board: a trained model (walks, co-saves, board and people suggestions) never holds a
+    secret one."""
+    return [int(i) for i in conn.execute(select(boards.c.id).where(_PUBLIC)).scalars()]
 
 
 def all_saves(conn: Connection) -> Sequence[Row[Any, Any, Any]]:
-    """(board, Pin, saver) of every save."""
-    return conn.execute(select(board_pins.c.board_id, board_pins.c.pin_id, board_pins.c.saved_by)).all()
+    """(board, Pin, saver) of every save to a public board (the model is shared by everyone: a secret
+    save enters the owner's own feed only at request time, through their live profile)."""
+    return conn.execute(
+        select(board_pins.c.board_id, board_pins.c.pin_id, board_pins.c.saved_by)
+        .join(boards, boards.c.id == board_pins.c.board_id)
+        .where(_PUBLIC)
+    ).all()
 
 
 def all_hides(conn: Connection) -> Sequence[Row[Any, Any]]:

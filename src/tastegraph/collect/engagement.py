@@ -10,7 +10,7 @@ from typing import Literal, TypedDict
 
 from sqlalchemy import Connection, delete, insert, or_, select
 
-from tastegraph.catalog import content, lookups
+from tastegraph.catalog import boards, content, lookups
 from tastegraph.collect.tables import engagement_events
 from tastegraph.kernel import InvalidInput, NotFound
 from tastegraph.kernel.ids import new_event_id
@@ -27,6 +27,12 @@ class Kind(StrEnum):
     FOLLOW_BOARD = "follow_board"
     FOLLOW_USER = "follow_user"
     SEARCH = "search"
+    # Boards and following (issue 14): undoing a save or a follow, and deleting a board, are engagement
+    # too, so the history a person exports and the recommenders read says what changed.
+    UNSAVE = "unsave"
+    UNFOLLOW_BOARD = "unfollow_board"
+    UNFOLLOW_USER = "unfollow_user"
+    DELETE_BOARD = "delete_board"
 
 
 # Which target each kind needs.
@@ -38,7 +44,13 @@ _NEEDS: dict[Kind, str] = {
     Kind.FOLLOW_BOARD: "board_id",
     Kind.FOLLOW_USER: "target_user_id",
     Kind.SEARCH: "query",
+    Kind.UNSAVE: "pin_id",
+    Kind.UNFOLLOW_BOARD: "board_id",
+    Kind.UNFOLLOW_USER: "target_user_id",
+    Kind.DELETE_BOARD: "board_id",
 }
+# Kinds that need a second target.
+_ALSO_NEEDS: dict[Kind, str] = {Kind.UNSAVE: "board_id"}
 
 
 @dataclass(frozen=True)
@@ -68,18 +80,18 @@ def record_engagement(
     if len(set(ids)) != len(ids):
         raise InvalidInput("event ids repeat within the batch", field="events")
     for i, e in enumerate(events):
-        need = _NEEDS[e.kind]
-        if getattr(e, need) in (None, ""):
-            raise InvalidInput(f"a {e.kind.value} event needs {need}", field=f"events[{i}].{need}")
+        for need in (_NEEDS[e.kind], _ALSO_NEEDS.get(e.kind)):
+            if need is not None and getattr(e, need) in (None, ""):
+                raise InvalidInput(f"a {e.kind.value} event needs {need}", field=f"events[{i}].{need}")
         if e.occurred_at is not None and e.occurred_at > now + FUTURE_TOLERANCE:
             raise InvalidInput("occurred_at is in the future", field=f"events[{i}].occurred_at")
-    _check_targets_exist(conn, events)
-
     existing = set(
         conn.execute(
             select(engagement_events.c.event_id).where(engagement_events.c.event_id.in_(ids))
         ).scalars()
     )
+    # A stored event retried (a deleted board's delete_board, say) is a duplicate, not a 404.
+    _check_targets_exist(conn, events, {i for i, event_id in enumerate(ids) if event_id in existing})
     out: list[EngagementOutcome] = []
     for i, (event_id, e) in enumerate(zip(ids, events, strict=True)):
         if event_id in existing:
@@ -87,6 +99,7 @@ def record_engagement(
             continue
         when = e.occurred_at or now
         board_id = e.board_id
+        query = e.query
         if e.kind is Kind.SAVE:
             assert e.pin_id is not None
             board_id = content.save_pin(conn, user_id, e.pin_id, e.board_id, when)
@@ -102,6 +115,24 @@ def record_engagement(
                 content.follow_user(conn, user_id, e.target_user_id, when)
             except InvalidInput as exc:
                 raise InvalidInput(exc.message, field=f"events[{i}].target_user_id") from exc
+        elif e.kind is Kind.UNSAVE:
+            assert e.pin_id is not None and e.board_id is not None
+            boards.unsave_pin(conn, user_id, e.board_id, e.pin_id)
+        elif e.kind is Kind.UNFOLLOW_BOARD:
+            assert e.board_id is not None
+            boards.unfollow_board(conn, user_id, e.board_id)
+        elif e.kind is Kind.UNFOLLOW_USER:
+            assert e.target_user_id is not None
+            try:
+                boards.unfollow_user(conn, user_id, e.target_user_id)
+            except InvalidInput as exc:
+                raise InvalidInput(exc.message, field=f"events[{i}].target_user_id") from exc
+        elif e.kind is Kind.DELETE_BOARD:
+            assert e.board_id is not None
+            # The event cannot name the board it deleted (events naming a board go with it): it keeps
+            # the board's name instead, for the person's own history and export.
+            query = boards.delete_board(conn, user_id, e.board_id)
+            board_id = None
         conn.execute(
             insert(engagement_events).values(
                 event_id=event_id,
@@ -110,7 +141,7 @@ def record_engagement(
                 pin_id=e.pin_id,
                 board_id=board_id,
                 target_user_id=e.target_user_id,
-                query=(e.query or None) and e.query[:200],
+                query=(query or None) and query[:200],
                 occurred_at=when,
                 received_at=now,
             )
@@ -120,14 +151,16 @@ def record_engagement(
     return out
 
 
-def _check_targets_exist(conn: Connection, events: Sequence[EngagementIn]) -> None:
-    """Unknown Pin or board ids are a 404 naming the event, before anything is written."""
-    pin_ids = {e.pin_id for e in events if e.pin_id is not None}
-    board_ids = {e.board_id for e in events if e.board_id is not None}
+def _check_targets_exist(conn: Connection, events: Sequence[EngagementIn], stored: set[int]) -> None:
+    """Unknown Pin or board ids are a 404 naming the event, before anything is written (events at the
+    positions in `stored` are already stored: not checked)."""
+    fresh = [(i, e) for i, e in enumerate(events) if i not in stored]
+    pin_ids = {e.pin_id for _, e in fresh if e.pin_id is not None}
+    board_ids = {e.board_id for _, e in fresh if e.board_id is not None}
     known_pins = lookups.existing_pins(conn, pin_ids)
     known_boards = lookups.existing_boards(conn, board_ids)
 
-    for i, e in enumerate(events):
+    for i, e in fresh:
         if e.pin_id is not None and e.pin_id not in known_pins:
             raise NotFound(f"no Pin with id {e.pin_id}", field=f"events[{i}].pin_id")
         if e.board_id is not None and e.board_id not in known_boards:

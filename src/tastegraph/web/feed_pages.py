@@ -6,11 +6,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from tastegraph.edge.deps import CallerDep, SystemDep
-from tastegraph.usecases import home_feed
+from tastegraph.usecases import boards
+from tastegraph.web.board_pages import card, reason_texts
 from tastegraph.web.images import image_size, image_src, topic_label
 from tastegraph.web.rendering import Pages, site_host
 
 FEED_SIZE = 40
+RELATED_SIZE = 12
 
 
 def routes(pages: Pages) -> APIRouter:
@@ -18,7 +20,8 @@ def routes(pages: Pages) -> APIRouter:
 
     @router.get("/", response_class=HTMLResponse)
     def home(request: Request, system: SystemDep, caller: CallerDep) -> Response:
-        feed = home_feed.feed(system, caller, FEED_SIZE)
+        shown = boards.feed_page(system, caller, FEED_SIZE)  # the feed and its Save buttons' state
+        feed = shown.feed
         cards = []
         for entry in feed.items:
             pin = entry.pin
@@ -40,12 +43,16 @@ def routes(pages: Pages) -> APIRouter:
                 "cards": cards,
                 "offsite_used": feed.offsite_data_used,
                 "offsite_note": feed.offsite_data_note,
+                "save": shown.save,
+                "back": "/",
             },
         )
 
     @router.get("/pins/{pin_id:int}", response_class=HTMLResponse)
     def pin_page(pin_id: int, request: Request, system: SystemDep, caller: CallerDep) -> Response:
-        shown = home_feed.pin_with_reasons(system, caller, pin_id)  # NotFound -> the 404 page
+        # The Pin, why it is shown, its related Pins and the Save state (NotFound -> the 404 page).
+        whole = boards.pin_page(system, caller, pin_id, RELATED_SIZE)
+        shown = whole.page
         pin = shown.pin
         return pages.render(
             request,
@@ -56,6 +63,9 @@ def routes(pages: Pages) -> APIRouter:
                 "image": image_src(pin),
                 "reasons": [str(r["text"]) for r in shown.reasons if r.get("text")],
                 "topics": [(t, topic_label(t, shown.topic_names.get(t))) for t in pin["topics"]],
+                "related": [card(r.pin, reason_texts(r)) for r in whole.related],
+                "save": whole.save,
+                "back": f"/pins/{pin_id}",
             },
         )
 

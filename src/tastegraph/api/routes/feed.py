@@ -80,6 +80,4 @@ def post_engagement(body: EngagementBatch, system: SystemDep, user_id: UserDep) 
     return EngagementResult(events=[EventStatus(**r) for r in results])
 
 
-@router.get("/me/boards", summary="My boards")
-def my_boards(system: SystemDep, user_id: UserDep) -> dict[str, object]:
-    return {"items": home_feed.my_boards(system, user_id)}
+# GET /v1/me/boards moved to api/routes/boards.py (with its schema).

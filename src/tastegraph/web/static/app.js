@@ -60,3 +60,57 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
   else ready();
 })();
+
+/* --- Save button (boards, issue 14) ---------------------------------------------------------------
+   The Save button's forms (web/templates/_save_button.html) work as plain POSTs; here they are sent
+   with fetch instead, and the server's new state of the button replaces the old one in place. */
+(function () {
+  "use strict";
+
+  function submitNatively(form, submitter) {
+    if (submitter && submitter.name) {
+      var carry = document.createElement("input");
+      carry.type = "hidden";
+      carry.name = submitter.name;
+      carry.value = submitter.value;
+      form.appendChild(carry);
+    }
+    form.submit();
+  }
+
+  function send(form, submitter) {
+    var body = new FormData(form);
+    if (submitter && submitter.name) body.append(submitter.name, submitter.value);
+    var button = form.closest("[data-save-button]");
+    if (button) button.setAttribute("aria-busy", "true");
+    fetch(form.action, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch" }
+    }).then(function (response) {
+      if (response.redirected) { window.location.href = response.url; return null; }
+      if (!response.ok && response.status !== 422) { submitNatively(form, submitter); return null; }
+      return response.text();
+    }).then(function (html) {
+      if (html === null || !button) return;
+      var holder = document.createElement("div");
+      holder.innerHTML = html.trim();
+      var fresh = holder.firstElementChild;
+      if (!fresh) return;
+      button.replaceWith(fresh);
+      // The card changed height: the masonry grid listens for "toggle" (captured) to lay it out again.
+      fresh.dispatchEvent(new Event("toggle"));
+      var status = fresh.querySelector(".saved-to, .save-error, .btn-save");
+      if (status && status.focus && status.classList.contains("btn-save")) status.focus();
+    }).catch(function () { submitNatively(form, submitter); });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form || !form.matches || !form.matches("form[data-save-form]")) return;
+    if (typeof fetch !== "function" || typeof FormData !== "function") return;
+    event.preventDefault();
+    send(form, event.submitter);
+  });
+})();
