@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
@@ -165,6 +165,8 @@ class EngagementEvent(StrictModel):
     target_user_id: IdInt | None = None
     query: StrictStr | None = Field(default=None, max_length=200)
     occurred_at: AwareDatetime | None = None
+    # Feed controls: why a Pin is hidden (kind hide only).
+    reason: Literal["not_interested", "seen_it", "offensive"] | None = None
 
 
 class EngagementBatch(StrictModel):

@@ -4,7 +4,8 @@ other packages use these modules' functions.)"""
 from tastegraph.catalog import accounts as accounts
 from tastegraph.catalog import bulk as bulk
 from tastegraph.catalog import content as content
+from tastegraph.catalog import feed_controls as feed_controls
 from tastegraph.catalog import graph_reads as graph_reads
 from tastegraph.catalog import lookups as lookups
 
-__all__ = ["accounts", "bulk", "content", "graph_reads", "lookups"]
+__all__ = ["accounts", "bulk", "content", "feed_controls", "graph_reads", "lookups"]
