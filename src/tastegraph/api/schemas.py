@@ -200,10 +200,21 @@ class FeedEntry(BaseModel):
     pin: PinOut | None = None
 
 
+class ToneDownOut(BaseModel):
+    """Feed controls: a site or topic the viewer's hides or removed topics show less of."""
+
+    kind: Literal["site", "topic"]
+    value: str  # the domain, or the topic's slug
+    hides: int  # strikes from the viewer's hides of its Pins (by reason)
+    removed: bool  # a topic the viewer removed in the feed tuner
+    factor: float  # its Pins' places in the feed are multiplied by this
+
+
 class FeedOut(BaseModel):
     items: list[FeedEntry]
     offsite_data_used: bool
     offsite_data_note: str | None = None
+    toned_down: list[ToneDownOut] = []  # feed controls
 
 
 class PinsOut(BaseModel):

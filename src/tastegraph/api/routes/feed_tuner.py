@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from tastegraph.api.context import CallerDep, SameOriginJson, SystemDep, UserDep
 from tastegraph.api.openapi_errors import fails_with
-from tastegraph.api.schemas import IdPath
+from tastegraph.api.schemas import IdPath, ToneDownOut
 from tastegraph.usecases import feed_tuner
 
 router = APIRouter(prefix="/v1", tags=["feed controls"], dependencies=[SameOriginJson])
@@ -65,14 +65,6 @@ class HiddenOut(BaseModel):
     domain: str
     reason: Literal["not_interested", "seen_it", "offensive"] | None
     hidden_at: str
-
-
-class ToneDownOut(BaseModel):
-    kind: Literal["site", "topic"]
-    value: str
-    hides: int
-    removed: bool
-    factor: float
 
 
 class FeedTunerOut(BaseModel):
