@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tastegraph.bootstrap import System
 from tastegraph.catalog import content
 from tastegraph.collect.tables import engagement_events, offsite_visits
-from tests.helpers import MiniWorld, mini_world, sign_up_in, trained_model
+from tests.helpers import MiniWorld, csrf_token, mini_world, page_sign_up, sign_up_in, trained_model
 
 
 def _feed(client: TestClient, limit: int = 40) -> dict[str, Any]:
@@ -336,3 +336,61 @@ def test_unfollowing_from_the_tuner(client: TestClient, system: System) -> None:
     assert not {"followed_board", "followed_person"} & reasons
     assert client.delete(f"/v1/me/feed-tuner/boards/{board_id}").status_code == 404
     assert client.delete(f"/v1/me/feed-tuner/people/{author_id}").status_code == 404
+
+
+# --- the pages ------------------------------------------------------------------------------------------
+
+
+def test_pages_hide_undo_and_tune(client: TestClient, system: System) -> None:
+    world = mini_world(system)
+    page_sign_up(client)
+    pin = world.pins_by_domain["simmerandsage.com"][0]
+    home = client.get("/")
+    assert f'action="/pins/{pin}/hide"' in home.text and 'href="/feed-tuner"' in home.text
+    token = csrf_token(client, "/")
+    # Without the CSRF token: refused, nothing hidden.
+    r = client.post(f"/pins/{pin}/hide", data={"reason": "seen_it"}, follow_redirects=False)
+    assert r.status_code == 403
+    assert _tuner(client)["hidden"] == []
+    # A reason the page never offers: 422, nothing hidden.
+    r = client.post(
+        f"/pins/{pin}/hide", data={"reason": "boring", "csrf_token": token}, follow_redirects=False
+    )
+    assert r.status_code == 422
+    assert _tuner(client)["hidden"] == []
+    r = client.post(
+        f"/pins/{pin}/hide",
+        data={"reason": "not_interested", "csrf_token": token, "next": "/"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/?notice=pin_hidden"
+    assert f'data-pin-id="{pin}"' not in client.get("/").text
+    # The page script's background request gets 204.
+    r = client.post(f"/pins/{pin}/unhide", data={"csrf_token": token}, headers={"Accept": "application/json"})
+    assert r.status_code == 204
+    assert f'data-pin-id="{pin}"' in client.get("/").text
+
+    _visit(client, "https://trailpeak-gear.com/tent")
+    page = client.get("/feed-tuner")
+    assert page.status_code == 200 and "trailpeak-gear.com" in page.text
+    assert "Content-Security-Policy" in page.headers and "<script>" not in page.text
+    r = client.post(
+        "/feed-tuner/sites/remove",
+        data={"domain": "trailpeak-gear.com", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/feed-tuner?notice=site_removed#sites"
+    assert 'data-domain="trailpeak-gear.com"' not in client.get("/feed-tuner").text
+    r = client.post(
+        "/feed-tuner/topics/remove", data={"topic": "cooking", "csrf_token": token}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    assert 'data-removed-topic="cooking"' in client.get("/feed-tuner").text
+    assert (
+        client.post("/feed-tuner/boards/remove", data={"board_id": "x", "csrf_token": token}).status_code
+        == 404
+    )
+    # Signed out: sent to sign in.
+    anon = TestClient(client.app, base_url=str(client.base_url))
+    r = anon.get("/feed-tuner", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/signin")

@@ -7,10 +7,19 @@ from fastapi.responses import HTMLResponse
 
 from tastegraph.edge.deps import CallerDep, SystemDep
 from tastegraph.usecases import home_feed
+from tastegraph.usecases.feed_tuner import ToneDown
 from tastegraph.web.images import image_size, image_src, topic_label
 from tastegraph.web.rendering import Pages, site_host
 
 FEED_SIZE = 40
+
+
+def toned_down_phrases(toned_down: list[ToneDown]) -> list[str]:
+    """Feed controls: "from example.com", "about Outdoors" for the home page's note."""
+    return [
+        f"from {d['value']}" if d["kind"] == "site" else f"about {topic_label(d['value'])}"
+        for d in toned_down
+    ][:4]
 
 
 def routes(pages: Pages) -> APIRouter:
@@ -40,6 +49,7 @@ def routes(pages: Pages) -> APIRouter:
                 "cards": cards,
                 "offsite_used": feed.offsite_data_used,
                 "offsite_note": feed.offsite_data_note,
+                "toned_down": toned_down_phrases(feed.toned_down),
             },
         )
 
