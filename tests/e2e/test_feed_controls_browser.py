@@ -12,7 +12,6 @@ import pytest
 
 from tastegraph.collect import VisitIn, visits
 from tastegraph.consent import RequestSignals
-
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, World, shot, sign_up_and_in, watch
 
 EMAIL = "tuner@example.com"
