@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, text
 
 from tastegraph.ads import accounts as ad_accounts
 from tastegraph.ads import audiences, customer_lists
-from tastegraph.catalog import content
+from tastegraph.catalog import content, feed_controls
 from tastegraph.collect import advertiser_events, engagement, visits
 from tastegraph.config import Settings
 from tastegraph.consent import ConsentDefaults, ConsentService, Policy
@@ -182,4 +182,6 @@ def _wire(system: System, retention: timedelta, ad_retention: timedelta) -> None
         )
     )
     reg.register(PersonalDataStore("identity", identity.export, identity.erase, identity.sweep_sessions))
+    # Feed controls: topics the person removed from their feed (hides, with reasons, are in "catalog").
+    reg.register(PersonalDataStore("feed_removed_topics", feed_controls.export, feed_controls.erase))
     reg.register(PersonalDataStore("catalog", content.export, content.erase))

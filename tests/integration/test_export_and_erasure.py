@@ -35,12 +35,14 @@ def _busy_person(client: TestClient, system: System) -> tuple[int, str, dict[str
                 {"kind": "save", "pin_id": pins[0], "event_id": "zed-save-0001"},
                 {"kind": "click", "pin_id": pins[1]},
                 {"kind": "closeup", "pin_id": pins[2]},
-                {"kind": "hide", "pin_id": pins[3]},
+                {"kind": "hide", "pin_id": pins[3], "reason": "offensive"},
                 {"kind": "search", "query": "tents"},
             ]
         },
     )
     assert r.status_code == 200, r.text
+    # Feed controls: a topic removed from the feed (a store of its own).
+    assert client.delete("/v1/me/feed-tuner/topics/cooking").status_code == 204
     _advertiser_data(client, system, user_id)
     system.prepare_psi()  # their identifiers blinded for private set intersection
     client.patch("/v1/me/settings", json={"personalization": False})
@@ -122,6 +124,8 @@ def test_export_has_everything(client: TestClient, system: System) -> None:
     assert data["consent"]["settings"]["personalization"] is True
     assert data["catalog"]["saves"][0]["pin_id"] == ctx["pins"][0]
     assert data["catalog"]["hidden_pins"][0]["pin_id"] == ctx["pins"][3]
+    assert data["catalog"]["hidden_pins"][0]["reason"] == "offensive"
+    assert [t["topic"] for t in data["feed_removed_topics"]] == ["cooking"]
     assert data["identity"]["linked_browsers"]
     assert sorted(e["event_name"] for e in data["advertiser_events"]) == [
         "checkout",
@@ -183,6 +187,7 @@ def test_delete_account_leaves_nothing(client: TestClient, system: System) -> No
         "person_identifiers",
         "psi_points",
         "advertiser_data_blocks",
+        "topic_exclusions",
     }
     assert tables >= new_tables | {"advertisers"}
     shop_events = sum(1 for t, row in before if t == "advertiser_events")

@@ -25,6 +25,7 @@ from tastegraph.api.routes import (
     ads,
     boards,
     feed,
+    feed_tuner,
     offsite,
     privacy,
     psi,
@@ -199,6 +200,7 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
     )
     for module in (accounts, offsite, feed, recommendations, privacy, ads, psi, tag, boards):
         app.include_router(module.router)
+    app.include_router(feed_tuner.router)  # feed controls: hides' undo, the feed tuner, searches
     if system.settings.test_clock:
         app.include_router(testing.router)
     if system.settings.admin_token is not None:  # operator routes exist only with their token

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
@@ -173,6 +173,8 @@ class EngagementEvent(StrictModel):
     target_user_id: IdInt | None = None
     query: StrictStr | None = Field(default=None, max_length=200)
     occurred_at: AwareDatetime | None = None
+    # Feed controls: why a Pin is hidden (kind hide only).
+    reason: Literal["not_interested", "seen_it", "offensive"] | None = None
 
 
 class EngagementBatch(StrictModel):
@@ -206,10 +208,21 @@ class FeedEntry(BaseModel):
     pin: PinOut | None = None
 
 
+class ToneDownOut(BaseModel):
+    """Feed controls: a site or topic the viewer's hides or removed topics show less of."""
+
+    kind: Literal["site", "topic"]
+    value: str  # the domain, or the topic's slug
+    hides: int  # strikes from the viewer's hides of its Pins (by reason)
+    removed: bool  # a topic the viewer removed in the feed tuner
+    factor: float  # its Pins' places in the feed are multiplied by this
+
+
 class FeedOut(BaseModel):
     items: list[FeedEntry]
     offsite_data_used: bool
     offsite_data_note: str | None = None
+    toned_down: list[ToneDownOut] = []  # feed controls
 
 
 class PinsOut(BaseModel):

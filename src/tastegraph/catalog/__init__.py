@@ -5,7 +5,8 @@ from tastegraph.catalog import accounts as accounts
 from tastegraph.catalog import boards as boards
 from tastegraph.catalog import bulk as bulk
 from tastegraph.catalog import content as content
+from tastegraph.catalog import feed_controls as feed_controls
 from tastegraph.catalog import graph_reads as graph_reads
 from tastegraph.catalog import lookups as lookups
 
-__all__ = ["accounts", "boards", "bulk", "content", "graph_reads", "lookups"]
+__all__ = ["accounts", "boards", "bulk", "content", "feed_controls", "graph_reads", "lookups"]

@@ -434,7 +434,7 @@ class CatalogExport(TypedDict):
     """What the catalogue holds about a person. The rows read as they are (times in ISO 8601) are
     mappings of their columns: account (id, email, display_name, created_at), saves (board_id,
     pin_id, saved_at), followed boards (board_id, created_at), followed people (followee_id,
-    created_at), hidden Pins (pin_id, created_at)."""
+    created_at), hidden Pins (pin_id, created_at, reason)."""
 
     account: dict[str, object] | None
     boards: list[Board]
@@ -469,7 +469,7 @@ def export(conn: Connection, user_id: int) -> CatalogExport:
         )
     ).mappings()
     hidden = conn.execute(
-        select(hides.c.pin_id, hides.c.created_at).where(hides.c.user_id == user_id)
+        select(hides.c.pin_id, hides.c.created_at, hides.c.reason).where(hides.c.user_id == user_id)
     ).mappings()
     created = conn.execute(
         select(pins.c.id, pins.c.title, pins.c.link_url).where(pins.c.creator_id == user_id)

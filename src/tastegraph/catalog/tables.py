@@ -109,5 +109,18 @@ hides = table(
     person_ref(primary_key=True),
     reference("pin_id", "pins.id", primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Feed controls: why the person hid it (not_interested | seen_it | offensive), or none given.
+    Column("reason", String(20), nullable=True),
+    personal=True,
+)
+
+# --- feed controls ----------------------------------------------------------------------------------
+# A topic the person removed in "Tune your home feed": it no longer counts as an interest and its Pins
+# are ranked lower (catalog.feed_controls).
+topic_exclusions = table(
+    "topic_exclusions",
+    person_ref(primary_key=True),
+    Column("topic_id", Integer, ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
     personal=True,
 )

@@ -10,7 +10,7 @@ from typing import Literal, TypedDict
 
 from sqlalchemy import Connection, delete, insert, or_, select
 
-from tastegraph.catalog import boards, content, lookups
+from tastegraph.catalog import boards, content, feed_controls, lookups
 from tastegraph.collect.tables import engagement_events
 from tastegraph.kernel import InvalidInput, NotFound
 from tastegraph.kernel.ids import new_event_id
@@ -62,6 +62,8 @@ class EngagementIn:
     target_user_id: int | None = None
     query: str | None = None
     occurred_at: datetime | None = None
+    # Feed controls: why a Pin is hidden (hide events only; catalog.feed_controls.HIDE_REASONS).
+    reason: str | None = None
 
 
 class EngagementOutcome(TypedDict):
@@ -83,6 +85,10 @@ def record_engagement(
         for need in (_NEEDS[e.kind], _ALSO_NEEDS.get(e.kind)):
             if need is not None and getattr(e, need) in (None, ""):
                 raise InvalidInput(f"a {e.kind.value} event needs {need}", field=f"events[{i}].{need}")
+        if e.reason is not None:  # feed controls: only a hide has a reason
+            if e.kind is not Kind.HIDE:
+                raise InvalidInput("only a hide event has a reason", field=f"events[{i}].reason")
+            feed_controls.check_reason(e.reason, field=f"events[{i}].reason")
         if e.occurred_at is not None and e.occurred_at > now + FUTURE_TOLERANCE:
             raise InvalidInput("occurred_at is in the future", field=f"events[{i}].occurred_at")
     existing = set(
@@ -105,7 +111,7 @@ def record_engagement(
             board_id = content.save_pin(conn, user_id, e.pin_id, e.board_id, when)
         elif e.kind is Kind.HIDE:
             assert e.pin_id is not None
-            content.hide_pin(conn, user_id, e.pin_id, when)
+            feed_controls.hide(conn, user_id, e.pin_id, e.reason, when)
         elif e.kind is Kind.FOLLOW_BOARD:
             assert e.board_id is not None
             content.follow_board(conn, user_id, e.board_id, when)

@@ -3,13 +3,15 @@
 from tastegraph.recommend import model_store as model_store
 from tastegraph.recommend import offline as offline
 from tastegraph.recommend import shared_lists as shared_lists
-from tastegraph.recommend.feed import MAX_LIMIT, FeedItem, home_feed, why
+from tastegraph.recommend.feed import MAX_LIMIT, FeedItem, ShapedFeed, home_feed, home_feed_shaped, why
 from tastegraph.recommend.follow import Suggestion, boards_to_follow, people_to_follow
 from tastegraph.recommend.model import Model, ModelDescription, ModelHolder
 from tastegraph.recommend.reasons import ReasonJson
 from tastegraph.recommend.related import related_pins
 from tastegraph.recommend.representations import most_similar, taste_vectors
+from tastegraph.recommend.shaping import ToneDown
 from tastegraph.recommend.training import TrainingParams, train
+from tastegraph.recommend.tuning import TopicSignal, Tuning, feed_tuning
 
 __all__ = [
     "MAX_LIMIT",
@@ -18,10 +20,16 @@ __all__ = [
     "ModelDescription",
     "ModelHolder",
     "ReasonJson",
+    "ShapedFeed",
     "Suggestion",
+    "ToneDown",
+    "TopicSignal",
     "TrainingParams",
+    "Tuning",
     "boards_to_follow",
+    "feed_tuning",
     "home_feed",
+    "home_feed_shaped",
     "model_store",
     "most_similar",
     "offline",

@@ -11,6 +11,7 @@ from tastegraph.collect import visits as visit_store
 from tastegraph.consent import Decision
 from tastegraph.recommend.model import Model
 from tastegraph.recommend.reasons import Reason, ReasonJson, reasons_json
+from tastegraph.recommend.shaping import ToneDown, demote, shaping
 from tastegraph.recommend.sources import FEED_SOURCES, Ask, Candidate, Profile, load_profile
 
 MAX_LIMIT = 100
@@ -92,10 +93,39 @@ def home_feed(
     refuses, no off-site data is read at all (and the model sees none either). Without a trained
     `model` the feed uses the live sources only.
     """
+    return home_feed_shaped(conn, user_id, offsite_permit, limit, now=now, model=model).items
+
+
+@dataclass(frozen=True)
+class ShapedFeed:
+    """The feed, and the sites and topics the viewer's feed controls tone down in it (recommend.shaping)."""
+
+    items: list[FeedItem]
+    toned_down: list[ToneDown]
+
+
+def home_feed_shaped(
+    conn: Connection,
+    user_id: int | None,
+    offsite_permit: Decision,
+    limit: int = 25,
+    *,
+    now: datetime,
+    model: Model | None = None,
+) -> ShapedFeed:
+    """`home_feed`, with what the viewer's hides and removed topics do to it."""
     limit = max(1, min(limit, MAX_LIMIT))
     visits = visit_store.usable_visits(conn, offsite_permit)
     profile = load_profile(conn, user_id, visits)
-    return _blend(_gather(conn, profile, max(limit, 30), now, model), profile.excluded, limit)
+    shape = shaping(conn, profile)
+    gathered = _gather(conn, profile, max(limit, 30), now, model)
+    if not shape:
+        return ShapedFeed(_blend(gathered, profile.excluded, limit), [])
+    # Feed controls: blend deeper, then let the strikes push Pins of hidden sites and topics down.
+    blended = _blend(gathered, profile.excluded, min(3 * limit, 3 * MAX_LIMIT))
+    by_pin = {i.pin_id: i for i in blended}
+    kept = demote(conn, shape, [i.pin_id for i in blended])[:limit]
+    return ShapedFeed([by_pin[p] for p in kept], shape.toned_down())
 
 
 def why(

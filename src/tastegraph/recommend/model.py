@@ -350,6 +350,26 @@ class ModelHolder:
             model_store.delete(path)
         return len(doomed)
 
+    def forget_domain(self, user_id: int, domain: str) -> int:
+        """Feed controls: the person removed a site's visits. Every version whose row for them holds that
+        domain is deleted (its item graph was fitted on those visits, which must stop counting at once,
+        for others' scores too); the live sources serve until the next training. Returns how many."""
+        doomed = []
+        for path in self._versions_with(user_id):
+            try:
+                artifact = model_store.load(path)
+            except (ArtifactError, OSError, KeyError, ValueError):
+                continue
+            n_pins = len(artifact.arrays["pin_ids"])
+            at = int(index_of(artifact.arrays["user_ids"], np.asarray([user_id]))[0])
+            domains = artifact.arrays["domains"]
+            cols = artifact.csr("interactions")[at].indices
+            if any(c >= n_pins and str(domains[c - n_pins]) == domain for c in cols.tolist()):
+                doomed.append(path)
+        for path in doomed:
+            model_store.delete(path)
+        return len(doomed)
+
     def sweep(self, now: datetime) -> int:
         """Delete versions whose off-site data has outlived the retention window."""
         deleted = 0

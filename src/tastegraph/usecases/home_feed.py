@@ -6,7 +6,7 @@ data is read only under the consent decision for this request (`callers.offsite_
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
@@ -15,8 +15,8 @@ from tastegraph.catalog import content
 from tastegraph.catalog.content import Board, Pin
 from tastegraph.collect import EngagementIn, EngagementOutcome, Kind, engagement
 from tastegraph.consent import Decision, Reason
-from tastegraph.recommend import MAX_LIMIT, FeedItem, ReasonJson
-from tastegraph.recommend import home_feed as rank_home_feed
+from tastegraph.recommend import MAX_LIMIT, FeedItem, ReasonJson, ToneDown
+from tastegraph.recommend import home_feed_shaped as rank_home_feed
 from tastegraph.recommend import why as explain
 from tastegraph.usecases.callers import Caller, Visitor, offsite_permit, read_with
 
@@ -52,6 +52,8 @@ class FeedPage:
     items: list[PinWithReasons]
     offsite_data_used: bool
     offsite_data_note: str | None  # why off-site data was not used, when something was withheld
+    # Feed controls: sites and topics the viewer's hides and removed topics show less of.
+    toned_down: list[ToneDown] = field(default_factory=list)
 
 
 def with_pins(conn: Connection, items: Sequence[FeedItem]) -> list[PinWithReasons]:
@@ -67,12 +69,15 @@ def feed(system: System, who: Caller | Visitor, limit: int) -> FeedPage:
     def work(conn: Connection, caller: Caller) -> FeedPage:
         now = system.clock.now()
         permit = offsite_permit(system, conn, caller)
-        items = rank_home_feed(conn, caller.user_id, permit, limit, now=now, model=system.models.current(now))
+        shaped = rank_home_feed(
+            conn, caller.user_id, permit, limit, now=now, model=system.models.current(now)
+        )
         return FeedPage(
-            with_pins(conn, items),
+            with_pins(conn, shaped.items),
             permit.allowed,
             # A browser we have never seen has nothing withheld, so it gets no note.
             None if permit.allowed or permit.reason is Reason.NO_SUBJECT else permit.explain(),
+            shaped.toned_down,
         )
 
     return read_with(system, who, work)

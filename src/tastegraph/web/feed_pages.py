@@ -7,12 +7,21 @@ from fastapi.responses import HTMLResponse
 
 from tastegraph.edge.deps import CallerDep, SystemDep
 from tastegraph.usecases import boards
+from tastegraph.usecases.feed_tuner import ToneDown
 from tastegraph.web.board_pages import card, reason_texts
 from tastegraph.web.images import image_size, image_src, topic_label
 from tastegraph.web.rendering import Pages, site_host
 
 FEED_SIZE = 40
 RELATED_SIZE = 12
+
+
+def toned_down_phrases(toned_down: list[ToneDown]) -> list[str]:
+    """Feed controls: "from example.com", "about Outdoors" for the home page's note."""
+    return [
+        f"from {d['value']}" if d["kind"] == "site" else f"about {topic_label(d['value'])}"
+        for d in toned_down
+    ][:4]
 
 
 def routes(pages: Pages) -> APIRouter:
@@ -45,6 +54,7 @@ def routes(pages: Pages) -> APIRouter:
                 "offsite_note": feed.offsite_data_note,
                 "save": shown.save,
                 "back": "/",
+                "toned_down": toned_down_phrases(feed.toned_down),
             },
         )
 

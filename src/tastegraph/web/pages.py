@@ -10,6 +10,7 @@ protected by `web.csrf`, answered with a redirect.
 | `board_pages` | `/boards/{id}`, `/boards/new`, `/users/{id}`, and the Save button's and boards' forms |
 | `account_pages` | `/signup`, `/signin`, `/signout` |
 | `privacy_pages` | `/settings` (+ advertisers, deletion), `/privacy` (the signed-out choice) |
+| `tuner_pages` | `/feed-tuner` (what shapes my feed, each removable), `/pins/{id}/hide` and `/unhide` |
 | `advertiser_pages` | `/advertisers` (tag, tokens, audiences, event counts) |
 | `assets` | `/widget.js`, `/tag.js`, `/static/demo-img/...`, `/ikea-images/...` |
 | `error_pages` | friendly HTML errors on page paths |
@@ -22,7 +23,15 @@ from fastapi.staticfiles import StaticFiles
 
 from tastegraph.bootstrap import System
 from tastegraph.edge.csp import PAGE_CSP as PAGE_CSP
-from tastegraph.web import account_pages, advertiser_pages, assets, board_pages, feed_pages, privacy_pages
+from tastegraph.web import (
+    account_pages,
+    advertiser_pages,
+    assets,
+    board_pages,
+    feed_pages,
+    privacy_pages,
+    tuner_pages,
+)
 from tastegraph.web.error_pages import install_error_pages
 from tastegraph.web.images import placeholder_svg as placeholder_svg
 from tastegraph.web.rendering import STATIC, Pages, SignInFirst, redirect
@@ -38,7 +47,7 @@ def install(app: FastAPI, system: System) -> None:
         return redirect(f"/signin?next={exc.back_to}")
 
     app.add_exception_handler(SignInFirst, sign_in_first)
-    for group in (feed_pages, account_pages, privacy_pages, advertiser_pages, board_pages):
+    for group in (feed_pages, account_pages, privacy_pages, advertiser_pages, board_pages, tuner_pages):
         app.include_router(group.routes(pages))
     app.include_router(assets.routes())  # before the /static mount: /static/demo-img/... is generated
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -40,6 +40,14 @@ NOTICES: dict[str, str] = {
     "token_revoked": "The token is revoked: it stops working at once.",
     "browser_saved": "Your choice for this browser is saved.",
     "deleted": "Your account and everything about it has been deleted.",
+    # Feed controls (web.tuner_pages)
+    "pin_hidden": "Hidden. You'll see fewer ideas like it.",
+    "pin_unhidden": "The idea is back in your feed.",
+    "site_removed": "Your visits to that site are deleted and no longer shape your feed.",
+    "topic_removed": "That topic no longer shapes your feed.",
+    "topic_restored": "That topic shapes your feed again.",
+    "unfollowed": "Unfollowed. It no longer shapes your feed.",
+    "searches_cleared": "Your search history is cleared.",
 }
 
 

@@ -15,6 +15,7 @@ from tastegraph.api.schemas import (
     FeedOut,
     IdPath,
     PinOut,
+    ToneDownOut,
     WhyOut,
 )
 from tastegraph.usecases import home_feed
@@ -56,6 +57,7 @@ async def get_home_feed(
                 items=entries(page.items),
                 offsite_data_used=page.offsite_data_used,
                 offsite_data_note=page.offsite_data_note,
+                toned_down=[ToneDownOut(**d) for d in page.toned_down],
             )
         )
 

@@ -33,6 +33,8 @@ def offsite(conn: Connection, profile: Profile, limit: int, max_domains: int = 5
         from_site = OffsiteVisit(d, at, n, "pins_from_site")
         out.extend(Candidate(p, from_site) for p in popular_from_domain(conn, d, per_domain))
         for topic_id, slug, name, _ in domain_topics(conn, d):
+            if slug in profile.removed_topics:  # feed controls: a removed topic stops counting
+                continue
             in_topic = OffsiteVisit(d, at, n, "site_topic", slug, name)
             out.extend(Candidate(p, in_topic) for p in popular_in_topic(conn, topic_id, per_domain))
     return out

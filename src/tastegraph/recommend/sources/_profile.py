@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from tastegraph.catalog import content, graph_reads
+from tastegraph.catalog import content, feed_controls, graph_reads
 from tastegraph.collect import Visit, engagement_reads
 from tastegraph.recommend.sources._lists import TopicCount, top_topics
 
@@ -31,6 +31,10 @@ class Profile:
     # Every Pin the viewer saved or hid: never recommended again.
     excluded: set[int] = field(default_factory=set)
     visits: list[Visit] = field(default_factory=list)
+    # Feed controls: the hidden Pins with the reason given (None: none), and the topics (slugs) the
+    # viewer removed from their feed, which no source may use as an interest (recommend.shaping).
+    hides: dict[int, str | None] = field(default_factory=dict)
+    removed_topics: frozenset[str] = frozenset()
     _engaged: list[int] | None = None
     _topics: list[TopicCount] | None = None
     _titles: dict[int, str] = field(default_factory=dict)
@@ -45,7 +49,9 @@ def load_profile(conn: Connection, user_id: int | None, visits: list[Visit]) -> 
     profile.saved_ids = saved[:SAVED_DEPTH]
     if saved:
         profile.saved = graph_reads.recent_saves(conn, user_id, RECENT_SAVES)
-    profile.excluded = set(saved) | graph_reads.hidden_pins(conn, user_id)
+    profile.hides = feed_controls.hides_with_reasons(conn, user_id)
+    profile.removed_topics = feed_controls.excluded_topics(conn, user_id)
+    profile.excluded = set(saved) | profile.hides.keys()
     return profile
 
 
@@ -77,8 +83,19 @@ def viewer_topics(conn: Connection, profile: Profile, k: int = 3) -> list[TopicC
         return []
     if profile._topics is None:
         engaged = profile.saved_ids[:100] + engaged_pins(conn, profile)
-        profile._topics = top_topics(conn, engaged, k)
+        # A topic the viewer removed (feed controls) never counts as an interest.
+        removed = profile.removed_topics
+        found = top_topics(conn, engaged, k + len(removed))
+        profile._topics = [t for t in found if t[1] not in removed][:k]
     return profile._topics
+
+
+def in_removed_topic(conn: Connection, profile: Profile, pin_ids: Iterable[int]) -> set[int]:
+    """Which of the Pins are in a topic the viewer removed from their feed (feed controls)."""
+    if not profile.removed_topics:
+        return set()
+    facts = content.pin_facts(conn, set(pin_ids))
+    return {p for p, f in facts.items() if profile.removed_topics.intersection(f["topics"])}
 
 
 def pin_titles(conn: Connection, profile: Profile, pin_ids: Iterable[int]) -> dict[int, str]:

@@ -19,6 +19,7 @@ from tastegraph.recommend.sources._profile import (
     Profile,
     engaged_pins,
     excluded_key,
+    in_removed_topic,
     pin_titles,
 )
 from tastegraph.recommend.topk import top_positive
@@ -53,10 +54,17 @@ def _taste_history(conn: Connection, profile: Profile, model: Model) -> History:
     """(model column, weight, what it is) for the viewer's recent saves, clicks and usable visits."""
     history: History = []
     saved = profile.saved[:TASTE_SAVES]
+    # Feed controls: what the viewer did in a topic they removed no longer speaks for their taste.
+    removed = in_removed_topic(conn, profile, [p for p, _ in saved] + engaged_pins(conn, profile))
+    saved = [s for s in saved if s[0] not in removed]
     for (pin_id, at), col in zip(saved, model.pin_index([p for p, _ in saved]).tolist(), strict=True):
         if col >= 0:
             history.append((col, TASTE_WEIGHTS["save"], PinOrigin("save", pin_id, at)))
-    engaged = [p for p in dict.fromkeys(engaged_pins(conn, profile)) if p not in profile.excluded]
+    engaged = [
+        p
+        for p in dict.fromkeys(engaged_pins(conn, profile))
+        if p not in profile.excluded and p not in removed
+    ]
     engaged = engaged[:TASTE_ENGAGED]
     for pin_id, col in zip(engaged, model.pin_index(engaged).tolist(), strict=True):
         if col >= 0:
