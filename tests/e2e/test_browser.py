@@ -63,7 +63,7 @@ def test_offsite_loop_in_a_real_browser(browser_context: Any, world: World, scre
     cards = page.locator("li.card-offsite", has=page.locator(".card-domain", has_text="trailpeak-gear.com"))
     assert cards.count() >= 1
     first = cards.first
-    first.locator("summary").click()
+    first.locator(".why summary").click()
     why_text = first.locator(".why-list").inner_text()
     assert "You visited trailpeak-gear.com" in why_text
     assert page.locator(".banner").count() == 0
@@ -137,6 +137,6 @@ def test_other_pages_look_right(browser_context: Any, world: World, screenshots:
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(world.platform + "/")
     shot(page, screenshots, "16-home-phone", full_page=False)
-    page.locator("li.card summary").first.click()
+    page.locator("li.card .why summary").first.click()
     shot(page, screenshots, "17-home-phone-why", full_page=False)
     assert errors == []
