@@ -408,11 +408,6 @@ def follow_user(conn: Connection, user_id: int, followee_id: int, now: datetime)
     )
 
 
-def hide_pin(conn: Connection, user_id: int, pin_id: int, now: datetime) -> None:
-    _require(conn, pins, pin_id, "Pin", "pin_id")
-    _insert_ignore(conn, hides, {"user_id": user_id, "pin_id": pin_id, "created_at": now})
-
-
 def _insert_ignore(conn: Connection, table: Any, values: dict[str, object]) -> None:
     try:
         with conn.begin_nested():
