@@ -90,14 +90,16 @@ def default_browser(playwright_instance: Any, tmp_path: Path) -> Iterator[Any]:
 
 
 def check(page: Any, screenshots: Path, width: int, name: str) -> None:
-    page.wait_for_load_state("networkidle")
+    page.wait_for_load_state("load")
     shot(page, screenshots, f"layout-{width}-{name}")
     problems = page.evaluate(LAYOUT_PROBLEMS)
     assert problems == [], f"{name} at {width}px: {problems}"
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
-def test_every_page_fits_the_screen(default_browser: Any, world: World, screenshots: Path, width: int) -> None:
+def test_every_page_fits_the_screen(
+    default_browser: Any, world: World, screenshots: Path, width: int
+) -> None:
     page = default_browser.new_page()
     page.set_viewport_size({"width": width, "height": WIDTHS[width]})
     errors: list[str] = []
@@ -168,7 +170,8 @@ def test_header_holds_a_search_form_and_six_links(
     check(page, screenshots, width, "header-full")
     search = page.locator("header form.nav-search input")
     box = search.bounding_box()
-    assert box is not None and box["width"] >= 160, f"the search box is usable: {box}"
+    # Room for "Search ideas" and a few words at 1280 px with six long links beside it.
+    assert box is not None and box["width"] >= 140, f"the search box is usable: {box}"
     # A link past the search box still works.
     page.locator("header .nav-links a", has_text="Privacy center").click()
     page.wait_for_url(world.platform + "/settings")
