@@ -3,7 +3,8 @@ its default cookie settings, with a screenshot each (screenshots/layout-<width>-
 that nothing overflows sideways and every header control is on screen, uncovered and usable.
 
 The header must also hold what the other features add (a search form and five or six links): the
-capacity test fills it that way and checks again."""
+capacity test fills it that way and checks again. (At 1280 px six long links, the search box and a
+name take one row and a bit: the account then wraps to a second row, right-aligned.)"""
 
 from __future__ import annotations
 
