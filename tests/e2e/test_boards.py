@@ -86,6 +86,17 @@ def test_save_to_a_new_board_unsave_and_follow(default_browser: Any, world: Worl
     assert page.locator(".board-edit").count() == 1
     shot(page, screenshots, "22-board-page")
 
+    # The Pin's page: saved there too, with related Pins and their reasons, each with a Save button.
+    on_board.locator(".card-title").click()
+    page.wait_for_url(re.compile(rf".*/pins/{pin_id}$"))
+    assert page.locator(".pin-info .saved-to").inner_text() == "Saved to Weekend hikes"
+    related = page.locator(".related li.card")
+    assert related.count() >= 1
+    assert related.first.locator(".btn-save").count() == 1
+    shot(page, screenshots, "26-pin-page-related")
+    page.goto(board_url)
+    on_board = page.locator(f"li.card[data-pin-id='{pin_id}']")
+
     # Unsave from the board page: the button goes back to Save; after a reload the board is empty.
     on_board.locator(".btn-unsave").click()
     on_board.locator(".btn-save").wait_for()

@@ -13,6 +13,7 @@ or saved to: Forbidden.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +31,7 @@ from tastegraph.usecases.home_feed import FeedPage, PinPage, PinWithReasons, fee
 from tastegraph.usecases.related_pins import related
 
 __all__ = [
+    "CURSOR_PATTERN",
     "MAX_BOARD_DESCRIPTION",
     "MAX_BOARD_NAME",
     "MAX_PAGE",
@@ -83,12 +85,18 @@ def encode_cursor(cursor: Cursor | None) -> str | None:
     return f"{micros}.{cursor.pin_id}"
 
 
+# Every cursor of this form names a point in time and a 64-bit id (17 digits of microseconds reach
+# past the year 5000; 18 digits of id stay below 2**63), so any the schema admits is accepted.
+CURSOR_PATTERN = r"^[0-9]{1,17}\.[0-9]{1,18}$"
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+
 def decode_cursor(value: str | None) -> Cursor | None:
     if value is None or value == "":
         return None
-    micros, dot, pin_id = value.partition(".")
-    if not (dot and micros.isdigit() and pin_id.isdigit() and len(value) <= 40):
+    if not _CURSOR.match(value):
         raise InvalidInput("cursor is not one this API gave", field="cursor")
+    micros, _, pin_id = value.partition(".")
     return Cursor(_EPOCH + timedelta(microseconds=int(micros)), int(pin_id))
 
 

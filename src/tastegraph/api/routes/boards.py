@@ -27,7 +27,7 @@ from tastegraph.api.schemas import (
     UserBoardsOut,
 )
 from tastegraph.usecases import boards
-from tastegraph.usecases.boards import MAX_PAGE, BoardView
+from tastegraph.usecases.boards import CURSOR_PATTERN, MAX_PAGE, BoardView
 
 router = APIRouter(prefix="/v1", tags=["boards"])
 
@@ -102,7 +102,7 @@ def get_board_pins(
     system: SystemDep,
     caller: CallerDep,
     limit: int = Query(default=25, ge=1, le=MAX_PAGE),
-    cursor: str | None = Query(default=None, max_length=40),
+    cursor: str | None = Query(default=None, pattern=CURSOR_PATTERN),
 ) -> BoardPinsOut:
     page = boards.board_pins(system, caller.user_id, board_id, limit, cursor)
     return BoardPinsOut(
