@@ -5,6 +5,9 @@ from tastegraph.catalog import accounts as accounts
 from tastegraph.catalog import bulk as bulk
 from tastegraph.catalog import content as content
 from tastegraph.catalog import graph_reads as graph_reads
+from tastegraph.catalog import links as links
 from tastegraph.catalog import lookups as lookups
+from tastegraph.catalog import media as media
+from tastegraph.catalog import media_fetch as media_fetch
 
-__all__ = ["accounts", "bulk", "content", "graph_reads", "lookups"]
+__all__ = ["accounts", "bulk", "content", "graph_reads", "links", "lookups", "media", "media_fetch"]

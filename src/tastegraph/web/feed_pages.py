@@ -1,4 +1,5 @@
-"""The home feed, one Pin with why it is shown, and the page the save button on other sites opens."""
+"""The home feed and one Pin with why it is shown. (The page the save button on other sites opens is
+web.pin_it_pages.)"""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from tastegraph.edge.deps import CallerDep, SystemDep
 from tastegraph.usecases import home_feed
 from tastegraph.web.images import image_size, image_src, topic_label
-from tastegraph.web.rendering import Pages, site_host
+from tastegraph.web.rendering import Pages
 
 FEED_SIZE = 40
 
@@ -57,17 +58,6 @@ def routes(pages: Pages) -> APIRouter:
                 "reasons": [str(r["text"]) for r in shown.reasons if r.get("text")],
                 "topics": [(t, topic_label(t, shown.topic_names.get(t))) for t in pin["topics"]],
             },
-        )
-
-    # Where the save button on other sites leads.
-    @router.get("/save", response_class=HTMLResponse)
-    def save_page(request: Request, caller: CallerDep, url: str = "", title: str = "") -> Response:
-        host = site_host(url) if url else ""
-        return pages.render(
-            request,
-            "save.html",
-            caller,
-            {"url": url if host else "", "host": host, "title": title[:200]},
         )
 
     return router
