@@ -200,6 +200,8 @@ def fetch_image(
                     return Fetched(data, content_type, current)
             except httpx.TimeoutException as exc:
                 raise InvalidInput("the image's site did not answer in time", field="media") from exc
+            except httpx.InvalidURL as exc:  # e.g. a Location httpx cannot even parse
+                raise InvalidInput("the image's site answered with a URL that is not http(s)", "media") from exc
             except httpx.HTTPError as exc:
                 raise InvalidInput("the image could not be fetched from its site", field="media") from exc
         raise InvalidInput(f"the image URL redirects more than {policy.max_redirects} times", field="media")
