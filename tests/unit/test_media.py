@@ -129,7 +129,10 @@ def test_store_is_content_addressed(tmp_path: Path) -> None:
     [
         ("https://trailpeak-gear.com/tents/ul2", "http://www.TrailPeak-Gear.com/tents/ul2/"),
         ("https://shop.example/p?id=3&c=red", "https://shop.example/p?c=red&id=3#reviews"),
-        ("https://shop.example/p?id=3", "https://shop.example:443/p?id=3&utm_source=pin&fbclid=x&tg_click=abc"),
+        (
+            "https://shop.example/p?id=3",
+            "https://shop.example:443/p?id=3&utm_source=pin&fbclid=x&tg_click=abc",
+        ),
     ],
 )
 def test_same_page_one_link(a: str, b: str) -> None:

@@ -60,7 +60,8 @@ def test_non_public_addresses_are_refused(address: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:93.184.216.34", "64:ff9b::808:808"]
+    "address",
+    ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:93.184.216.34", "64:ff9b::808:808"],
 )
 def test_public_addresses_are_allowed(address: str) -> None:
     assert is_public_address(ipaddress.ip_address(address))
@@ -123,7 +124,9 @@ def test_allowed_host_is_fetched_at_the_checked_address_with_its_name(server: Im
     assert fetched.data == body and fetched.content_type == "image/png"
     # A name is resolved once, here, and the connection goes to that address with the name as Host.
     policy = FetchPolicy(allow_hosts=frozenset({f"shop.test:{server.port}"}))
-    fetched = fetch_image(f"http://shop.test:{server.port}/a.png", policy, resolve=lambda _h, _p: ["127.0.0.1"])
+    fetched = fetch_image(
+        f"http://shop.test:{server.port}/a.png", policy, resolve=lambda _h, _p: ["127.0.0.1"]
+    )
     assert fetched.data == body
     assert server.requests[-1] == ("/a.png", f"shop.test:{server.port}")
 

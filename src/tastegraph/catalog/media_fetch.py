@@ -201,7 +201,9 @@ def fetch_image(
             except httpx.TimeoutException as exc:
                 raise InvalidInput("the image's site did not answer in time", field="media") from exc
             except httpx.InvalidURL as exc:  # e.g. a Location httpx cannot even parse
-                raise InvalidInput("the image's site answered with a URL that is not http(s)", "media") from exc
+                raise InvalidInput(
+                    "the image's site answered with a URL that is not http(s)", "media"
+                ) from exc
             except httpx.HTTPError as exc:
                 raise InvalidInput("the image could not be fetched from its site", field="media") from exc
         raise InvalidInput(f"the image URL redirects more than {policy.max_redirects} times", field="media")

@@ -83,9 +83,6 @@ def routes(pages: Pages) -> APIRouter:
         )
         if status == 429:
             response.headers["Retry-After"] = "60"
-        # The popup is first-party on our origin; nothing here may be framed by the page that opened it.
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
     @router.get("/save", response_class=HTMLResponse)
@@ -206,9 +203,9 @@ def routes(pages: Pages) -> APIRouter:
             stored.data,
             media_type=stored.content_type,
             headers={
-                # Content-addressed: a key's bytes never change.
+                # Content-addressed: a key's bytes never change. (X-Content-Type-Options: nosniff
+                # comes with every answer: api.middleware.SecurityHeaders.)
                 "Cache-Control": "public, max-age=31536000, immutable",
-                "X-Content-Type-Options": "nosniff",
                 "Content-Security-Policy": "default-src 'none'; sandbox",
                 "Cross-Origin-Resource-Policy": "same-origin",
             },
