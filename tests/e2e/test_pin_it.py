@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -101,3 +102,39 @@ def test_save_from_a_demo_shop(default_browser: Any, world: World, screenshots: 
     # Nothing the platform showed came from the shop's host.
     assert not [u for u in loaded + page_loads if u.startswith(world.sites)], loaded + page_loads
     assert errors == []
+
+
+def test_the_popup_gets_the_pages_og_image_or_a_chosen_picture(default_browser: Any, world: World) -> None:
+    """The recipe page names no data-pin-media: its og:image goes to the popup. Without either, the
+    person picks among the page's large pictures in a chooser drawn on the page itself."""
+    page = default_browser.new_page()
+    page.goto(world.sites + "/simmerandsage/recipes/ginger-miso-noodles")
+    og = page.get_attribute('meta[property="og:image"]', "content")
+    assert og is not None and og.startswith(world.sites + "/assets/img/cooking/")
+    page.wait_for_selector(".tastegraph-save-button")
+    with default_browser.expect_page() as opened:
+        page.click(".tastegraph-save-button")
+    popup = opened.value
+    popup.wait_for_load_state()
+    assert parse_qs(urlsplit(popup.url).query)["media"] == [og]
+    assert popup.locator("#pinit-signin").count() == 1  # signed out: sign in first, nothing fetched
+    popup.close()
+
+    # A page that names no picture and shows two large ones: the chooser, then the popup.
+    page.evaluate(
+        """() => {
+            document.querySelector('meta[property="og:image"]').remove();
+            const extra = new Image(); extra.src = '/assets/img/cooking/9.png'; extra.alt = 'Another dish';
+            document.querySelector('figure').appendChild(extra);
+            return new Promise(done => extra.complete ? done() : (extra.onload = done));
+        }"""
+    )
+    page.click(".tastegraph-save-button")
+    page.wait_for_selector(".tastegraph-chooser .tastegraph-choice")
+    assert page.locator(".tastegraph-choice").count() == 2
+    with default_browser.expect_page() as opened:
+        page.click(".tastegraph-choice[aria-label='Save this picture: Another dish']")
+    popup = opened.value
+    popup.wait_for_load_state()
+    assert parse_qs(urlsplit(popup.url).query)["media"] == [world.sites + "/assets/img/cooking/9.png"]
+    assert page.locator(".tastegraph-chooser").count() == 0

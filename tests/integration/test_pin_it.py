@@ -174,11 +174,14 @@ def test_fetches_are_limited_per_person(system: System, site: ImageServer) -> No
     system.settings.media_fetches_per_hour = 2
     ann, bea = person(system, "ann@example.com"), person(system, "bea@example.com")
     for i in range(2):
-        pin_it.popup(system, ann, f"{PAGE}-{i}", "UL2", f"{site.origin}/ul2.png")
+        pin_it.popup(system, ann, f"{PAGE}-{i}", "UL2", f"{site.origin}/ul2.png?v={i}")
+    # Reopening a popup shows the copy it fetched: no new fetch, nothing counted.
+    again = pin_it.popup(system, ann, f"{PAGE}-0", "UL2", f"{site.origin}/ul2.png?v=0")
+    assert again.media_key is not None and len(site.requests) == 2
     with pytest.raises(RateLimited):
-        pin_it.popup(system, ann, f"{PAGE}-3", "UL2", f"{site.origin}/ul2.png")
+        pin_it.popup(system, ann, f"{PAGE}-3", "UL2", f"{site.origin}/ul2.png?v=3")
     assert len(site.requests) == 2
-    pin_it.popup(system, bea, f"{PAGE}-3", "UL2", f"{site.origin}/ul2.png")  # someone else's own limit
+    pin_it.popup(system, bea, f"{PAGE}-3", "UL2", f"{site.origin}/ul2.png?v=3")  # someone else's own limit
 
 
 _FIELD = re.compile(r'name="(\w+)" value="([^"]*)"')

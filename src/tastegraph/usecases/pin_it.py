@@ -19,6 +19,7 @@ from tastegraph.catalog import content, links, media, media_fetch
 from tastegraph.catalog.content import Board
 from tastegraph.collect import EngagementIn, Kind, engagement
 from tastegraph.kernel import Conflict, InvalidInput, RateLimited
+from tastegraph.kernel.cache import PerDatabase, TimedCache
 from tastegraph.kernel.counters import Limit, Limiter
 from tastegraph.kernel.untrusted_text import text_problem
 from tastegraph.kernel.urls import clean_link, domain_of
@@ -99,10 +100,21 @@ def _fetch_limit(system: System) -> Limit:
     return Limit("media_fetch", system.settings.media_fetches_per_hour, 3600)
 
 
+# The copies each person's popups fetched in the last hour, by (person, picture URL): reopening or
+# reloading the popup shows the same copy instead of fetching again. Per process and per database.
+_recent: PerDatabase[TimedCache[tuple[int, str], str]] = PerDatabase(
+    lambda: TimedCache("pin it fetches", 3600.0, max_entries=20_000)
+)
+
+
 def _fetch_and_store(system: System, user_id: int, media_url: str) -> str:
     """Fetch, re-encode and store the picture; its store key. The URL is checked before it counts
     against the person's limit, and the limit before any connection is made."""
     media_fetch.check_url(media_url)
+    recent = _recent.of(system.engine)
+    known = recent.get((user_id, media_url))
+    if known is not None and system.media.exists(known):
+        return known
     reserved = Limiter(system.counters, system.clock).reserve(_fetch_limit(system), str(user_id))
     if isinstance(reserved, int):
         raise RateLimited("you have fetched many pictures in the last hour; try again later", reserved)
@@ -111,7 +123,9 @@ def _fetch_and_store(system: System, user_id: int, media_url: str) -> str:
         allow_hosts=system.settings.media_fetch_allowed_hosts,
     )
     fetched = media_fetch.fetch_image(media_url, policy)
-    return system.media.put(media.reencode(fetched.data))
+    key = system.media.put(media.reencode(fetched.data))
+    recent.put((user_id, media_url), key)
+    return key
 
 
 def popup(system: System, user_id: int, page_url: str, title: str, media_url: str | None) -> Popup:
