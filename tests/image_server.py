@@ -5,6 +5,7 @@ sent), so a test can tell that a refused fetch never connected."""
 from __future__ import annotations
 
 import io
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -99,7 +100,8 @@ class ImageServer:
 
 
 @contextmanager
-def image_server() -> Iterator[ImageServer]:
+def image_server(tls: ssl.SSLContext | None = None) -> Iterator[ImageServer]:
+    """The server on a free port of 127.0.0.1; over TLS with `tls` (a server-side context)."""
     state = ImageServer(0)
 
     class _Handler(BaseHTTPRequestHandler):
@@ -118,6 +120,8 @@ def image_server() -> Iterator[ImageServer]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

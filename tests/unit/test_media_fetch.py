@@ -5,8 +5,13 @@ the other site; a refused fetch must never reach it."""
 from __future__ import annotations
 
 import ipaddress
+import shutil
+import ssl
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 
 from tastegraph.catalog.media_fetch import FetchPolicy, check_url, fetch_image, is_public_address
@@ -178,3 +183,78 @@ def test_failed_answers_and_timeouts(server: ImageServer) -> None:
     server.slow("/slow.png", 1.5)
     with pytest.raises(InvalidInput, match="in time"):
         fetch_image(f"{server.origin}/slow.png", allowing(server, read_timeout=0.3))
+
+
+def _certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a certificate for shop.test signed by it (openssl on the PATH)."""
+    ca_key, ca, key, csr, cert = (folder / n for n in ("ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem"))
+    ext = folder / "ext.cnf"
+    ext.write_text("subjectAltName=DNS:shop.test\n")
+
+    def openssl(*args: object) -> None:
+        subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        ca_key,
+        "-out",
+        ca,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=Pin It test CA",
+    )
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=shop.test")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        csr,
+        "-CA",
+        ca,
+        "-CAkey",
+        ca_key,
+        "-CAcreateserial",
+        "-out",
+        cert,
+        "-days",
+        "1",
+        "-extfile",
+        ext,
+    )
+    return ca, cert, key
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_https_is_verified_for_the_name_while_connecting_to_the_checked_address(tmp_path: Path) -> None:
+    ca, cert, key = _certificates(tmp_path)
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    trusting = httpx.HTTPTransport(verify=ssl.create_default_context(cafile=str(ca)))
+    with image_server(tls=server_side) as server:
+        body = png_bytes()
+        server.image("/a.png", body)
+        resolve = lambda _h, _p: ["127.0.0.1"]  # noqa: E731
+        names = frozenset({f"shop.test:{server.port}", f"other.test:{server.port}"})
+        fetched = fetch_image(
+            f"https://shop.test:{server.port}/a.png",
+            FetchPolicy(allow_hosts=names),
+            resolve=resolve,
+            transport=trusting,
+        )
+        assert fetched.data == body
+        assert server.requests == [("/a.png", f"shop.test:{server.port}")]
+        # The certificate is checked against the name asked for, not the address connected to.
+        with pytest.raises(InvalidInput, match="could not be fetched"):
+            fetch_image(
+                f"https://other.test:{server.port}/a.png",
+                FetchPolicy(allow_hosts=names),
+                resolve=resolve,
+                transport=trusting,
+            )
+        assert len(server.requests) == 1

@@ -169,6 +169,9 @@ def fetch_image(
         timeout=timeout,
         follow_redirects=False,
         trust_env=False,  # never a proxy from the environment: it would connect where we did not check
+        # No connection reuse across hops: one opened (and TLS-verified) for one host name must not
+        # carry a redirect's request for another name at the same address.
+        limits=httpx.Limits(max_keepalive_connections=0),
         transport=transport,
         headers={"User-Agent": USER_AGENT, "Accept": "image/jpeg,image/png,image/gif,image/webp"},
     ) as client:
