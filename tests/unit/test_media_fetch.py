@@ -258,3 +258,14 @@ def test_https_is_verified_for_the_name_while_connecting_to_the_checked_address(
                 transport=trusting,
             )
         assert len(server.requests) == 1
+
+
+def test_the_next_checked_address_when_one_refuses(server: ImageServer) -> None:
+    server.image("/a.png")
+    policy = FetchPolicy(allow_hosts=frozenset({f"shop.test:{server.port}"}))
+    # Nothing listens on 127.0.0.2 (the server is bound to 127.0.0.1): refused, then the next address.
+    fetched = fetch_image(
+        f"http://shop.test:{server.port}/a.png", policy, resolve=lambda _h, _p: ["127.0.0.2", "127.0.0.1"]
+    )
+    assert fetched.final_url == f"http://shop.test:{server.port}/a.png"
+    assert server.requests == [("/a.png", f"shop.test:{server.port}")]

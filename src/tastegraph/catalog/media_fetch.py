@@ -26,7 +26,7 @@ import ipaddress
 import socket
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -35,6 +35,7 @@ from tastegraph.kernel import InvalidInput, PayloadTooLarge, UnsupportedMediaTyp
 from tastegraph.kernel.urls import MAX_URL
 
 MAX_REDIRECTS = 3
+MAX_ADDRESSES = 4  # of a name's checked addresses, tried in order when one refuses the connection
 IMAGE_TYPES = frozenset({"image/jpeg", "image/pjpeg", "image/png", "image/gif", "image/webp"})
 USER_AGENT = "TastegraphImageFetcher/1.0 (+saving a picture a person chose)"
 
@@ -96,7 +97,7 @@ class _Target:
     url: str  # as given (for redirects and messages)
     host: str
     port: int
-    connect_url: str  # the same URL with the checked address in place of the host
+    connect_urls: tuple[str, ...]  # the same URL with each checked address in place of the host
     host_header: str
 
 
@@ -142,13 +143,18 @@ def _target(url: str, policy: FetchPolicy, resolve: Resolver) -> _Target:
         raise InvalidInput(
             "the image's address is not on the public internet; it cannot be fetched", field="media"
         )
-    chosen = addresses[0]
-    ip_host = f"[{chosen}]" if chosen.version == 6 else str(chosen)
     parts = urlsplit(url.strip())
+    connect = tuple(
+        urlunsplit((scheme, f"{_bracketed(str(a))}:{port}", parts.path or "/", parts.query, ""))
+        for a in addresses[:MAX_ADDRESSES]
+    )
     default_port = port == (443 if scheme == "https" else 80)
-    connect = urlunsplit((scheme, f"{ip_host}:{port}", parts.path or "/", parts.query, ""))
-    host_name = f"[{host}]" if ":" in host else host
+    host_name = _bracketed(host)
     return _Target(url, host, port, connect, host_name if default_port else f"{host_name}:{port}")
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def fetch_image(
@@ -177,39 +183,51 @@ def fetch_image(
     ) as client:
         current = url.strip()
         for _hop in range(policy.max_redirects + 1):
-            target = _target(current, policy, resolve)
-            try:
-                with client.stream(
-                    "GET",
-                    target.connect_url,
-                    headers={"Host": target.host_header},
-                    extensions={"sni_hostname": target.host},
-                ) as response:
-                    if response.status_code in (301, 302, 303, 307, 308):
-                        location = response.headers.get("location")
-                        if not location:
-                            raise InvalidInput("the image's site answered with a broken redirect", "media")
-                        current = urljoin(current, location)
-                        continue
-                    if response.status_code != 200:
-                        raise InvalidInput(
-                            f"the image's site answered {response.status_code}, not the image", field="media"
-                        )
-                    content_type = _content_type(response.headers.get("content-type", ""))
-                    declared = response.headers.get("content-length")
-                    if declared is not None and declared.isdigit() and int(declared) > policy.max_bytes:
-                        raise PayloadTooLarge(_too_large(policy), field="media")
-                    data = _read_capped(response.iter_bytes(64 * 1024), policy, deadline)
-                    return Fetched(data, content_type, current)
-            except httpx.TimeoutException as exc:
-                raise InvalidInput("the image's site did not answer in time", field="media") from exc
-            except httpx.InvalidURL as exc:  # e.g. a Location httpx cannot even parse
-                raise InvalidInput(
-                    "the image's site answered with a URL that is not http(s)", "media"
-                ) from exc
-            except httpx.HTTPError as exc:
-                raise InvalidInput("the image could not be fetched from its site", field="media") from exc
+            outcome = _get(client, _target(current, policy, resolve), policy, deadline)
+            if isinstance(outcome, Fetched):
+                return replace(outcome, final_url=current)
+            current = urljoin(current, outcome)  # a redirect: checked like the first URL
         raise InvalidInput(f"the image URL redirects more than {policy.max_redirects} times", field="media")
+
+
+def _get(client: httpx.Client, target: _Target, policy: FetchPolicy, deadline: float) -> Fetched | str:
+    """One request to the target's checked addresses in turn (the next only when one refuses the
+    connection): the image, or a redirect's Location."""
+    refused: httpx.ConnectError | None = None
+    for connect_url in target.connect_urls:
+        try:
+            with client.stream(
+                "GET",
+                connect_url,
+                headers={"Host": target.host_header},
+                extensions={"sni_hostname": target.host},
+            ) as response:
+                return _answer(response, policy, deadline)
+        except httpx.ConnectError as exc:
+            refused = exc
+        except httpx.TimeoutException as exc:
+            raise InvalidInput("the image's site did not answer in time", field="media") from exc
+        except httpx.InvalidURL as exc:  # e.g. a Location httpx cannot even parse
+            raise InvalidInput("the image's site answered with a URL that is not http(s)", "media") from exc
+        except httpx.HTTPError as exc:
+            raise InvalidInput("the image could not be fetched from its site", field="media") from exc
+    raise InvalidInput("the image could not be fetched from its site", field="media") from refused
+
+
+def _answer(response: httpx.Response, policy: FetchPolicy, deadline: float) -> Fetched | str:
+    if response.status_code in (301, 302, 303, 307, 308):
+        location = response.headers.get("location")
+        if not location:
+            raise InvalidInput("the image's site answered with a broken redirect", field="media")
+        return str(location)
+    if response.status_code != 200:
+        raise InvalidInput(f"the image's site answered {response.status_code}, not the image", field="media")
+    content_type = _content_type(response.headers.get("content-type", ""))
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > policy.max_bytes:
+        raise PayloadTooLarge(_too_large(policy), field="media")
+    data = _read_capped(response.iter_bytes(64 * 1024), policy, deadline)
+    return Fetched(data, content_type, str(response.request.url))
 
 
 def _content_type(header: str) -> str:
