@@ -5,7 +5,9 @@ checks; the copy as it is served; and the export."""
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,14 +15,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tastegraph.bootstrap import System
+from tastegraph.bootstrap import MEDIA_GRACE_SECONDS, System
 from tastegraph.catalog import accounts, content
 from tastegraph.catalog.tables import board_pins, boards, pins
 from tastegraph.collect.tables import engagement_events
 from tastegraph.kernel import InvalidInput, NotFound, RateLimited, UnsupportedMediaType
 from tastegraph.usecases import pin_it
 from tests.helpers import PASSWORD, csrf_token, sign_up_in
-from tests.image_server import ImageServer, image_server
+from tests.image_server import ImageServer, image_server, png_bytes
 
 PAGE = "https://trailpeak-gear.com/tents/ridgeline-ul2"
 
@@ -253,3 +255,22 @@ def test_popup_errors_are_clear(system: System, site: ImageServer, client: TestC
     )
     assert r.status_code == 404 and "No board with id 77" in r.text
     assert counts(system)["pins"] == 0
+
+
+def test_the_sweep_deletes_copies_no_pin_shows(system: System, site: ImageServer) -> None:
+    ann = person(system, "ann@example.com")
+    site.image("/other.png", png_bytes(colour=(1, 200, 3)))
+    kept = pin_it.save(
+        system, ann, pin_it.PinItRequest(PAGE, "UL2", f"{site.origin}/ul2.png", None, None, "Tents")
+    )
+    unsaved = pin_it.popup(system, ann, PAGE + "-2", "Other", f"{site.origin}/other.png")
+    with system.read() as conn:
+        kept_key = content.get_pin(conn, kept.pin_id)["image_url"].removeprefix("/media/")
+    assert unsaved.media_key is not None and unsaved.media_key != kept_key
+    assert system.sweep()["media_unused"] == 0  # a fresh copy waits a day for its save
+    day_ago = time.time() - MEDIA_GRACE_SECONDS - 60
+    root = system.settings.media_dir
+    for key in (kept_key, unsaved.media_key):
+        os.utime(root / key[:2] / key[2:4] / key, (day_ago, day_ago))
+    assert system.sweep()["media_unused"] == 1
+    assert system.media.exists(kept_key) and not system.media.exists(unsaved.media_key)
