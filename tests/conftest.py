@@ -78,6 +78,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "ikea_dir": None,
         # Never the working directory's models/: tests must not load, sweep or erase real artifacts.
         "model_dir": Path(tempfile.gettempdir()) / f"tastegraph-test-models-{uuid.uuid4().hex}",
+        # Pin It's image copies: never the working directory's media/.
+        "media_dir": Path(tempfile.gettempdir()) / f"tastegraph-test-media-{uuid.uuid4().hex}",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

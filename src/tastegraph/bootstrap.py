@@ -6,12 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
 from tastegraph.ads import accounts as ad_accounts
 from tastegraph.ads import audiences, customer_lists
-from tastegraph.catalog import content, feed_controls
+from tastegraph.catalog import content, feed_controls, links
+from tastegraph.catalog.media import LocalMediaStore, MediaStore
 from tastegraph.collect import advertiser_events, engagement, visits
 from tastegraph.config import Settings
 from tastegraph.consent import ConsentDefaults, ConsentService, Policy
@@ -22,6 +24,8 @@ from tastegraph.kernel import Clock, SettableClock, SystemClock
 from tastegraph.kernel.counters import CounterStore, DatabaseCounters, Limiter, RedisCounters
 from tastegraph.privacy import PersonalDataStore, PrivacyRegistry
 from tastegraph.recommend import ModelHolder
+
+MEDIA_GRACE_SECONDS = 86_400.0
 
 
 @dataclass
@@ -35,6 +39,8 @@ class System:
     counters: CounterStore
     signin_guard: SignInGuard
     privacy: PrivacyRegistry = field(default_factory=PrivacyRegistry)
+    # Pin It: the platform's copies of images saved from other sites (catalog.media).
+    media: MediaStore = field(default_factory=lambda: LocalMediaStore(Path("media")))
 
     @contextmanager
     def write(self, *, long_running: bool = False) -> Iterator[Connection]:
@@ -64,6 +70,10 @@ class System:
             deleted = self.privacy.sweep(conn, self.clock.now())
             # Not personal data, but secrets: private-set-intersection sessions past their hour.
             deleted["psi_sessions"] = customer_lists.sweep_psi_sessions(conn, self.clock.now())
+            used = links.stored_media_in_use(conn)
+        # Pin It: image copies no Pin shows (a popup that was never saved, an erased person's Pin), a
+        # day after they were written (files: wall-clock age).
+        deleted["media_unused"] = self.media.sweep_unused(used, MEDIA_GRACE_SECONDS)
         deleted["rate_counters"] = self.counters.sweep(self.clock.now())
         return deleted
 
@@ -121,6 +131,7 @@ def build(settings: Settings, *, clock: Clock | None = None, engine: Engine | No
         models=ModelHolder(settings.model_dir, memo_size=settings.feed_memo_size),
         counters=counters,
         signin_guard=guard,
+        media=LocalMediaStore(settings.media_dir),
     )
     _wire(system, retention, ad_retention)
     return system

@@ -342,6 +342,9 @@ def _serve_demo(settings: Settings, host: str, port: int, sites_port: int) -> No
     # The third-party sites run on another site (localhost vs 127.0.0.1), so the save button's cookie
     # really is a third-party cookie there, as on the web.
     sites = f"http://localhost:{sites_port}"
+    # Pin It: the platform may fetch pictures from the demo's own sites (on loopback) in development.
+    if settings.media_fetch_allow_hosts is None and settings.env == "development":
+        settings.media_fetch_allow_hosts = f"localhost:{sites_port}"
     servers = [
         uvicorn.Server(
             uvicorn.Config(

@@ -98,6 +98,25 @@ class Settings(BaseSettings):
     # Processes for private-set-intersection rounds (None: one per CPU).
     psi_workers: int | None = Field(default=None, ge=1, le=64)
 
+    # --- Pin It (saving from other sites) ---
+    # The platform's copies of images saved from other sites (catalog.media.LocalMediaStore), relative
+    # to the working directory; served from /media/...
+    media_dir: Path = Path("media")
+    # host:port pairs (comma-separated) that image fetches may reach although they resolve to private
+    # or loopback addresses. Unset: none, except the demo's third-party sites (localhost:8001, or the
+    # demo's --sites-port) when TASTEGRAPH_ENV=development.
+    media_fetch_allow_hosts: str | None = None
+    media_fetch_max_bytes: int = Field(default=10_000_000, ge=10_000, le=50_000_000)
+    # Images one person may have the platform fetch per hour (each Save popup fetches at most one).
+    media_fetches_per_hour: int = Field(default=60, ge=1, le=10_000)
+
+    @property
+    def media_fetch_allowed_hosts(self) -> frozenset[str]:
+        """`media_fetch_allow_hosts` with its development default resolved."""
+        if self.media_fetch_allow_hosts is None:
+            return frozenset({"localhost:8001"}) if self.env == "development" else frozenset()
+        return frozenset(h.strip().lower() for h in self.media_fetch_allow_hosts.split(",") if h.strip())
+
     @property
     def hot_reads_at_once(self) -> int:
         """`hot_read_concurrency`, with its default resolved for the database."""

@@ -141,6 +141,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         test_clock=True,  # as TASTEGRAPH_TEST_CLOCK=1
         ikea_dir=None,
         rate_limit_enabled=False,
+        media_dir=tmp_path_factory.mktemp("media"),  # Pin It's image copies
     )
     system = build(settings)
     _load_demo_world(system)
@@ -148,6 +149,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     settings.public_origin = platform.url
     sites = _serve(create_demo_sites_app(platform.url))
     sites_url = sites.url.replace("127.0.0.1", "localhost")
+    # Pin It: the platform may fetch pictures from the demo sites (on loopback), as in `make demo`.
+    settings.media_fetch_allow_hosts = sites_url.split("//", 1)[1]
     try:
         yield World(platform.url, sites_url, system)
     finally:

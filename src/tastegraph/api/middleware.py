@@ -199,7 +199,8 @@ class EmbeddableCors:
 
 HSTS = b"max-age=31536000; includeSubDomains"
 # The same for everyone, so caches may keep them whoever asks (their routes set their own caching).
-ASSET_PREFIXES = ("/static/", "/docs-assets/", "/ikea-images/")
+# /media/: Pin It's content-addressed image copies, the same for everyone (long-cached, never personal).
+ASSET_PREFIXES = ("/static/", "/docs-assets/", "/ikea-images/", "/media/")
 ASSET_PATHS = ("/widget.js", "/tag.js")
 
 

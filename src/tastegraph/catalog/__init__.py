@@ -7,6 +7,20 @@ from tastegraph.catalog import bulk as bulk
 from tastegraph.catalog import content as content
 from tastegraph.catalog import feed_controls as feed_controls
 from tastegraph.catalog import graph_reads as graph_reads
+from tastegraph.catalog import links as links
 from tastegraph.catalog import lookups as lookups
+from tastegraph.catalog import media as media
+from tastegraph.catalog import media_fetch as media_fetch
 
-__all__ = ["accounts", "boards", "bulk", "content", "feed_controls", "graph_reads", "lookups"]
+__all__ = [
+    "accounts",
+    "boards",
+    "bulk",
+    "content",
+    "feed_controls",
+    "graph_reads",
+    "links",
+    "lookups",
+    "media",
+    "media_fetch",
+]

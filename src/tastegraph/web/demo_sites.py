@@ -8,6 +8,8 @@ only from loopback pages (a development convenience the visit API accepts only f
 
 from __future__ import annotations
 
+import functools
+import io
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from tastegraph.demo import DEMO_SHOP_TAG_ID, TOPIC_DOMAINS
-from tastegraph.web.images import placeholder_svg
+from tastegraph.web.images import TOPIC_COLOURS, placeholder_svg
 
 HERE = Path(__file__).parent / "demo_sites"
 templates = Jinja2Templates(directory=HERE)
@@ -209,7 +211,9 @@ def create_demo_sites_app(platform_origin: str) -> FastAPI:
     app = FastAPI(title="Tastegraph demo sites", docs_url=None, redoc_url=None, openapi_url=None)
 
     def page(request: Request, site: Site, context: Mapping[str, object]) -> Response:
-        ctx = {"platform": platform, "site": site, **context}
+        # `here`: this server's own origin, for absolute picture URLs (og:image, data-pin-media).
+        here = str(request.base_url).rstrip("/")
+        ctx = {"platform": platform, "site": site, "here": here, **context}
         return templates.TemplateResponse(request, site.template, ctx)
 
     @app.get("/", response_class=HTMLResponse)
@@ -263,7 +267,61 @@ def create_demo_sites_app(platform_origin: str) -> FastAPI:
         svg = placeholder_svg(topic, k, label[:40] or None, square=True)
         return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
+    @app.get("/assets/img/{topic}/{k}.png")
+    def raster_image(topic: str, k: int) -> Response:
+        """The pictures the Save button names (the platform re-encodes them, so they must be raster)."""
+        if topic not in ("outdoors", "cooking") or not 0 <= k < 100:
+            raise HTTPException(404)
+        return Response(
+            placeholder_png(topic, k),
+            media_type="image/png",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
     return app
+
+
+@functools.lru_cache(maxsize=64)
+def placeholder_png(topic: str, k: int) -> bytes:
+    """A 600 x 600 picture in the topic's colours: a gradient, a sun and hills (varied by `k`)."""
+    from PIL import Image, ImageDraw
+
+    top, bottom, shape = (_rgb(c) for c in TOPIC_COLOURS.get(topic, ("#dddddd", "#888888", "#ffffff")))
+    size = 600
+    img = Image.new("RGB", (size, size), top)
+    draw = ImageDraw.Draw(img)
+    for y in range(size):
+        t = y / (size - 1)
+        draw.line(
+            [(0, y), (size, y)], fill=tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True))
+        )
+    cx, cy = 150 + (k * 83) % 300, 140 + (k * 47) % 120
+    draw.ellipse([cx - 80, cy - 80, cx + 80, cy + 80], fill=shape)
+    hill = 380 + (k * 29) % 80
+    draw.polygon(
+        [
+            (0, size),
+            (0, hill),
+            (size * 0.35, hill - 90),
+            (size * 0.7, hill + 10),
+            (size, hill - 60),
+            (size, size),
+        ],
+        fill=bottom,
+    )
+    draw.polygon(
+        [(0, size), (0, hill + 90), (size * 0.5, hill + 20), (size, hill + 100), (size, size)], fill=shape
+    )
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    from PIL import ImageColor
+
+    r, g, b = ImageColor.getrgb(colour)[:3]
+    return r, g, b
 
 
 def run(platform_origin: str, host: str = "127.0.0.1", port: int = 8001) -> None:

@@ -1,4 +1,5 @@
-"""The home feed, one Pin with why it is shown, and the page the save button on other sites opens."""
+"""The home feed and one Pin with why it is shown. (The page the save button on other sites opens is
+web.pin_it_pages.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from tastegraph.usecases import boards
 from tastegraph.usecases.feed_tuner import ToneDown
 from tastegraph.web.board_pages import card, reason_texts
 from tastegraph.web.images import image_size, image_src, topic_label
-from tastegraph.web.rendering import Pages, site_host
+from tastegraph.web.rendering import Pages
 
 FEED_SIZE = 40
 RELATED_SIZE = 12
@@ -77,17 +78,6 @@ def routes(pages: Pages) -> APIRouter:
                 "save": whole.save,
                 "back": f"/pins/{pin_id}",
             },
-        )
-
-    # Where the save button on other sites leads.
-    @router.get("/save", response_class=HTMLResponse)
-    def save_page(request: Request, caller: CallerDep, url: str = "", title: str = "") -> Response:
-        host = site_host(url) if url else ""
-        return pages.render(
-            request,
-            "save.html",
-            caller,
-            {"url": url if host else "", "host": host, "title": title[:200]},
         )
 
     return router

@@ -6,8 +6,9 @@ protected by `web.csrf`, answered with a redirect.
 
 | module | pages |
 |---|---|
-| `feed_pages` | `/` (home feed), `/pins/{id}` (a Pin, why it is shown, related Pins), `/save` |
+| `feed_pages` | `/` (home feed), `/pins/{id}` (a Pin, why it is shown, related Pins) |
 | `board_pages` | `/boards/{id}`, `/boards/new`, `/users/{id}`, and the Save button's and boards' forms |
+| `pin_it_pages` | `/save` (the Pin It popup: sign in or up, pick a board, save), `/media/<key>` |
 | `account_pages` | `/signup`, `/signin`, `/signout` |
 | `privacy_pages` | `/settings` (+ advertisers, deletion), `/privacy` (the signed-out choice) |
 | `tuner_pages` | `/feed-tuner` (what shapes my feed, each removable), `/pins/{id}/hide` and `/unhide` |
@@ -29,6 +30,7 @@ from tastegraph.web import (
     assets,
     board_pages,
     feed_pages,
+    pin_it_pages,
     privacy_pages,
     tuner_pages,
 )
@@ -47,7 +49,16 @@ def install(app: FastAPI, system: System) -> None:
         return redirect(f"/signin?next={exc.back_to}")
 
     app.add_exception_handler(SignInFirst, sign_in_first)
-    for group in (feed_pages, account_pages, privacy_pages, advertiser_pages, board_pages, tuner_pages):
+    groups = (
+        feed_pages,
+        account_pages,
+        privacy_pages,
+        advertiser_pages,
+        board_pages,
+        tuner_pages,
+        pin_it_pages,
+    )
+    for group in groups:
         app.include_router(group.routes(pages))
     app.include_router(assets.routes())  # before the /static mount: /static/demo-img/... is generated
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

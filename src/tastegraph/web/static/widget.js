@@ -1,7 +1,10 @@
 /*!
  * Tastegraph Save button. Include it on your page:
  *   <script src="https://PLATFORM/widget.js" async></script>
- *   <div class="tastegraph-save" data-url="https://your.site/page" data-title="Optional title"></div>
+ *   <div class="tastegraph-save" data-url="https://your.site/page" data-title="Optional title"
+ *        data-pin-media="https://your.site/picture.jpg"></div>
+ * The picture saved is data-pin-media, else the page's og:image, else one the person picks among the
+ * page's large pictures.
  * It draws a small "Save" button in each placeholder and tells Tastegraph that this page was visited.
  * Whether that visit is kept and used is decided by Tastegraph's consent rules (the person's settings,
  * Do Not Track, Global Privacy Control, the opt-out cookie); this script never throws on the host page.
@@ -109,10 +112,109 @@
     button.appendChild(icon);
     button.appendChild(document.createTextNode("Save"));
     button.addEventListener("click", function () {
-      var target = platform + "/save?url=" + encodeURIComponent(url) + "&title=" + encodeURIComponent(title);
-      window.open(target, "tastegraph-save", "noopener,width=560,height=640");
+      pinItClick(platform, placeholder, url, title);
     });
     placeholder.appendChild(button);
+  }
+
+  // --- Pin It: the click -> popup part (which picture, then the popup on the platform's origin) ------
+  // The popup is a top-level window on the platform: first-party there, so the person's session works
+  // whatever the browser does with third-party cookies. The picture's URL goes along; the platform
+  // fetches a copy itself, so the popup never loads anything from this page's host.
+  var MIN_SIDE = 200;
+
+  function absoluteUrl(value) {
+    try { return new URL(value, location.href).href; } catch (e) { return ""; }
+  }
+
+  function isWebUrl(value) {
+    return /^https?:\/\//i.test(value || "");
+  }
+
+  // The picture the page chose: the placeholder's data-pin-media, else the page's og:image.
+  function chosenMedia(placeholder) {
+    var named = placeholder.getAttribute("data-pin-media");
+    if (named) return absoluteUrl(named);
+    var og = document.querySelector('meta[property="og:image"], meta[name="og:image"]');
+    var content = og && og.getAttribute("content");
+    return content ? absoluteUrl(content) : "";
+  }
+
+  // Large pictures on the page (at least MIN_SIDE a side), biggest first, at most 12.
+  function largeImages() {
+    var found = [], seen = {};
+    var images = document.images || [];
+    for (var i = 0; i < images.length; i++) {
+      var img = images[i];
+      var src = absoluteUrl(img.currentSrc || img.src);
+      if (!isWebUrl(src) || seen[src]) continue;
+      if ((img.naturalWidth || 0) < MIN_SIDE || (img.naturalHeight || 0) < MIN_SIDE) continue;
+      seen[src] = true;
+      found.push({ src: src, area: img.naturalWidth * img.naturalHeight, alt: img.alt || "" });
+    }
+    found.sort(function (a, b) { return b.area - a.area; });
+    return found.slice(0, 12);
+  }
+
+  function openSavePopup(platform, url, title, media, partition) {
+    var target = platform + "/save?url=" + encodeURIComponent(url) + "&title=" + encodeURIComponent(title);
+    if (media) target += "&media=" + encodeURIComponent(media);
+    if (partition) target += "&partition=" + encodeURIComponent(partition);
+    // noopener: the popup gets no handle on this page, and this page none on the popup.
+    window.open(target, "tastegraph-save", "noopener,width=560,height=720");
+  }
+
+  // A chooser drawn on this page (its own pictures, already loaded here): a click picks one.
+  function chooseAmong(images, done) {
+    var overlay = document.createElement("div");
+    overlay.className = "tastegraph-chooser";
+    overlay.setAttribute("role", "dialog");
+    overlay.setAttribute("aria-label", "Choose a picture to save");
+    overlay.style.cssText =
+      "all:initial;position:fixed;inset:0;z-index:2147483647;background:rgba(20,16,12,.72);" +
+      "display:flex;flex-wrap:wrap;align-content:flex-start;justify-content:center;gap:12px;" +
+      "padding:48px 16px;overflow:auto;font:600 15px/1.3 system-ui,sans-serif;color:#fff;";
+    var close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "Cancel";
+    close.style.cssText = "all:initial;position:fixed;top:12px;right:16px;color:#fff;cursor:pointer;" +
+      "font:700 15px system-ui,sans-serif;";
+    close.addEventListener("click", function () { overlay.remove(); });
+    overlay.appendChild(close);
+    for (var i = 0; i < images.length; i++) {
+      (function (image) {
+        var pick = document.createElement("button");
+        pick.type = "button";
+        pick.className = "tastegraph-choice";
+        pick.setAttribute("aria-label", "Save this picture" + (image.alt ? ": " + image.alt : ""));
+        pick.style.cssText = "all:initial;cursor:pointer;width:180px;height:180px;border-radius:14px;" +
+          "overflow:hidden;background:#fff;display:flex;align-items:center;justify-content:center;";
+        var thumb = document.createElement("img");
+        thumb.src = image.src;
+        thumb.alt = "";
+        thumb.style.cssText = "all:initial;max-width:100%;max-height:100%;";
+        pick.appendChild(thumb);
+        pick.addEventListener("click", function () { overlay.remove(); done(image.src); });
+        overlay.appendChild(pick);
+      })(images[i]);
+    }
+    document.body.appendChild(overlay);
+  }
+
+  function pinItClick(platform, placeholder, url, title) {
+    // Set by the partitioned-visitor part of this script when it has a token for this site.
+    var partition = placeholder.getAttribute("data-tastegraph-partition") || window.__tastegraphPartition || "";
+    var media = chosenMedia(placeholder);
+    if (media || !document.body) {
+      openSavePopup(platform, url, title, media, partition);
+      return;
+    }
+    var images = largeImages();
+    if (images.length <= 1) {
+      openSavePopup(platform, url, title, images.length ? images[0].src : "", partition);
+      return;
+    }
+    chooseAmong(images, function (src) { openSavePopup(platform, url, title, src, partition); });
   }
 
   function renderButtons(platform) {
