@@ -74,7 +74,7 @@ def test_offsite_loop_in_a_real_browser(browser_context: Any, world: World, scre
     # The Pin page says the same.
     first.locator("a.card-title").click()
     page.wait_for_url(re.compile(r".*/pins/\d+$"))
-    assert "You visited trailpeak-gear.com" in page.locator(".why-list").inner_text()
+    assert "You visited trailpeak-gear.com" in page.locator(".pin-info .why-list").inner_text()
     shot(page, screenshots, "06-pin-page")
 
     # Turn Personalization off in the privacy center.
