@@ -108,6 +108,7 @@ def test_every_page_fits_the_screen(
     default_browser: Any, world: World, screenshots: Path, width: int
 ) -> None:
     page = default_browser.new_page()
+    page.set_default_timeout(90_000)  # full-page shots wait for every lazy image on a busy machine
     page.set_viewport_size({"width": width, "height": WIDTHS[width]})
     errors: list[str] = []
     watch(page, errors)
@@ -165,6 +166,7 @@ def test_header_holds_a_search_form_and_six_links(
     default_browser: Any, world: World, screenshots: Path, width: int
 ) -> None:
     page = default_browser.new_page()
+    page.set_default_timeout(90_000)  # full-page shots wait for every lazy image on a busy machine
     page.set_viewport_size({"width": width, "height": WIDTHS[width]})
     page.goto(world.platform + "/signup")
     page.fill("#email", f"header{width}@example.com")
