@@ -184,3 +184,27 @@ def test_opt_in_privacy_page_explains_nothing_is_used_yet(opt_in: tuple[TestClie
     r = client.post("/privacy", data={"allow": "on", "csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303
     assert "checked" in _box(client.get("/privacy").text, "allow")
+
+
+def test_the_save_popups_sign_up_offers_and_records_the_settings(opt_in: tuple[TestClient, System]) -> None:
+    """The Pin It popup has its own sign-up form: it offers the same two choices, unticked in opt_in,
+    and the account starts with what was ticked there."""
+    strict, _system = opt_in
+    popup = "/save?url=https%3A%2F%2Ftrailpeak-gear.com%2Ftents&title=Tent"
+    page = strict.get(popup).text
+    for name in ("personalization", "ads_advertiser_data"):
+        start = page.index(f'id="su-{name}" name="{name}"')
+        assert "checked" not in page[start : page.index(">", start)]
+    data = {
+        "email": "fa@example.com",
+        "password": PASSWORD,
+        "csrf_token": csrf_token(strict, popup),
+        "consent_choices": "1",
+        "personalization": "on",
+        "url": "https://trailpeak-gear.com/tents",
+        "title": "Tent",
+    }
+    r = strict.post("/save/signup", data=data, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert strict.get("/v1/me/settings").json() == {"personalization": True, "ads_advertiser_data": False}
+    assert _first_entries(strict)["personalization"] == (None, "true", "sign-up-choice")

@@ -5,11 +5,23 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
+from tastegraph.bootstrap import System
 from tastegraph.edge.cookies import sign_in, sign_out
 from tastegraph.edge.deps import CallerDep, SystemDep
 from tastegraph.kernel import RateLimited, TastegraphError
 from tastegraph.usecases import accounts as account_cases
 from tastegraph.web.rendering import FormStr, Pages, checked_form, redirect, safe_next, sentence
+
+
+def form_choices(
+    system: System, shown: str, personalization: str, ads_advertiser_data: str
+) -> dict[str, bool]:
+    """The two settings as a sign-up form sent them. The form always carries them (an unticked box sends
+    nothing, so the `consent_choices` marker says the person saw them); without it the deployment's
+    defaults apply."""
+    if not shown:
+        return account_cases.signup_defaults(system)
+    return {"personalization": personalization == "on", "ads_advertiser_data": ads_advertiser_data == "on"}
 
 
 def routes(pages: Pages) -> APIRouter:
@@ -36,13 +48,7 @@ def routes(pages: Pages) -> APIRouter:
     ) -> Response:
         form = {"email": email, "display_name": display_name}
         name = display_name.strip() or None
-        # The form always carries the two settings (an unticked box sends nothing, so the marker field
-        # says the person saw them); without it the deployment's defaults apply.
-        choices = (
-            {"personalization": personalization == "on", "ads_advertiser_data": ads_advertiser_data == "on"}
-            if consent_choices
-            else account_cases.signup_defaults(system)
-        )
+        choices = form_choices(system, consent_choices, personalization, ads_advertiser_data)
         if account_cases.too_long(email, password, name):
             return pages.render(
                 request,

@@ -15,6 +15,7 @@ from tastegraph.kernel import Forbidden, NotFound, RateLimited, TastegraphError
 from tastegraph.usecases import accounts as account_cases
 from tastegraph.usecases import pin_it
 from tastegraph.usecases.callers import Caller
+from tastegraph.web.account_pages import form_choices
 from tastegraph.web.rendering import FormStr, Pages, checked_form, redirect, sentence, site_host
 
 MAX_PARAM = 2048
@@ -64,6 +65,7 @@ def routes(pages: Pages) -> APIRouter:
         status: int = 200,
         saved: pin_it.PinItSaved | None = None,
         form: dict[str, str] | None = None,
+        choices: dict[str, bool] | None = None,
     ) -> Response:
         host = site_host(params.get("url", ""))
         response = pages.render(
@@ -77,6 +79,7 @@ def routes(pages: Pages) -> APIRouter:
                 "error": error,
                 "saved": saved,
                 "form": form or {},
+                "choices": choices or account_cases.signup_defaults(pages.system),
                 "back": _back(params),
             },
             status=status,
@@ -179,19 +182,24 @@ def routes(pages: Pages) -> APIRouter:
         title: FormStr = "",
         media: FormStr = "",
         partition: FormStr = "",
+        consent_choices: FormStr = "",
+        personalization: FormStr = "",
+        ads_advertiser_data: FormStr = "",
     ) -> Response:
         params = _params(url, title, media, partition)
         form = {"email": email, "display_name": display_name, "mode": "signup"}
+        choices = form_choices(system, consent_choices, personalization, ads_advertiser_data)
         name = display_name.strip() or None
         if account_cases.too_long(email, password, name):
             error = "That's too long: use a shorter email, name or password."
-            return show(request, caller, params, error=error, status=422, form=form)
+            return show(request, caller, params, error=error, status=422, form=form, choices=choices)
         response = redirect(_back(params))
         try:
-            account_cases.sign_up(system, email, password, name)
+            account_cases.sign_up(system, email, password, name, choices=choices if consent_choices else None)
             sign_in(system, request, response, email, password, caller)
         except TastegraphError as exc:
-            return show(request, caller, params, error=sentence(exc.message), status=exc.status, form=form)
+            error = sentence(exc.message)
+            return show(request, caller, params, error=error, status=exc.status, form=form, choices=choices)
         return response
 
     @router.get("/media/{key}")
