@@ -21,6 +21,7 @@ from tastegraph.api import docs, errors, openapi_errors, openapi_integers, opena
 from tastegraph.api.input_guard import check_request_text, reads_body
 from tastegraph.api.middleware import BodyLimit, EmbeddableCors, RateLimit, SecurityHeaders
 from tastegraph.api.routes import accounts, ads, feed, offsite, privacy, psi, recommendations, tag, testing
+from tastegraph.api.routes import search as search_routes  # issue 14: search by words
 from tastegraph.bootstrap import System
 from tastegraph.config import Settings
 from tastegraph.kernel import Unavailable
@@ -188,6 +189,7 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
     )
     for module in (accounts, offsite, feed, recommendations, privacy, ads, psi, tag):
         app.include_router(module.router)
+    app.include_router(search_routes.router)  # issue 14: search by words
     if system.settings.test_clock:
         app.include_router(testing.router)
     if system.settings.admin_token is not None:  # operator routes exist only with their token
