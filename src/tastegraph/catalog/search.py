@@ -201,7 +201,8 @@ def _sqlite_boards(
 ) -> list[tuple[int, str, float]]:
     rows = conn.execute(
         text(
-            "SELECT b.id, b.name, -bm25(board_search) FROM board_search JOIN boards b ON b.id = board_search.rowid "
+            "SELECT b.id, b.name, -bm25(board_search) FROM board_search "
+            "JOIN boards b ON b.id = board_search.rowid "
             f"WHERE board_search MATCH :q AND {_visible(viewer_id).replace('false', '0')} "
             "ORDER BY bm25(board_search) LIMIT :k"
         ),
@@ -236,7 +237,9 @@ def _pg_boards(
     return [(int(b), str(n), float(s)) for b, n, s in rows]
 
 
-def field_matches(conn: Connection, query: SearchQuery, hits: Iterable[TextHit]) -> dict[int, list[FieldMatch]]:
+def field_matches(
+    conn: Connection, query: SearchQuery, hits: Iterable[TextHit]
+) -> dict[int, list[FieldMatch]]:
     """For the Pins shown: which of their fields the search matched and the words it matched there, marked
     by the engine's own highlighter (FTS5 `highlight`, PostgreSQL `ts_headline`) with any-word semantics;
     plus the matching board's name for a Pin found through one."""
@@ -269,8 +272,9 @@ def _marked_words(value: str | None) -> tuple[str, ...]:
 def _sqlite_marked(conn: Connection, terms: Sequence[str], ids: list[int]) -> dict[int, tuple[str, ...]]:
     rows = conn.execute(
         text(
-            "SELECT rowid, highlight(pin_search, 0, char(1), char(2)), highlight(pin_search, 1, char(1), char(2)), "
-            "highlight(pin_search, 2, char(1), char(2)) FROM pin_search "
+            "SELECT rowid, highlight(pin_search, 0, char(1), char(2)), "
+            "highlight(pin_search, 1, char(1), char(2)), highlight(pin_search, 2, char(1), char(2)) "
+            "FROM pin_search "
             "WHERE pin_search MATCH :q AND rowid IN :ids"
         ).bindparams(bindparam("ids", expanding=True)),
         {"q": _fts5(terms, " OR "), "ids": ids},
@@ -297,7 +301,9 @@ def _pg_marked(conn: Connection, terms: Sequence[str], ids: list[int]) -> dict[i
     return {int(r[0]): (r[1], r[2], r[3]) for r in rows}
 
 
-def _board_marked(conn: Connection, terms: Sequence[str], boards: dict[int, str]) -> dict[int, tuple[str, ...]]:
+def _board_marked(
+    conn: Connection, terms: Sequence[str], boards: dict[int, str]
+) -> dict[int, tuple[str, ...]]:
     if not boards:
         return {}
     if conn.dialect.name == "postgresql":

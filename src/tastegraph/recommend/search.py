@@ -144,7 +144,9 @@ def search(
         return []
     mine: dict[str, tuple[str, int]] = {}  # the searcher's top topics: slug -> (name, engagements)
     if personalize and viewer_id is not None:
-        mine = {slug: (name, n) for _, slug, name, n in viewer_topics(conn, load_profile(conn, viewer_id, []))}
+        mine = {
+            slug: (name, n) for _, slug, name, n in viewer_topics(conn, load_profile(conn, viewer_id, []))
+        }
     most = max(pins[h.pin_id]["save_count"] for h in hits)
     scored: list[tuple[float, int, text_search.TextHit, list[SearchReason]]] = []
     for h in hits:
@@ -168,7 +170,12 @@ def search(
     matched = text_search.field_matches(conn, query, [s[2] for s in shown])
     return [
         SearchResult(
-            pin_id, pins[pin_id], round(score, 4), h.all_terms, _matches(matched.get(pin_id, [])), tuple(because)
+            pin_id,
+            pins[pin_id],
+            round(score, 4),
+            h.all_terms,
+            _matches(matched.get(pin_id, [])),
+            tuple(because),
         )
         for score, pin_id, h, because in shown
     ]
