@@ -12,9 +12,14 @@ unsaves need no index work; a rename or deletion updates one row): so a secret b
 very query that matches it, and its name matches nothing for anyone but its owner.
 
 Typo tolerance is what the engines give: stemming (chairs = chair, camping = camp) and prefix matching
-(every term of two or more characters is a prefix: "cha" finds "chair"). There is no edit-distance
-matching: neither FTS5 nor core PostgreSQL has one over a full-text index (pg_trgm is an extension this
-deployment does not assume).
+of the last word, the one still being typed ("folding cha" finds "folding chair"; a prefix counts its
+first PREFIX_CHARS characters, which FTS5's prefix indexes answer from the index). There is no
+edit-distance matching: neither FTS5 nor core PostgreSQL has one over a full-text index (pg_trgm is an
+extension this deployment does not assume).
+
+Bounded work per query: the text score (bm25 / ts_rank) is computed for at most RANKED matches, the
+newest ones when a query matches more (a word in most Pins scores about the same in all of them, and
+the ranking's saves and interests then decide).
 
 User input never reaches the query languages as syntax: a query is cut into words of letters and digits
 (`parse_query`), and each word is sent as a quoted FTS5 string or a tsquery lexeme, so `"`, `*`, `:`,
@@ -36,8 +41,12 @@ MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
 # Of the engine's best matches, how many Pins and boards the ranking sees (then it blends and cuts).
 PIN_CANDIDATES = 120
-BOARD_CANDIDATES = 30
-PINS_PER_BOARD = 60
+BOARD_CANDIDATES = 20
+PINS_PER_BOARD = 20
+# Matches whose text score is computed (the newest, when there are more).
+RANKED = 1000
+# A prefix counts this many characters at most (FTS5's prefix indexes go to 6: migration 0011).
+PREFIX_CHARS = 6
 
 # The index objects migration 0011 makes, which are not in the SQLAlchemy metadata (FTS5 tables cannot
 # be declared there): tests/integration/test_migrations.py ignores exactly these. FTS5 keeps each
@@ -79,14 +88,20 @@ def parse_query(q: str | None) -> SearchQuery:
     return SearchQuery(typed, terms)
 
 
+def _is_prefix(terms: Sequence[str], i: int) -> bool:
+    return i == len(terms) - 1 and len(terms[i]) >= 2
+
+
 def _fts5(terms: Sequence[str], joiner: str) -> str:
     # Quoted strings: FTS5 operators and column filters inside quotes are plain text. Terms hold only
     # letters and digits (parse_query), so no quote can appear inside one.
-    return joiner.join(f'"{t}"*' if len(t) >= 2 else f'"{t}"' for t in terms)
+    return joiner.join(
+        f'"{t[:PREFIX_CHARS]}"*' if _is_prefix(terms, i) else f'"{t}"' for i, t in enumerate(terms)
+    )
 
 
 def _tsquery(terms: Sequence[str], joiner: str) -> str:
-    return joiner.join(f"{t}:*" if len(t) >= 2 else t for t in terms)
+    return joiner.join(f"{t[:PREFIX_CHARS]}:*" if _is_prefix(terms, i) else t for i, t in enumerate(terms))
 
 
 @dataclass
@@ -186,12 +201,19 @@ def _visible(viewer_id: int | None) -> str:
 
 
 def _sqlite_pins(conn: Connection, terms: Sequence[str], all_terms: bool) -> list[tuple[int, float]]:
+    q = _fts5(terms, " AND " if all_terms else " OR ")
+    # FTS5 reads matches in rowid order cheaply but computes bm25 for every match before sorting: so
+    # first the RANKED-th newest match (none when there are fewer), then bm25 only above it.
+    boundary = conn.execute(
+        text("SELECT rowid FROM pin_search WHERE pin_search MATCH :q ORDER BY rowid DESC LIMIT 1 OFFSET :n"),
+        {"q": q, "n": RANKED},
+    ).scalar_one_or_none()
     rows = conn.execute(
         text(
             "SELECT rowid, -bm25(pin_search, 4.0, 1.0, 2.0) AS score FROM pin_search "
-            "WHERE pin_search MATCH :q ORDER BY bm25(pin_search, 4.0, 1.0, 2.0) LIMIT :k"
+            "WHERE pin_search MATCH :q AND rowid > :above ORDER BY bm25(pin_search, 4.0, 1.0, 2.0) LIMIT :k"
         ),
-        {"q": _fts5(terms, " AND " if all_terms else " OR "), "k": PIN_CANDIDATES},
+        {"q": q, "k": PIN_CANDIDATES, "above": int(boundary or 0)},
     )
     return [(int(p), float(s)) for p, s in rows]
 
@@ -199,14 +221,22 @@ def _sqlite_pins(conn: Connection, terms: Sequence[str], all_terms: bool) -> lis
 def _sqlite_boards(
     conn: Connection, terms: Sequence[str], all_terms: bool, viewer_id: int | None
 ) -> list[tuple[int, str, float]]:
+    q = _fts5(terms, " AND " if all_terms else " OR ")
+    boundary = conn.execute(
+        text(
+            "SELECT rowid FROM board_search WHERE board_search MATCH :q ORDER BY rowid DESC LIMIT 1 OFFSET :n"
+        ),
+        {"q": q, "n": RANKED},
+    ).scalar_one_or_none()
     rows = conn.execute(
         text(
             "SELECT b.id, b.name, -bm25(board_search) FROM board_search "
             "JOIN boards b ON b.id = board_search.rowid "
-            f"WHERE board_search MATCH :q AND {_visible(viewer_id).replace('false', '0')} "
+            f"WHERE board_search MATCH :q AND board_search.rowid > :above "
+            f"AND {_visible(viewer_id).replace('false', '0')} "
             "ORDER BY bm25(board_search) LIMIT :k"
         ),
-        {"q": _fts5(terms, " AND " if all_terms else " OR "), "k": BOARD_CANDIDATES, "viewer": viewer_id},
+        {"q": q, "k": BOARD_CANDIDATES, "viewer": viewer_id, "above": int(boundary or 0)},
     )
     return [(int(b), str(n), float(s)) for b, n, s in rows]
 
@@ -214,11 +244,13 @@ def _sqlite_boards(
 def _pg_pins(conn: Connection, terms: Sequence[str], all_terms: bool) -> list[tuple[int, float]]:
     rows = conn.execute(
         text(
-            "SELECT s.pin_id, ts_rank(s.document, q) AS score "
-            "FROM pin_search s, to_tsquery('english', :q) q WHERE s.document @@ q "
-            "ORDER BY score DESC, s.pin_id LIMIT :k"
+            "WITH q AS (SELECT to_tsquery('english', :q) AS q), "
+            "m AS (SELECT s.pin_id, s.document FROM pin_search s, q WHERE s.document @@ q.q "
+            "ORDER BY s.pin_id DESC LIMIT :ranked) "
+            "SELECT m.pin_id, ts_rank(m.document, q.q) AS score FROM m, q "
+            "ORDER BY score DESC, m.pin_id LIMIT :k"
         ),
-        {"q": _tsquery(terms, " & " if all_terms else " | "), "k": PIN_CANDIDATES},
+        {"q": _tsquery(terms, " & " if all_terms else " | "), "k": PIN_CANDIDATES, "ranked": RANKED},
     )
     return [(int(p), float(s)) for p, s in rows]
 
@@ -228,11 +260,19 @@ def _pg_boards(
 ) -> list[tuple[int, str, float]]:
     rows = conn.execute(
         text(
-            "SELECT b.id, b.name, ts_rank(s.name, q) AS score "
-            "FROM board_search s JOIN boards b ON b.id = s.board_id, to_tsquery('english', :q) q "
-            f"WHERE s.name @@ q AND {_visible(viewer_id)} ORDER BY score DESC, b.id LIMIT :k"
+            "WITH q AS (SELECT to_tsquery('english', :q) AS q), "
+            "m AS (SELECT b.id, b.name, s.name AS document "
+            "FROM board_search s JOIN boards b ON b.id = s.board_id, q "
+            f"WHERE s.name @@ q.q AND {_visible(viewer_id)} ORDER BY b.id DESC LIMIT :ranked) "
+            "SELECT m.id, m.name, ts_rank(m.document, q.q) AS score FROM m, q "
+            "ORDER BY score DESC, m.id LIMIT :k"
         ),
-        {"q": _tsquery(terms, " & " if all_terms else " | "), "k": BOARD_CANDIDATES, "viewer": viewer_id},
+        {
+            "q": _tsquery(terms, " & " if all_terms else " | "),
+            "k": BOARD_CANDIDATES,
+            "viewer": viewer_id,
+            "ranked": RANKED,
+        },
     )
     return [(int(b), str(n), float(s)) for b, n, s in rows]
 
@@ -269,17 +309,21 @@ def _marked_words(value: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m.strip() for m in _MARK.findall(value or "") if m.strip()))
 
 
+_SQLITE_MARKED = text(
+    "SELECT rowid, highlight(pin_search, 0, char(1), char(2)), "
+    "highlight(pin_search, 1, char(1), char(2)), highlight(pin_search, 2, char(1), char(2)) "
+    "FROM pin_search WHERE pin_search MATCH :q AND rowid = :id"
+)
+
+
 def _sqlite_marked(conn: Connection, terms: Sequence[str], ids: list[int]) -> dict[int, tuple[str, ...]]:
-    rows = conn.execute(
-        text(
-            "SELECT rowid, highlight(pin_search, 0, char(1), char(2)), "
-            "highlight(pin_search, 1, char(1), char(2)), highlight(pin_search, 2, char(1), char(2)) "
-            "FROM pin_search "
-            "WHERE pin_search MATCH :q AND rowid IN :ids"
-        ).bindparams(bindparam("ids", expanding=True)),
-        {"q": _fts5(terms, " OR "), "ids": ids},
-    )
-    return {int(r[0]): (r[1], r[2], r[3]) for r in rows}
+    # One Pin a statement: FTS5 seeks to a rowid given with `=`, but reads every match for `IN`.
+    q = _fts5(terms, " OR ")
+    out: dict[int, tuple[str, ...]] = {}
+    for pin_id in ids:
+        for r in conn.execute(_SQLITE_MARKED, {"q": q, "id": pin_id}):
+            out[int(r[0])] = (r[1], r[2], r[3])
+    return out
 
 
 _PG_MARKS = "StartSel=\x01, StopSel=\x02, HighlightAll=true"
@@ -312,12 +356,28 @@ def _board_marked(
             "JOIN boards b ON b.id = s.board_id, to_tsquery('english', :q) q "
             "WHERE s.board_id IN :ids AND s.name @@ q"
         )
-        params: dict[str, object] = {"q": _tsquery(terms, " | "), "marks": _PG_MARKS}
-    else:
-        stmt = text(
-            "SELECT rowid, highlight(board_search, 0, char(1), char(2)) FROM board_search "
-            "WHERE board_search MATCH :q AND rowid IN :ids"
+        params = {"q": _tsquery(terms, " | "), "marks": _PG_MARKS}
+        rows = conn.execute(
+            stmt.bindparams(bindparam("ids", expanding=True)), {**params, "ids": list(boards)}
         )
-        params = {"q": _fts5(terms, " OR ")}
-    rows = conn.execute(stmt.bindparams(bindparam("ids", expanding=True)), {**params, "ids": list(boards)})
-    return {int(b): w for b, value in rows if (w := _marked_words(value))}
+        return {int(b): w for b, value in rows if (w := _marked_words(value))}
+    one = text(
+        "SELECT rowid, highlight(board_search, 0, char(1), char(2)) FROM board_search "
+        "WHERE board_search MATCH :q AND rowid = :id"
+    )
+    q = _fts5(terms, " OR ")
+    out: dict[int, tuple[str, ...]] = {}
+    for board_id in boards:
+        for b, value in conn.execute(one, {"q": q, "id": board_id}):
+            if w := _marked_words(value):
+                out[int(b)] = w
+    return out
+
+
+def optimize_indexes(conn: Connection) -> None:
+    """Merge the full-text indexes' segments into one (FTS5 `optimize`; PostgreSQL's GIN needs nothing
+    here, VACUUM does it). For loaders, after many rows went in one by one through the triggers: a
+    query then reads one b-tree per term instead of hundreds of small segments."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("INSERT INTO pin_search (pin_search) VALUES ('optimize')")
+        conn.exec_driver_sql("INSERT INTO board_search (board_search) VALUES ('optimize')")

@@ -19,8 +19,9 @@ from tastegraph.collect import EngagementIn, Kind, engagement
 from tastegraph.consent import Decision, Purpose, Reason
 from tastegraph.recommend import ReasonJson
 from tastegraph.recommend import search as rank
-from tastegraph.recommend.search import MAX_LIMIT, MatchJson
 from tastegraph.usecases.callers import Caller, Visitor, read_with
+
+MAX_LIMIT = rank.MAX_LIMIT
 
 __all__ = ["MAX_LIMIT", "MAX_QUERY_CHARS", "MAX_TERMS", "SearchItem", "SearchPage", "search"]
 
@@ -29,7 +30,7 @@ __all__ = ["MAX_LIMIT", "MAX_QUERY_CHARS", "MAX_TERMS", "SearchItem", "SearchPag
 class SearchItem:
     pin_id: int
     pin: Pin
-    matches: list[MatchJson]  # which fields matched, with the words (docs/api.md)
+    matches: list[rank.MatchJson]  # which fields matched, with the words (docs/api.md)
     reasons: list[ReasonJson]  # what moved it: saves, the searcher's topics
 
 

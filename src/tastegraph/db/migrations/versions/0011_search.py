@@ -34,12 +34,13 @@ SQLITE_TOPICS_OF = (
 )
 
 SQLITE_UP = [
-    # porter stemming over unicode61 (case and accent folding); prefix indexes of 2 and 3 characters
-    # make the prefix queries (every term of two or more letters is one) index lookups.
+    # porter stemming over unicode61 (case and accent folding); prefix indexes of 2 to 6 characters
+    # make every prefix query an index lookup (catalog.search cuts prefixes to 6 characters): a longer
+    # prefix would merge the doclists of every word it starts, for each query.
     "CREATE VIRTUAL TABLE pin_search USING fts5(title, description, topics, "
-    "tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3')",
+    "tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3 4 5 6')",
     "CREATE VIRTUAL TABLE board_search USING fts5(name, "
-    "tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3')",
+    "tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3 4 5 6')",
     "INSERT INTO pin_search (rowid, title, description, topics) "
     f"SELECT p.id, p.title, p.description, {SQLITE_TOPICS_OF.format(pin='p.id')} FROM pins p",
     "INSERT INTO board_search (rowid, name) SELECT id, name FROM boards",
