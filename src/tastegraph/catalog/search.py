@@ -31,11 +31,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Connection, bindparam, text
 
 from tastegraph.kernel import InvalidInput
+from tastegraph.kernel.fastsql import Query
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
@@ -44,7 +45,7 @@ PIN_CANDIDATES = 120
 BOARD_CANDIDATES = 20
 PINS_PER_BOARD = 20
 # Matches whose text score is computed (the newest, when there are more).
-RANKED = 1000
+RANKED = 500
 # A prefix counts this many characters at most (FTS5's prefix indexes go to 6: migration 0011).
 PREFIX_CHARS = 6
 
@@ -63,6 +64,21 @@ PIN_FIELDS: tuple[Field, ...] = ("title", "description", "topics")
 # Letters and digits only (underscore is a word character to `\w`, a separator to both engines).
 _WORD = re.compile(r"[^\W_]+")
 _MARK = re.compile("\x01(.*?)\x02", re.S)
+
+
+_QUERIES: dict[str, Query] = {}
+
+
+def _rows(conn: Connection, sql: str, params: dict[str, object]) -> list[tuple[Any, ...]]:
+    """`sql` compiled once and run through the driver (kernel.fastsql: SQLAlchemy's execution costs more
+    than these small statements); `:ids` is an expanding list."""
+    query = _QUERIES.get(sql)
+    if query is None:
+        stmt = text(sql)
+        if ":ids" in sql:
+            stmt = stmt.bindparams(bindparam("ids", expanding=True))
+        query = _QUERIES[sql] = Query(stmt)
+    return query.rows(conn, params)
 
 
 @dataclass(frozen=True)
@@ -173,12 +189,11 @@ def _collect(
         return
     best = max(s for _, _, s in board_rows) or 1.0
     names = {b: (n, s / best) for b, n, s in board_rows}
-    on_boards = conn.execute(
-        text(
-            "SELECT board_id, pin_id FROM board_pins WHERE board_id IN :ids ORDER BY board_id, saved_at DESC"
-        ).bindparams(bindparam("ids", expanding=True)),
+    on_boards = _rows(
+        conn,
+        "SELECT board_id, pin_id FROM board_pins WHERE board_id IN :ids ORDER BY board_id, saved_at DESC",
         {"ids": list(names)},
-    ).all()
+    )
     taken: dict[int, int] = {}
     for board_id, pin_id in on_boards:
         b = int(board_id)
@@ -204,16 +219,16 @@ def _sqlite_pins(conn: Connection, terms: Sequence[str], all_terms: bool) -> lis
     q = _fts5(terms, " AND " if all_terms else " OR ")
     # FTS5 reads matches in rowid order cheaply but computes bm25 for every match before sorting: so
     # first the RANKED-th newest match (none when there are fewer), then bm25 only above it.
-    boundary = conn.execute(
-        text("SELECT rowid FROM pin_search WHERE pin_search MATCH :q ORDER BY rowid DESC LIMIT 1 OFFSET :n"),
+    boundary = _rows(
+        conn,
+        "SELECT rowid FROM pin_search WHERE pin_search MATCH :q ORDER BY rowid DESC LIMIT 1 OFFSET :n",
         {"q": q, "n": RANKED},
-    ).scalar_one_or_none()
-    rows = conn.execute(
-        text(
-            "SELECT rowid, -bm25(pin_search, 4.0, 1.0, 2.0) AS score FROM pin_search "
-            "WHERE pin_search MATCH :q AND rowid > :above ORDER BY bm25(pin_search, 4.0, 1.0, 2.0) LIMIT :k"
-        ),
-        {"q": q, "k": PIN_CANDIDATES, "above": int(boundary or 0)},
+    )
+    rows = _rows(
+        conn,
+        "SELECT rowid, -bm25(pin_search, 4.0, 1.0, 2.0) AS score FROM pin_search "
+        "WHERE pin_search MATCH :q AND rowid > :above ORDER BY bm25(pin_search, 4.0, 1.0, 2.0) LIMIT :k",
+        {"q": q, "k": PIN_CANDIDATES, "above": int(boundary[0][0]) if boundary else 0},
     )
     return [(int(p), float(s)) for p, s in rows]
 
@@ -222,34 +237,31 @@ def _sqlite_boards(
     conn: Connection, terms: Sequence[str], all_terms: bool, viewer_id: int | None
 ) -> list[tuple[int, str, float]]:
     q = _fts5(terms, " AND " if all_terms else " OR ")
-    boundary = conn.execute(
-        text(
-            "SELECT rowid FROM board_search WHERE board_search MATCH :q ORDER BY rowid DESC LIMIT 1 OFFSET :n"
-        ),
+    boundary = _rows(
+        conn,
+        "SELECT rowid FROM board_search WHERE board_search MATCH :q ORDER BY rowid DESC LIMIT 1 OFFSET :n",
         {"q": q, "n": RANKED},
-    ).scalar_one_or_none()
-    rows = conn.execute(
-        text(
-            "SELECT b.id, b.name, -bm25(board_search) FROM board_search "
-            "JOIN boards b ON b.id = board_search.rowid "
-            f"WHERE board_search MATCH :q AND board_search.rowid > :above "
-            f"AND {_visible(viewer_id).replace('false', '0')} "
-            "ORDER BY bm25(board_search) LIMIT :k"
-        ),
-        {"q": q, "k": BOARD_CANDIDATES, "viewer": viewer_id, "above": int(boundary or 0)},
+    )
+    rows = _rows(
+        conn,
+        "SELECT b.id, b.name, -bm25(board_search) FROM board_search "
+        "JOIN boards b ON b.id = board_search.rowid "
+        "WHERE board_search MATCH :q AND board_search.rowid > :above "
+        f"AND {_visible(viewer_id).replace('false', '0')} "
+        "ORDER BY bm25(board_search) LIMIT :k",
+        {"q": q, "k": BOARD_CANDIDATES, "viewer": viewer_id, "above": int(boundary[0][0]) if boundary else 0},
     )
     return [(int(b), str(n), float(s)) for b, n, s in rows]
 
 
 def _pg_pins(conn: Connection, terms: Sequence[str], all_terms: bool) -> list[tuple[int, float]]:
-    rows = conn.execute(
-        text(
-            "WITH q AS (SELECT to_tsquery('english', :q) AS q), "
-            "m AS (SELECT s.pin_id, s.document FROM pin_search s, q WHERE s.document @@ q.q "
-            "ORDER BY s.pin_id DESC LIMIT :ranked) "
-            "SELECT m.pin_id, ts_rank(m.document, q.q) AS score FROM m, q "
-            "ORDER BY score DESC, m.pin_id LIMIT :k"
-        ),
+    rows = _rows(
+        conn,
+        "WITH q AS (SELECT to_tsquery('english', :q) AS q), "
+        "m AS (SELECT s.pin_id, s.document FROM pin_search s, q WHERE s.document @@ q.q "
+        "ORDER BY s.pin_id DESC LIMIT :ranked) "
+        "SELECT m.pin_id, ts_rank(m.document, q.q) AS score FROM m, q "
+        "ORDER BY score DESC, m.pin_id LIMIT :k",
         {"q": _tsquery(terms, " & " if all_terms else " | "), "k": PIN_CANDIDATES, "ranked": RANKED},
     )
     return [(int(p), float(s)) for p, s in rows]
@@ -258,15 +270,14 @@ def _pg_pins(conn: Connection, terms: Sequence[str], all_terms: bool) -> list[tu
 def _pg_boards(
     conn: Connection, terms: Sequence[str], all_terms: bool, viewer_id: int | None
 ) -> list[tuple[int, str, float]]:
-    rows = conn.execute(
-        text(
-            "WITH q AS (SELECT to_tsquery('english', :q) AS q), "
-            "m AS (SELECT b.id, b.name, s.name AS document "
-            "FROM board_search s JOIN boards b ON b.id = s.board_id, q "
-            f"WHERE s.name @@ q.q AND {_visible(viewer_id)} ORDER BY b.id DESC LIMIT :ranked) "
-            "SELECT m.id, m.name, ts_rank(m.document, q.q) AS score FROM m, q "
-            "ORDER BY score DESC, m.id LIMIT :k"
-        ),
+    rows = _rows(
+        conn,
+        "WITH q AS (SELECT to_tsquery('english', :q) AS q), "
+        "m AS (SELECT b.id, b.name, s.name AS document "
+        "FROM board_search s JOIN boards b ON b.id = s.board_id, q "
+        f"WHERE s.name @@ q.q AND {_visible(viewer_id)} ORDER BY b.id DESC LIMIT :ranked) "
+        "SELECT m.id, m.name, ts_rank(m.document, q.q) AS score FROM m, q "
+        "ORDER BY score DESC, m.id LIMIT :k",
         {
             "q": _tsquery(terms, " & " if all_terms else " | "),
             "k": BOARD_CANDIDATES,
@@ -309,7 +320,7 @@ def _marked_words(value: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m.strip() for m in _MARK.findall(value or "") if m.strip()))
 
 
-_SQLITE_MARKED = text(
+_SQLITE_MARKED = (
     "SELECT rowid, highlight(pin_search, 0, char(1), char(2)), "
     "highlight(pin_search, 1, char(1), char(2)), highlight(pin_search, 2, char(1), char(2)) "
     "FROM pin_search WHERE pin_search MATCH :q AND rowid = :id"
@@ -321,7 +332,7 @@ def _sqlite_marked(conn: Connection, terms: Sequence[str], ids: list[int]) -> di
     q = _fts5(terms, " OR ")
     out: dict[int, tuple[str, ...]] = {}
     for pin_id in ids:
-        for r in conn.execute(_SQLITE_MARKED, {"q": q, "id": pin_id}):
+        for r in _rows(conn, _SQLITE_MARKED, {"q": q, "id": pin_id}):
             out[int(r[0])] = (r[1], r[2], r[3])
     return out
 
@@ -361,14 +372,14 @@ def _board_marked(
             stmt.bindparams(bindparam("ids", expanding=True)), {**params, "ids": list(boards)}
         )
         return {int(b): w for b, value in rows if (w := _marked_words(value))}
-    one = text(
+    one = (
         "SELECT rowid, highlight(board_search, 0, char(1), char(2)) FROM board_search "
         "WHERE board_search MATCH :q AND rowid = :id"
     )
     q = _fts5(terms, " OR ")
     out: dict[int, tuple[str, ...]] = {}
     for board_id in boards:
-        for b, value in conn.execute(one, {"q": q, "id": board_id}):
+        for b, value in _rows(conn, one, {"q": q, "id": board_id}):
             if w := _marked_words(value):
                 out[int(b)] = w
     return out
