@@ -13,7 +13,9 @@ very query that matches it, and its name matches nothing for anyone but its owne
 
 Typo tolerance is what the engines give: stemming (chairs = chair, camping = camp) and prefix matching
 of the last word, the one still being typed ("folding cha" finds "folding chair"; a prefix counts its
-first PREFIX_CHARS characters, which FTS5's prefix indexes answer from the index). There is no
+first PREFIX_CHARS characters, which FTS5's prefix indexes answer from the index). Prefixes match
+stems, so a prefix typed past a word's stem misses it ("fitn" finds no "fitness", whose stem is "fit";
+"fit" does). There is no
 edit-distance matching: neither FTS5 nor core PostgreSQL has one over a full-text index (pg_trgm is an
 extension this deployment does not assume).
 
