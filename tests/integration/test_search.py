@@ -143,9 +143,12 @@ def test_the_searchers_topic_moves_a_result_and_says_so(client: TestClient, syst
     assert _ids(body) == [cooking, travel]
     reasons = body["items"][0]["reasons"]
     assert [r["kind"] for r in reasons] == ["search_saves", "search_topic"]
-    assert {
-        k: v for k, v in reasons[1].items() if k != "text"
-    } == {"kind": "search_topic", "topic": "cooking", "topic_name": "Cooking", "engagements": 1}
+    assert {k: v for k, v in reasons[1].items() if k != "text"} == {
+        "kind": "search_topic",
+        "topic": "cooking",
+        "topic_name": "Cooking",
+        "engagements": 1,
+    }
     assert reasons[1]["text"] == "In Cooking, a topic you engage with, so it ranks higher for you."
     assert [r["kind"] for r in body["items"][1]["reasons"]] == ["search_saves"]
 
