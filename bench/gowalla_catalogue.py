@@ -269,6 +269,9 @@ def insert_rows(conn: Connection, rows: dict[str, list[dict[str, Any]]], report:
     loaders = _loaders()
     for name, table_rows in rows.items():
         loaders[name](conn, table_rows, chunk=CHUNK, copy=True, progress=functools.partial(report, name))
+    from tastegraph import catalog
+
+    catalog.search.optimize_indexes(conn)  # the triggers filled the search indexes row by row
 
 
 def load_catalogue(

@@ -30,6 +30,7 @@ from tastegraph.api.routes import (
     privacy,
     psi,
     recommendations,
+    search,
     tag,
     testing,
 )
@@ -201,6 +202,7 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
     for module in (accounts, offsite, feed, recommendations, privacy, ads, psi, tag, boards):
         app.include_router(module.router)
     app.include_router(feed_tuner.router)  # feed controls: hides' undo, the feed tuner, searches
+    app.include_router(search.router)  # issue 14: search by words
     if system.settings.test_clock:
         app.include_router(testing.router)
     if system.settings.admin_token is not None:  # operator routes exist only with their token

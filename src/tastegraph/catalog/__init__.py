@@ -1,5 +1,5 @@
-"""The catalogue: people, Pins, topics, boards, saves, follows and hides. (Its tables are private:
-other packages use these modules' functions.)"""
+"""The catalogue: people, Pins, topics, boards, saves, follows and hides, and text search over them.
+(Its tables are private: other packages use these modules' functions.)"""
 
 from tastegraph.catalog import accounts as accounts
 from tastegraph.catalog import boards as boards
@@ -11,6 +11,7 @@ from tastegraph.catalog import links as links
 from tastegraph.catalog import lookups as lookups
 from tastegraph.catalog import media as media
 from tastegraph.catalog import media_fetch as media_fetch
+from tastegraph.catalog import search as search
 
 __all__ = [
     "accounts",
@@ -23,4 +24,5 @@ __all__ = [
     "lookups",
     "media",
     "media_fetch",
+    "search",
 ]

@@ -23,6 +23,10 @@ class Purpose(StrEnum):
     # they see: audiences, retargeting, actalikes. Without it such data is kept for aggregate
     # measurement only.
     ADS_WITH_ADVERTISER_DATA = "ads_with_advertiser_data"
+    # Search (issue 14): rank a signed-in person's search results by their interests, and keep their
+    # searches (engagement of kind "search"). The Personalization setting, DNT, GPC and the opt-out
+    # cookie govern it as they govern off-site data; without it results are ranked for everyone alike.
+    PERSONALIZE_SEARCH = "personalize_search"
 
 
 class Reason(StrEnum):

@@ -60,6 +60,8 @@ def load_world(
     counts = {"topics": new_topics}
     for name, rows in world.items():
         counts[name] = _LOADERS[name](conn, rows, progress=functools.partial(report, name))
+    # The triggers filled the search indexes row by row: merge them (search by words, issue 14).
+    catalog.search.optimize_indexes(conn)
     return counts
 
 

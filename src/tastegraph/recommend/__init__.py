@@ -2,6 +2,7 @@
 
 from tastegraph.recommend import model_store as model_store
 from tastegraph.recommend import offline as offline
+from tastegraph.recommend import search as search
 from tastegraph.recommend import shared_lists as shared_lists
 from tastegraph.recommend.feed import MAX_LIMIT, FeedItem, ShapedFeed, home_feed, home_feed_shaped, why
 from tastegraph.recommend.follow import Suggestion, boards_to_follow, people_to_follow
@@ -35,6 +36,7 @@ __all__ = [
     "offline",
     "people_to_follow",
     "related_pins",
+    "search",
     "shared_lists",
     "taste_vectors",
     "train",

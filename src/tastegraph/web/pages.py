@@ -13,6 +13,7 @@ protected by `web.csrf`, answered with a redirect.
 | `privacy_pages` | `/settings` (+ advertisers, deletion), `/privacy` (the signed-out choice) |
 | `tuner_pages` | `/feed-tuner` (what shapes my feed, each removable), `/pins/{id}/hide` and `/unhide` |
 | `advertiser_pages` | `/advertisers` (tag, tokens, audiences, event counts) |
+| `search_pages` | `/search?q=` (search results with what matched and why) |
 | `assets` | `/widget.js`, `/tag.js`, `/static/demo-img/...`, `/ikea-images/...` |
 | `error_pages` | friendly HTML errors on page paths |
 """
@@ -32,6 +33,7 @@ from tastegraph.web import (
     feed_pages,
     pin_it_pages,
     privacy_pages,
+    search_pages,
     tuner_pages,
 )
 from tastegraph.web.error_pages import install_error_pages
@@ -60,5 +62,6 @@ def install(app: FastAPI, system: System) -> None:
     )
     for group in groups:
         app.include_router(group.routes(pages))
+    app.include_router(search_pages.routes(pages))  # issue 14: search by words
     app.include_router(assets.routes())  # before the /static mount: /static/demo-img/... is generated
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

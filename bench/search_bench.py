@@ -1,0 +1,285 @@
+"""Search by words (GET /v1/search/pins) at a fixed request rate, open loop, on two catalogues.
+
+For each catalogue (the 50,000-Pin demo world, `tastegraph demo`'s loader; the Gowalla-sized catalogue of
+bench/gowalla_catalogue.py, 40,981 Pins and 810,128 saves) and each backend (SQLite; PostgreSQL with
+--backends sqlite,postgresql):
+
+1. load it into a scratch database at head (migration 0011 builds the full-text indexes, and its
+   triggers fill them as the loaders insert);
+2. start `tastegraph serve --workers 2`, sign people in;
+3. draw queries from the catalogue's own words (Pin titles, board and topic names): one to three whole
+   words, and one query in four ending in a prefix of three to five letters (what a person types before
+   finishing a word), seeded;
+4. `GET /v1/search/pins?q=...&limit=25` at the fixed rate, open loop (each request due at t0 + i/rate,
+   latency counted from then, so queueing is included), half signed in (personalized, and each search
+   kept as engagement: a write per request) and half signed out; several runs, medians reported.
+
+    .venv/bin/python bench/search_bench.py                              # SQLite, both catalogues, docs
+    .venv/bin/python bench/search_bench.py --backends sqlite,postgresql
+    .venv/bin/python bench/search_bench.py --quick --no-docs    # smoke test: tiny world, one JSON line
+
+Unless --no-docs (or --quick), writes the docs/benchmarks.md section "search". Ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    FULL_WORLD,
+    QUICK_WORLD,
+    REPO,
+    SNAPSHOT,
+    Server,
+    background_busy,
+    machine_info,
+    machine_line,
+    md_table,
+    median,
+    prepare_database,
+    print_json_line,
+    replace_doc_section,
+    scratch_database,
+    sign_in_users,
+)
+from bench.feed_latency import Target, measure
+from bench.gowalla_catalogue import GOWALLA_TRAIN, load_catalogue
+
+SECTION = "search"
+TARGET_P99_MS = 30.0  # SQLite, at 100 requests/s (issue 14)
+PATH = "/v1/search/pins?q={}&limit=25"
+_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+@dataclass
+class Config:
+    quick: bool
+    backends: list[str]
+    catalogues: list[str]
+    rate: float
+    seconds: float
+    runs: int
+    queries: int
+    signed_in: int
+    write_docs: bool
+    argv: list[str]
+
+
+def load(catalogue: str, url: str, quick: bool) -> dict[str, Any]:
+    if catalogue == "demo":
+        pins, users = QUICK_WORLD if quick else FULL_WORLD
+        return prepare_database(url, pins, users)
+    return load_catalogue(url, GOWALLA_TRAIN, max_users=300 if quick else None)
+
+
+def catalogue_words(url: str) -> tuple[list[str], int]:
+    """The words of the catalogue's titles, board names and topic names (each once), and how many Pins."""
+    from sqlalchemy import text
+
+    from tastegraph.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            texts = [str(t) for (t,) in conn.execute(text("SELECT title FROM pins ORDER BY id LIMIT 20000"))]
+            texts += [str(t) for (t,) in conn.execute(text("SELECT name FROM boards ORDER BY id LIMIT 5000"))]
+            texts += [str(t) for (t,) in conn.execute(text("SELECT name FROM topics"))]
+            pins = int(conn.execute(text("SELECT count(*) FROM pins")).scalar_one())
+    finally:
+        engine.dispose()
+    words = sorted({w.lower() for t in texts for w in _WORD.findall(t)})
+    return words, pins
+
+
+def make_queries(words: Sequence[str], n: int, seed: int = 14) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        chosen = [rng.choice(words) for _ in range(rng.choice((1, 1, 2, 2, 3)))]
+        if rng.random() < 0.25:  # still typing the last word
+            last = chosen[-1]
+            chosen[-1] = last[: rng.randint(3, max(3, min(5, len(last))))]
+        out.append(" ".join(chosen))
+    return out
+
+
+def bench_one(catalogue: str, backend: str, cfg: Config) -> dict[str, Any]:
+    with scratch_database(backend, f"tastegraph_search_{catalogue}") as db:
+        started = time.perf_counter()
+        loaded = load(catalogue, db.url, cfg.quick)
+        load_seconds = round(time.perf_counter() - started, 1)
+        words, pins = catalogue_words(db.url)
+        queries = make_queries(words, cfg.queries)
+        # This checkout's src/ (or the snapshot's): the venv's own install may be another checkout's.
+        with Server(db.url, workers=2, src=None if SNAPSHOT else REPO / "src") as server:
+            users = sign_in_users(server.base_url, range(1, cfg.signed_in + 1))
+            targets: list[Target] = []
+            for i, q in enumerate(queries):
+                path = PATH.format(quote(q))
+                if i % 2 == 0:
+                    targets.append(Target("signed-in", users[i % len(users)].cookie, path))
+                else:
+                    targets.append(Target("signed-out", "", path))
+            # Warm-up: every worker's caches and the database's pages (not measured).
+            measure(server, "", targets, min(cfg.rate, 50.0), 2.0 if cfg.quick else 10.0, settle=False)
+            runs = []
+            for _ in range(cfg.runs):
+                busy = background_busy(1.0)
+                res = measure(server, "", targets, cfg.rate, cfg.seconds, settle=False)
+                res["background_busy_pct"] = busy
+                runs.append(res)
+    return {
+        "catalogue": catalogue,
+        "backend": backend,
+        "where": db.where,
+        "pins": pins,
+        "load_seconds": load_seconds,
+        "loaded": loaded.get("rows"),
+        "queries": len(queries),
+        "example_queries": queries[:6],
+        "runs": runs,
+        "p50_ms": round(median([r["latency_ms"]["p50"] for r in runs]), 1),
+        "p99_ms": round(median([r["latency_ms"]["p99"] for r in runs]), 1),
+        "service_p99_ms": round(median([r["service_ms"]["p99"] for r in runs]), 1),
+        "errors": sum(r["errors"] for r in runs),
+        "achieved_rate": round(median([r["achieved_rate"] for r in runs]), 1),
+        "by_label_p99": {
+            label: round(median([r["by_label"][label]["p99"] for r in runs if label in r["by_label"]]), 1)
+            for label in ("signed-in", "signed-out")
+        },
+    }
+
+
+HEADER = [
+    "catalogue",
+    "backend",
+    "Pins",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "p99 signed in",
+    "p99 signed out",
+    "errors",
+    "target (SQLite p99)",
+]
+
+
+def render(cfg: Config, info: dict[str, str], results: list[dict[str, Any]]) -> str:
+    rows = []
+    for r in results:
+        ok = r["p99_ms"] <= TARGET_P99_MS
+        target = f"≤ {TARGET_P99_MS:.0f} ms: {'met' if ok else 'missed'}" if r["backend"] == "sqlite" else "—"
+        rows.append(
+            [
+                "demo world" if r["catalogue"] == "demo" else "Gowalla-sized",
+                r["backend"],
+                f"{r['pins']:,}",
+                r["achieved_rate"],
+                r["p50_ms"],
+                r["p99_ms"],
+                r["by_label_p99"]["signed-in"],
+                r["by_label_p99"]["signed-out"],
+                r["errors"],
+                target,
+            ]
+        )
+    examples = "; ".join(f"`{q}`" for q in results[0]["example_queries"]) if results else ""
+    return f"""## Search by words (issue 14)
+
+`GET /v1/search/pins?q=...&limit=25` at {cfg.rate:.0f} requests/s, open loop (latency from when each
+request was due, so queueing counts), {cfg.seconds:.0f} s per run, median of {cfg.runs} runs;
+`tastegraph serve --workers 2`. Queries are drawn from each catalogue's own words (titles, board and
+topic names): one to three words, one in four ending in a 3-5 letter prefix (e.g. {examples}). Half
+the requests are signed in (personalized by the searcher's topics, and each search is kept as
+engagement: a write transaction per request), half signed out.
+
+{md_table(HEADER, rows)}
+
+{machine_line(info)}
+
+Command: `.venv/bin/python {" ".join(["bench/search_bench.py", *cfg.argv])}`
+
+What a search costs: the engine's best 120 Pin matches and 20 board-name matches (bm25 in FTS5 or
+ts_rank over the GIN index, computed for at most the newest 500 matches: both engines score every
+matching row before taking the top ones, so without that bound a word in most Pins cost 200+ ms), the
+Pins on those boards, the Pins' save counts and fixed facts (cached in memory), the searcher's top
+topics (their saves, clicks and close-ups), then the engine's highlighter, one statement per Pin shown,
+to say what matched; signed in, one more write transaction keeps the search. On SQLite that write
+queues behind the other worker's writes (one writer at a time): signed-in requests are the slow half.
+
+The target is missed: at 100 requests/s the two workers fall behind and the queue grows for the whole
+run (p50 is already queueing), worst on the Gowalla-sized catalogue, whose made-up titles share a
+handful of words ("Outdoors: place 123"), so every query matches thousands of Pins and most multi-word
+queries also run the any-word pass. In-process on a 10,000-Pin demo world the use case takes 7-9 ms
+per search (signed out / signed in, this machine, other tenants busy), 11-50 ms on the Gowalla-sized
+catalogue. These runs shared the machine's two cores with other work (load average 3-13 during the
+runs), so the figures are an upper bound. What would help next: cache the any-word pass's and the
+highlighter's statements per query, keep searches in memory and write them in batches (the write per
+signed-in request is the largest single cost on SQLite), and score fewer candidates.
+"""
+
+
+def parse(argv: Sequence[str] | None = None) -> Config:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="tiny catalogues, short runs (smoke test)")
+    p.add_argument("--backends", default="sqlite", help="comma-separated: sqlite,postgresql")
+    p.add_argument("--catalogues", default="demo,gowalla", help="comma-separated: demo,gowalla")
+    p.add_argument("--rate", type=float, default=100.0)
+    p.add_argument("--seconds", type=float, default=None)
+    p.add_argument("--runs", type=int, default=None)
+    p.add_argument("--no-docs", action="store_true")
+    a = p.parse_args(argv)
+    return Config(
+        quick=a.quick,
+        backends=[b for b in a.backends.split(",") if b],
+        catalogues=[c for c in a.catalogues.split(",") if c],
+        rate=20.0 if a.quick and a.rate == 100.0 else a.rate,
+        seconds=a.seconds or (3.0 if a.quick else 30.0),
+        runs=a.runs or (1 if a.quick else 3),
+        queries=200 if a.quick else 2000,
+        signed_in=10 if a.quick else 40,
+        write_docs=not (a.no_docs or a.quick),
+        argv=list(argv if argv is not None else sys.argv[1:]),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    cfg = parse(argv)
+    info = machine_info()
+    results = []
+    for catalogue in cfg.catalogues:
+        for backend in cfg.backends:
+            print(f"[search] {catalogue} on {backend}...", file=sys.stderr, flush=True)
+            results.append(bench_one(catalogue, backend, cfg))
+            r = results[-1]
+            print(f"[search]   p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms", file=sys.stderr, flush=True)
+    if cfg.write_docs:
+        replace_doc_section(SECTION, render(cfg, info, results))
+    print_json_line(
+        {
+            "results": [
+                {
+                    k: r[k]
+                    for k in ("catalogue", "backend", "pins", "p50_ms", "p99_ms", "errors", "achieved_rate")
+                }
+                for r in results
+            ]
+        }
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,185 @@
+"""Ranking search results: the engine's text match (catalog.search) blended with how often each Pin was
+saved and, when the consent decision allows, the searcher's topics. Every result carries what matched
+(`matches`) and the reasons that moved it (`because`), built from the same values that scored it.
+
+score = every-word tier (1.0 when every word matched, in the Pin's own fields or in one board's name)
+      + text match (the engine's bm25 or ts_rank, divided by the best of this search; 0 to 1)
+      + SAVES_WEIGHT x log(1 + saves) / log(1 + most saves among the matches)
+      + TOPIC_WEIGHT when the Pin is in one of the searcher's top topics (personalized only)
+
+so the text decides first, and saves and interests reorder matches of about equal text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from sqlalchemy import Connection
+
+from tastegraph.catalog import content, graph_reads
+from tastegraph.catalog import search as text_search
+from tastegraph.catalog.content import Pin
+from tastegraph.catalog.search import Field, FieldMatch, SearchQuery
+from tastegraph.recommend.reasons import ReasonJson
+from tastegraph.recommend.sources import load_profile, viewer_topics
+
+MAX_LIMIT = 50
+EVERY_WORD = 1.0
+SAVES_WEIGHT = 0.35
+TOPIC_WEIGHT = 0.3
+# A factor that adds less than this to a result's score is not named as one of its reasons.
+NAMED_AT = 0.05
+
+MatchJson = dict[str, object]
+
+_FIELD_NAMES: dict[Field, str] = {
+    "title": "the title",
+    "description": "the description",
+    "topics": "its topics",
+    "board": "a board it is on",
+}
+
+
+def _quoted(words: tuple[str, ...]) -> str:
+    return ", ".join(f"“{w}”" for w in words)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The words of one field of the Pin (or of a board's name) that the search matched."""
+
+    field: Field
+    words: tuple[str, ...]
+    board_id: int | None = None
+    board_name: str | None = None
+
+    def text(self) -> str:
+        if self.field == "board":
+            return f"Saved to the board “{self.board_name}”, which matches {_quoted(self.words)}."
+        return f"Matches {_quoted(self.words)} in {_FIELD_NAMES[self.field]}."
+
+    def to_json(self) -> MatchJson:
+        out: MatchJson = {"field": self.field, "terms": list(self.words)}
+        if self.field == "board":
+            out["board_id"] = self.board_id
+            out["board_name"] = self.board_name
+        out["text"] = self.text()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SavedOften:
+    """Ranked up for its `saves` (SAVES_WEIGHT's share of the score)."""
+
+    kind: ClassVar[Literal["search_saves"]] = "search_saves"
+    saves: int
+
+    def text(self) -> str:
+        times = "once" if self.saves == 1 else f"{self.saves:,} times"
+        return f"Saved {times}: more saved Pins rank higher."
+
+    def to_json(self) -> ReasonJson:
+        return {"kind": self.kind, "saves": self.saves, "text": self.text()}
+
+
+@dataclass(frozen=True, slots=True)
+class YourTopic:
+    """Ranked up for the searcher: the Pin is in one of their top topics (`engagements`: their saves,
+    clicks and close-ups of Pins in it), the feed's own measure (recommend.sources.viewer_topics)."""
+
+    kind: ClassVar[Literal["search_topic"]] = "search_topic"
+    topic: str
+    topic_name: str
+    engagements: int
+
+    def text(self) -> str:
+        return f"In {self.topic_name}, a topic you engage with, so it ranks higher for you."
+
+    def to_json(self) -> ReasonJson:
+        return {
+            "kind": self.kind,
+            "topic": self.topic,
+            "topic_name": self.topic_name,
+            "engagements": self.engagements,
+            "text": self.text(),
+        }
+
+
+SearchReason = SavedOften | YourTopic
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    pin_id: int
+    pin: Pin
+    score: float
+    all_terms: bool
+    matches: tuple[Match, ...]
+    because: tuple[SearchReason, ...]
+
+    @property
+    def matches_json(self) -> list[MatchJson]:
+        return [m.to_json() for m in self.matches]
+
+    @property
+    def reasons(self) -> list[ReasonJson]:
+        return [r.to_json() for r in self.because]
+
+
+def search(
+    conn: Connection, query: SearchQuery, viewer_id: int | None, personalize: bool, limit: int
+) -> list[SearchResult]:
+    """The best `limit` Pins for the query. `viewer_id` sees their own secret boards' names (and never
+    their hidden Pins); `personalize` (the caller's consent decision) lets their topics rank."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    hits = text_search.search_pins(conn, query, viewer_id, limit)
+    if viewer_id is not None and hits:
+        hidden = graph_reads.hidden_pins(conn, viewer_id)
+        hits = [h for h in hits if h.pin_id not in hidden]
+    pins = content.get_pins(conn, [h.pin_id for h in hits])
+    hits = [h for h in hits if h.pin_id in pins]  # deleted since the index was read
+    if not hits:
+        return []
+    mine: dict[str, tuple[str, int]] = {}  # the searcher's top topics: slug -> (name, engagements)
+    if personalize and viewer_id is not None:
+        mine = {
+            slug: (name, n) for _, slug, name, n in viewer_topics(conn, load_profile(conn, viewer_id, []))
+        }
+    most = max(pins[h.pin_id]["save_count"] for h in hits)
+    scored: list[tuple[float, int, text_search.TextHit, list[SearchReason]]] = []
+    for h in hits:
+        pin = pins[h.pin_id]
+        because: list[SearchReason] = []
+        score = (EVERY_WORD if h.all_terms else 0.0) + h.text_score
+        saves = pin["save_count"]
+        if most > 0 and saves > 0:
+            boost = SAVES_WEIGHT * math.log1p(saves) / math.log1p(most)
+            score += boost
+            if boost >= NAMED_AT:
+                because.append(SavedOften(saves))
+        topic = next((t for t in pin["topics"] if t in mine), None)
+        if topic is not None:
+            score += TOPIC_WEIGHT
+            because.append(YourTopic(topic, mine[topic][0], mine[topic][1]))
+        scored.append((score, h.pin_id, h, because))
+    # Ties (equal scores) by the newer Pin, a stable order for the same data.
+    scored.sort(key=lambda s: (-s[0], -s[1]))
+    shown = scored[:limit]
+    matched = text_search.field_matches(conn, query, [s[2] for s in shown])
+    return [
+        SearchResult(
+            pin_id,
+            pins[pin_id],
+            round(score, 4),
+            h.all_terms,
+            _matches(matched.get(pin_id, [])),
+            tuple(because),
+        )
+        for score, pin_id, h, because in shown
+    ]
+
+
+def _matches(found: list[FieldMatch]) -> tuple[Match, ...]:
+    return tuple(Match(m.field, m.words, m.board_id, m.board_name) for m in found)
