@@ -4,6 +4,7 @@ from tastegraph.collect import advertiser_events as advertiser_events
 from tastegraph.collect import bulk as bulk
 from tastegraph.collect import engagement as engagement
 from tastegraph.collect import engagement_reads as engagement_reads
+from tastegraph.collect import offsite_ids as offsite_ids
 from tastegraph.collect import visits as visits
 from tastegraph.collect.engagement import EngagementIn, EngagementOutcome, Kind
 from tastegraph.collect.visits import Visit, VisitIn, VisitOutcome
@@ -19,5 +20,6 @@ __all__ = [
     "bulk",
     "engagement",
     "engagement_reads",
+    "offsite_ids",
     "visits",
 ]
