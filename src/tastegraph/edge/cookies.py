@@ -96,15 +96,12 @@ def set_partition_cookie(response: Response, system: System, partition_id: str) 
     """A cookie the browser keeps apart for each top-level site (`Partitioned`, which needs Secure and
     SameSite=None; Chromium keeps Secure cookies from http://127.0.0.1 and localhost too). It lives no
     longer than the off-site retention window and is never renewed, so a partition is short-lived."""
-    response.set_cookie(
-        offsite.PARTITION_COOKIE,
-        partition_id,
-        max_age=system.settings.offsite_retention_days * 86400,
-        httponly=True,
-        secure=True,
-        samesite="none",
-        partitioned=True,
-        path="/",
+    # Written by hand: Starlette's `partitioned=` needs Python 3.14's http.cookies. The id is hex.
+    age = system.settings.offsite_retention_days * 86400
+    response.headers.append(
+        "set-cookie",
+        f"{offsite.PARTITION_COOKIE}={partition_id}; Max-Age={age}; Path=/; HttpOnly; Secure; "
+        "SameSite=None; Partitioned",
     )
 
 

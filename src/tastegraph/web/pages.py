@@ -10,6 +10,7 @@ protected by `web.csrf`, answered with a redirect.
 | `account_pages` | `/signup`, `/signin`, `/signout` |
 | `privacy_pages` | `/settings` (+ advertisers, deletion), `/privacy` (the signed-out choice) |
 | `advertiser_pages` | `/advertisers` (tag, tokens, audiences, event counts) |
+| `offsite_pages` | `/widget/frame` (the save button's frame), `/pins/{id}/visit` (to the Pin's site) |
 | `assets` | `/widget.js`, `/tag.js`, `/static/demo-img/...`, `/ikea-images/...` |
 | `error_pages` | friendly HTML errors on page paths |
 """
@@ -21,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 
 from tastegraph.bootstrap import System
 from tastegraph.edge.csp import PAGE_CSP as PAGE_CSP
-from tastegraph.web import account_pages, advertiser_pages, assets, feed_pages, privacy_pages
+from tastegraph.web import account_pages, advertiser_pages, assets, feed_pages, offsite_pages, privacy_pages
 from tastegraph.web.error_pages import install_error_pages
 from tastegraph.web.images import placeholder_svg as placeholder_svg
 from tastegraph.web.rendering import STATIC, Pages, SignInFirst, redirect
@@ -37,7 +38,7 @@ def install(app: FastAPI, system: System) -> None:
         return redirect(f"/signin?next={exc.back_to}")
 
     app.add_exception_handler(SignInFirst, sign_in_first)
-    for group in (feed_pages, account_pages, privacy_pages, advertiser_pages):
+    for group in (feed_pages, account_pages, privacy_pages, advertiser_pages, offsite_pages):
         app.include_router(group.routes(pages))
     app.include_router(assets.routes())  # before the /static mount: /static/demo-img/... is generated
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
