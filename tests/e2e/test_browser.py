@@ -3,7 +3,8 @@ embeds the save button, see why a Pin from that site is in the feed, turn Person
 every off-site reason go.
 
 The platform runs on http://127.0.0.1:PORT and the demo sites on http://localhost:PORT2, so to Chromium
-the widget's frame and its request are cross-site, exactly as on a real shop. The session cookie is SameSite=Lax and is
+the widget's frame and its request are cross-site,
+exactly as on a real shop. The session cookie is SameSite=Lax and is
 not sent with it; the visit is tied to the account by the `tg_bid` browser cookie (SameSite=None; Secure),
 linked at sign-in. Chromium keeps Secure cookies from http://127.0.0.1 (a potentially trustworthy origin).
 Chromium blocks third-party cookies by default; this loop test uses a profile that allows them

@@ -53,7 +53,9 @@ def _user_id(world: World, page: Any) -> int:
     return uid
 
 
-def test_partitioned_visit_and_the_popup_ticket(browser_context: Any, world: World, screenshots: Path) -> None:
+def test_partitioned_visit_and_the_popup_ticket(
+    browser_context: Any, world: World, screenshots: Path
+) -> None:
     page = browser_context.new_page()
     errors: list[str] = []
     watch(page, errors)
@@ -76,7 +78,7 @@ def test_partitioned_visit_and_the_popup_ticket(browser_context: Any, world: Wor
     shot(page, screenshots, "30-shop-cookies-blocked-frame", full_page=False)
 
     # A second page of the same site: the same partition (the cookie came back), a fresh ticket.
-    sent2, body2, _ = _visit(page, world.sites + OTHER_SHOP_PAGE)
+    _sent2, body2, _ = _visit(page, world.sites + OTHER_SHOP_PAGE)
     assert body2["via"] == "partition" and body2["partition_token"] not in (None, token)
 
     # Nothing reached the feed: the visits are nobody's yet.
@@ -137,9 +139,7 @@ def test_storage_access_ties_visits_to_the_person(
     assert errors == ["requestStorageAccess: Permission denied."]  # the refusal above, logged by Chromium
 
 
-def test_outbound_click_id_ties_landing_visits(
-    browser_context: Any, world: World, screenshots: Path
-) -> None:
+def test_outbound_click_id_ties_landing_visits(browser_context: Any, world: World, screenshots: Path) -> None:
     page = browser_context.new_page()
     errors: list[str] = []
     watch(page, errors)
@@ -156,7 +156,9 @@ def test_outbound_click_id_ties_landing_visits(
 
     # The Pin's "Visit site" goes through the platform, which adds a click id to the site's URL.
     page.goto(f"{world.platform}/pins/{pin_id}")
-    assert page.locator("a.btn-primary:has-text('Visit site')").get_attribute("href") == f"/pins/{pin_id}/visit"
+    assert (
+        page.locator("a.btn-primary:has-text('Visit site')").get_attribute("href") == f"/pins/{pin_id}/visit"
+    )
     with page.expect_response(
         lambda r: r.url.endswith("/v1/offsite/visits") and r.request.method == "POST"
     ) as rinfo:

@@ -49,7 +49,9 @@ def _quiet(s: dict[str, bool]) -> bool:
     return not (s["dnt"] or s["gpc"] or s["opt_out"])
 
 
-def _post(client: TestClient, body: dict[str, Any], s: dict[str, bool], *, frame: bool, cookie: str = "") -> Any:
+def _post(
+    client: TestClient, body: dict[str, Any], s: dict[str, bool], *, frame: bool, cookie: str = ""
+) -> Any:
     headers = _headers(s, frame=frame)
     cookies = [c for c in (cookie, "tg_optout=1" if s["opt_out"] else "") if c]
     if cookies:
@@ -96,7 +98,9 @@ def test_every_path_obeys_every_signal(
     ):
         ann = sign_up_in(ann_browser, "ann@example.com")
         bob = sign_up_in(bob_browser, "bob@example.com")
-        assert ann_browser.patch("/v1/me/settings", json={"personalization": personalization}).status_code == 200
+        assert (
+            ann_browser.patch("/v1/me/settings", json={"personalization": personalization}).status_code == 200
+        )
         ann_bid = ann_browser.cookies.get("tg_bid_local")
         assert ann_bid
 
@@ -111,7 +115,9 @@ def test_every_path_obeys_every_signal(
             expect_stored = _quiet(visit) and personalization
             expect_linked = expect_stored
         elif path == "partition":
-            answer = _post(frame, {"url": url, "embedder": SHOP, "partitioned": True}, visit, frame=True).json()
+            answer = _post(
+                frame, {"url": url, "embedder": SHOP, "partitioned": True}, visit, frame=True
+            ).json()
             expect_stored = _quiet(visit)  # tied to nobody: the person's setting is asked when they act
             token = answer["partition_token"]
             assert (token is not None) is expect_stored
@@ -150,7 +156,10 @@ def test_every_path_obeys_every_signal(
 
         # The bystander replays what he could have seen: the ticket, the click id.
         if token is not None:
-            assert offsite.link_partitioned_visits(system, Caller(bob, None, None, RequestSignals()), token, url) == 0
+            assert (
+                offsite.link_partitioned_visits(system, Caller(bob, None, None, RequestSignals()), token, url)
+                == 0
+            )
         if click_id is not None:  # from his own browser's frame (another partition)
             replay = {"url": SHOP + "/item-1", "embedder": SHOP, "partitioned": True, "click_id": click_id}
             assert _post(frame, replay, QUIET, frame=True).json()["linked"] is False

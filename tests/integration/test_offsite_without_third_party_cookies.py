@@ -83,7 +83,9 @@ def test_partitioned_visits_are_nobodys_until_the_person_acts(client: TestClient
     # The Save in the popup the frame opened: the two visits become Ann's, and the feed shows them.
     linked = offsite.link_partitioned_visits(system, caller(ann), second["partition_token"], SHOP + "/b")
     assert linked == 2
-    assert any(r["domain"] == "trailpeak-gear.com" for r in offsite_reasons(client.get("/v1/feed/home").json()))
+    assert any(
+        r["domain"] == "trailpeak-gear.com" for r in offsite_reasons(client.get("/v1/feed/home").json())
+    )
     export = client.get("/v1/me/export").json()
     assert sorted(v["tied_by"] for v in export["offsite_visits"]) == ["partition", "partition"]
     assert export["offsite_identifiers"]["partitions_linked"][0]["site"] == "trailpeak-gear.com"
@@ -108,7 +110,7 @@ def test_replayed_tickets_tie_nothing_to_the_attacker(client: TestClient, system
     assert len(visits_of(system, ann)) == 2
     # Made-up, wrong-site, signed-out and expired tickets tie nothing either.
     with TestClient(client.app, base_url=PLATFORM) as frame:
-        third, pid2 = frame_visit(frame, SHOP + "/c")
+        third, _pid2 = frame_visit(frame, SHOP + "/c")
     token = third["partition_token"]
     assert offsite.link_partitioned_visits(system, caller(mallory), "A" * 32, SHOP) == 0
     assert offsite.link_partitioned_visits(system, caller(mallory), token, "https://simmerandsage.com/") == 0
@@ -126,7 +128,10 @@ def test_linking_asks_consent_and_drops_what_it_refuses(client: TestClient, syst
     for signals in ({"global_privacy_control": True}, {"do_not_track": True}, {"browser_opted_out": True}):
         with TestClient(client.app, base_url=PLATFORM) as frame:
             answer, pid = frame_visit(frame)
-        assert offsite.link_partitioned_visits(system, caller(ann, **signals), answer["partition_token"], SHOP) == 0
+        assert (
+            offsite.link_partitioned_visits(system, caller(ann, **signals), answer["partition_token"], SHOP)
+            == 0
+        )
         with system.read() as conn:
             left = conn.execute(select(offsite_visits).where(offsite_visits.c.partition_id == pid)).all()
         assert left == []  # the one person who could claim them said no

@@ -25,13 +25,13 @@ from typing import TypedDict
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from tastegraph.consent import Purpose, Subject
 from tastegraph.collect.tables import (
     offsite_click_ids,
     offsite_link_tickets,
     offsite_partition_links,
     offsite_visits,
 )
+from tastegraph.consent import Purpose, Subject
 
 PARTITION_COOKIE = "tg_pid"
 CLICK_PARAMETER = "tg_click"

@@ -44,7 +44,9 @@ offsite_link_tickets = table(
     Column("ticket_hash", String(64), primary_key=True),
     Column("partition_id", String(32), nullable=False, info={SUBJECT: True}),
     Column("domain", String(253), nullable=False),  # the site the visits are stored under
-    Column("host", String(253), nullable=False),  # the host of the page that asked (the same, but in development)
+    Column(
+        "host", String(253), nullable=False
+    ),  # the host of the page that asked (the same, but in development)
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Index("ix_offsite_link_tickets_expires", "expires_at"),

@@ -27,15 +27,15 @@ __all__ = [
     "CLICK_PARAMETER",
     "OPT_OUT_COOKIE",
     "PARTITION_COOKIE",
-    "link_partitioned_visits",
-    "outbound_click",
-    "valid_partition_id",
     "Recorded",
     "VisitIn",
     "VisitOutcome",
     "check_reporting_origin",
+    "link_partitioned_visits",
+    "outbound_click",
     "record_visits",
     "set_browser_choice",
+    "valid_partition_id",
 ]
 
 

@@ -31,7 +31,8 @@ FRAME_HTML = """<!doctype html>
 </head>
 <body>
 <button type="button" id="tg-access" class="tg-access" hidden
-  title="Let Tastegraph recognise you on this site, so your visits here can shape your feed">Use my visits here</button>
+  title="Let Tastegraph recognise you on this site, so your visits here can shape your feed"
+  >Use my visits here</button>
 <script src="/static/widget-frame.js"></script>
 </body>
 </html>
