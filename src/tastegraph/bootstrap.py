@@ -14,7 +14,7 @@ from tastegraph.ads import accounts as ad_accounts
 from tastegraph.ads import audiences, customer_lists
 from tastegraph.catalog import content, feed_controls, links
 from tastegraph.catalog.media import LocalMediaStore, MediaStore
-from tastegraph.collect import advertiser_events, engagement, visits
+from tastegraph.collect import advertiser_events, engagement, offsite_ids, visits
 from tastegraph.config import Settings
 from tastegraph.consent import ConsentDefaults, ConsentService, Policy
 from tastegraph.db import make_engine
@@ -141,6 +141,8 @@ def _wire(system: System, retention: timedelta, ad_retention: timedelta) -> None
     consent, identity = system.consent, system.identity
     # Withdrawing consent deletes what may no longer be used, in the same transaction.
     consent.on_withdrawal(visits.on_withdrawal)
+    # Click ids stop tying visits to a person who withdrew (issue 14: off-site without third-party cookies).
+    consent.on_withdrawal(offsite_ids.on_withdrawal)
     consent.on_withdrawal(audiences.on_withdrawal)
     # Signing in on a browser moves its signed-out data to the account.
     identity.on_link(visits.attach_browser)
@@ -177,6 +179,15 @@ def _wire(system: System, retention: timedelta, ad_retention: timedelta) -> None
     )
     reg.register(PersonalDataStore("advertisers_managed", ad_accounts.export, ad_accounts.erase))
     reg.register(PersonalDataStore("engagement_events", engagement.export, engagement.erase))
+    # Click ids and partition links (issue 14); before the visits, which they describe.
+    reg.register(
+        PersonalDataStore(
+            "offsite_identifiers",
+            offsite_ids.export,
+            offsite_ids.erase,
+            lambda conn, now: offsite_ids.sweep(conn, now, retention),
+        )
+    )
     reg.register(
         PersonalDataStore(
             "offsite_visits",

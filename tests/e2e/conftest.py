@@ -171,29 +171,67 @@ def playwright_instance() -> Iterator[Any]:
 
 def allow_third_party_cookies(profile: Path) -> None:
     """Chromium here blocks third-party cookies by default, even in a persistent (non-incognito) profile,
-    and Playwright has no switch for it. A person's everyday browser settings are what the save button
-    meets in the wild, so start the profile with "allow third-party cookies" (cookie_controls_mode 0)."""
+    and Playwright has no switch for it. For the one test about browsers that allow them, start the
+    profile with "allow third-party cookies" (cookie_controls_mode 0)."""
     (profile / "Default").mkdir(parents=True, exist_ok=True)
     prefs = {"profile": {"cookie_controls_mode": 0}}
     (profile / "Default" / "Preferences").write_text(json.dumps(prefs))
 
 
-@pytest.fixture
-def browser_context(playwright_instance: Any, tmp_path: Path) -> Iterator[Any]:
-    """A persistent Chromium profile that allows third-party cookies (see `allow_third_party_cookies`)."""
-    profile = tmp_path / "profile"
-    allow_third_party_cookies(profile)
-    context = playwright_instance.chromium.launch_persistent_context(
+def _persistent_context(playwright_instance: Any, profile: Path) -> Any:
+    return playwright_instance.chromium.launch_persistent_context(
         str(profile),
         executable_path=str(CHROMIUM),
         args=CHROMIUM_ARGS,
         headless=True,
         viewport={"width": 1280, "height": 900},
     )
+
+
+@pytest.fixture
+def browser_context(playwright_instance: Any, tmp_path: Path) -> Iterator[Any]:
+    """A persistent Chromium profile with the browser's default cookie settings: third-party cookies
+    blocked, as in Chromium here (and Safari, Firefox's strict mode, private windows)."""
+    context = _persistent_context(playwright_instance, tmp_path / "profile")
     try:
         yield context
     finally:
         context.close()
+
+
+@pytest.fixture
+def browser_context_third_party_cookies(playwright_instance: Any, tmp_path: Path) -> Iterator[Any]:
+    """A persistent profile that allows third-party cookies (see `allow_third_party_cookies`): only for
+    the tests about browsers set that way."""
+    profile = tmp_path / "profile-3pc"
+    allow_third_party_cookies(profile)
+    context = _persistent_context(playwright_instance, profile)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def grant_storage_access(context: Any, page: Any, top_level_origin: str, embedded_origin: str) -> Any:
+    """Grant the Storage Access API's permission for frames of `embedded_origin` inside pages of
+    `top_level_origin`, as the person's "Allow" on Chromium's prompt would. Headless Chromium cannot
+    answer the prompt, and Playwright's `grant_permissions(["storage-access"])` has no effect; the
+    DevTools call `Browser.setPermission` with `origin` = the top-level site, `embeddedOrigin` = the
+    frame's, and the context's `browserContextId` does (without the id it lands in another context).
+    The grant lasts as long as the DevTools session that made it: the session is returned, keep it."""
+    cdp = context.new_cdp_session(page)
+    target = cdp.send("Target.getTargetInfo")["targetInfo"]
+    cdp.send(
+        "Browser.setPermission",
+        {
+            "permission": {"name": "storage-access"},
+            "setting": "granted",
+            "origin": top_level_origin,
+            "embeddedOrigin": embedded_origin,
+            "browserContextId": target["browserContextId"],
+        },
+    )
+    return cdp
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,12 @@ embeds the save button, see why a Pin from that site is in the feed, turn Person
 every off-site reason go.
 
 The platform runs on http://127.0.0.1:PORT and the demo sites on http://localhost:PORT2, so to Chromium
-the widget's request is cross-site, exactly as on a real shop. The session cookie is SameSite=Lax and is
+the widget's frame and its request are cross-site,
+exactly as on a real shop. The session cookie is SameSite=Lax and is
 not sent with it; the visit is tied to the account by the `tg_bid` browser cookie (SameSite=None; Secure),
 linked at sign-in. Chromium keeps Secure cookies from http://127.0.0.1 (a potentially trustworthy origin).
-Incognito-like contexts (`browser.new_context()`) block third-party cookies, so the test uses a
-persistent profile (`launch_persistent_context`), like a person's everyday browser.
+Chromium blocks third-party cookies by default; this loop test uses a profile that allows them
+(`browser_context_third_party_cookies`); the other tests use the defaults.
 """
 
 from __future__ import annotations
@@ -35,8 +36,12 @@ def offsite_reason_texts(page: Any) -> list[str]:
     return [t for t in texts if t.startswith("You visited ")]
 
 
-def test_offsite_loop_in_a_real_browser(browser_context: Any, world: World, screenshots: Path) -> None:
-    page = browser_context.new_page()
+def test_offsite_loop_in_a_real_browser(
+    browser_context_third_party_cookies: Any, world: World, screenshots: Path
+) -> None:
+    """The one loop test with third-party cookies allowed (the browser's cookie still travels); the
+    default settings are tested in test_offsite_without_third_party_cookies.py."""
+    page = browser_context_third_party_cookies.new_page()
     errors: list[str] = []
     watch(page, errors)
 
@@ -55,6 +60,7 @@ def test_offsite_loop_in_a_real_browser(browser_context: Any, world: World, scre
     assert re.fullmatch(r"[0-9a-f]{32}", sent["event_id"])
     assert response.status == 201, body
     assert body["stored"] is True, body
+    assert body["linked"] is True and body["via"] == "browser", body
     page.wait_for_selector(".tastegraph-save-button")
     shot(page, screenshots, "04-third-party-shop")
 

@@ -38,9 +38,11 @@ def _events_of(world: World, user_id: int) -> list[Any]:
 
 
 def test_tag_reports_a_product_view_and_a_purchase(
-    browser_context: Any, world: World, screenshots: Path
+    browser_context_third_party_cookies: Any, world: World, screenshots: Path
 ) -> None:
-    page = browser_context.new_page()
+    # The tag matches the buyer by the platform's cookie, which travels only where third-party cookies
+    # are allowed (the save button's frame does not serve the tag).
+    page = browser_context_third_party_cookies.new_page()
     errors: list[str] = []
     watch(page, errors)
     sign_up_and_in(page, world, EMAIL, PASSWORD, "Sam")

@@ -53,8 +53,11 @@ def test_personalization_off_deletes_and_stops(client: TestClient, system: Syste
     assert out == {
         "event_id": out["event_id"],
         "stored": False,
+        "linked": False,
         "duplicate": False,
         "reason": "personalization_off",
+        "via": None,
+        "partition_token": None,
     }
     assert client.get("/v1/me/export").json()["offsite_visits"] == []
     history = client.get("/v1/me/consent-history").json()["items"]

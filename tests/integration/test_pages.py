@@ -269,7 +269,13 @@ def test_widget_js_is_served_as_javascript(client: TestClient) -> None:
     assert "max-age" in r.headers["cache-control"]
     assert "x-frame-options" not in r.headers
     body = r.text
-    assert "/v1/offsite/visits" in body and 'credentials: "include"' in body
+    # The visit goes through the save button's frame on our origin (issue 14), which posts it.
+    assert "/widget/frame?" in body
+    frame_js = client.get("/static/widget-frame.js").text
+    assert "/v1/offsite/visits" in frame_js and 'credentials: "include"' in frame_js
+    frame = client.get("/widget/frame")
+    assert "frame-ancestors http: https:" in frame.headers["content-security-policy"]
+    assert "x-frame-options" not in frame.headers
     assert "document.currentScript" in body and "tastegraph:site" in body
     assert "http://" not in body.replace("http://www.w3.org/2000/svg", "")  # no hard-coded origin
 

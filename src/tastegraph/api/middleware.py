@@ -10,7 +10,7 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tastegraph.api.errors import error_body
-from tastegraph.edge.csp import PAGE_CSP
+from tastegraph.edge.csp import FRAME_PATHS, PAGE_CSP
 from tastegraph.kernel import PayloadTooLarge
 from tastegraph.kernel.counters import SharedRate
 
@@ -229,6 +229,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         embeddable = scope["path"] in ASSET_PATHS or scope["path"] in EMBEDDABLE_PATHS
+        embeddable = embeddable or scope["path"] in FRAME_PATHS  # the save button's frame: its own CSP
         personal = _personal(scope)
         hsts = self.hsts_always or scope.get("scheme") == "https"
 

@@ -126,7 +126,7 @@ def _visit_rules(schema: JsonDict) -> None:
     )
 
 
-class VisitBody(StrictModel):
+class _VisitFields(StrictModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_visit_rules)
 
     url: StrictStr = Field(min_length=1, max_length=2048)
@@ -140,7 +140,30 @@ class VisitBody(StrictModel):
     )
 
 
-class BatchVisit(VisitBody):
+class VisitBody(_VisitFields):
+    # Off-site visits without third-party cookies (issue 14): what the save button's frame sends.
+    embedder: StrictStr | None = Field(
+        default=None,
+        max_length=2048,
+        description="The origin of the page that embeds the save button's frame; accepted only from that "
+        "frame (a request whose Origin is the platform's own), and `url` must be on it.",
+    )
+    partitioned: StrictBool = Field(
+        default=False,
+        description="This browser keeps only partitioned cookies here (no storage access): keep the "
+        "visit under the partitioned cookie `tg_pid`, tied to nobody until the person acts on that site.",
+    )
+    click_id: StrictStr | None = Field(
+        default=None,
+        min_length=16,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The `tg_click` id an outbound click from a Pin put in this page's URL, kept by the "
+        "page; ties the visit to the person who clicked (theirs, unexpired, this host, first browser).",
+    )
+
+
+class BatchVisit(_VisitFields):
     visited_at: AwareDatetime | None = None
 
 
@@ -151,8 +174,21 @@ class VisitBatchBody(StrictModel):
 class VisitResult(BaseModel):
     event_id: str
     stored: bool
+    linked: bool = Field(
+        default=False, description="Stored and tied to a person (not only to a browser or a partition)."
+    )
     duplicate: bool = False
-    reason: str | None = None
+    reason: str | None = Field(default=None, description="Why it was not stored (a consent reason).")
+    via: str | None = Field(
+        default=None,
+        description="What it was stored under: `account`, `browser`, `partition` (tied to nobody yet) or "
+        "`click` (a click id from the person's outbound click).",
+    )
+    partition_token: str | None = Field(
+        default=None,
+        description="Stored under a partition: a single-use ticket (30 minutes, this site) the Pin It "
+        "popup carries as `partition=`, so the person who saves there can tie these visits to themselves.",
+    )
 
 
 class VisitBatchResult(BaseModel):

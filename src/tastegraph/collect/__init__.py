@@ -5,6 +5,7 @@ from tastegraph.collect import bulk as bulk
 from tastegraph.collect import engagement as engagement
 from tastegraph.collect import engagement_reads as engagement_reads
 from tastegraph.collect import feed_controls as feed_controls
+from tastegraph.collect import offsite_ids as offsite_ids
 from tastegraph.collect import visits as visits
 from tastegraph.collect.engagement import EngagementIn, EngagementOutcome, Kind
 from tastegraph.collect.visits import Visit, VisitIn, VisitOutcome
@@ -21,5 +22,6 @@ __all__ = [
     "engagement",
     "engagement_reads",
     "feed_controls",
+    "offsite_ids",
     "visits",
 ]

@@ -27,6 +27,62 @@ offsite_visits = table(
     Index("ix_offsite_visits_user", "user_id", "visited_at"),
     Index("ix_offsite_visits_browser", "browser_id", "visited_at"),
     Index("ix_offsite_visits_visited_at", "visited_at"),
+    # Without third-party cookies (issue 14): the partitioned cookie (CHIPS) a visit came with, when it
+    # came with no browser id, and how the visit was tied to its person (account | browser | storage_access
+    # | partition | click), for the export.
+    Column("partition_id", String(32), nullable=True),
+    Column("tied_by", String(16), nullable=True),
+    Index("ix_offsite_visits_partition", "partition_id", "domain"),
+    personal=True,
+)
+
+# --- off-site visits without third-party cookies (issue 14) ------------------------------------------
+# Single-use tickets a partition's frame hands to the Pin It popup it opens: redeemed by the person who
+# saves there, they tie that partition's visits on that site to that person. Only a hash is stored.
+offsite_link_tickets = table(
+    "offsite_link_tickets",
+    Column("ticket_hash", String(64), primary_key=True),
+    Column("partition_id", String(32), nullable=False, info={SUBJECT: True}),
+    Column("domain", String(253), nullable=False),  # the site the visits are stored under
+    Column(
+        "host", String(253), nullable=False
+    ),  # the host of the page that asked (the same, but in development)
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_offsite_link_tickets_expires", "expires_at"),
+    personal=True,
+)
+
+# Which partition (a browser's partitioned cookie on one site) a person tied to themselves, and when: a
+# partition is tied to at most one person, so someone else's ticket can never pull its visits to another.
+offsite_partition_links = table(
+    "offsite_partition_links",
+    id_column(),
+    Column("partition_id", String(32), nullable=False),
+    Column("domain", String(253), nullable=False),
+    person_ref(nullable=False),
+    Column("visits", Integer, nullable=False),
+    Column("linked_at", UTCDateTime, nullable=False),
+    Index("ix_offsite_partition_links_partition", "partition_id", "domain", unique=True),
+    Index("ix_offsite_partition_links_user", "user_id"),
+    personal=True,
+)
+
+# Outbound click ids (`tg_click` in the URL of a Pin's site): random, one person, one site, short-lived.
+# Only a hash is stored, so the table cannot be replayed from a copy.
+offsite_click_ids = table(
+    "offsite_click_ids",
+    id_column(),
+    Column("click_hash", String(64), nullable=False, unique=True),
+    person_ref(nullable=False),
+    reference("pin_id", "pins.id", nullable=True, ondelete="SET NULL"),
+    Column("host", String(253), nullable=False),  # the host the Pin links to
+    # The partition (or browser) that first came back with it: a copied link ties nothing for others.
+    Column("bound_to", String(32), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_offsite_click_ids_user", "user_id"),
+    Index("ix_offsite_click_ids_expires", "expires_at"),
     personal=True,
 )
 

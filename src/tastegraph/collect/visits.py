@@ -31,8 +31,10 @@ class VisitIn:
 class VisitOutcomeJson(TypedDict):
     event_id: str
     stored: bool
+    linked: bool  # stored and tied to a person (not only to a browser or a partition)
     duplicate: NotRequired[bool]  # only when true
     reason: NotRequired[str]  # why it was not stored (a consent Reason)
+    via: NotRequired[str]  # what it was stored under: account | browser | partition | click
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,17 @@ class VisitOutcome:
     stored: bool
     duplicate: bool = False
     reason: str | None = None
+    linked: bool = False
+    via: str | None = None
 
     def as_dict(self) -> VisitOutcomeJson:
-        out: VisitOutcomeJson = {"event_id": self.event_id, "stored": self.stored}
+        out: VisitOutcomeJson = {"event_id": self.event_id, "stored": self.stored, "linked": self.linked}
         if self.duplicate:
             out["duplicate"] = True
         if self.reason is not None:
             out["reason"] = self.reason
+        if self.via is not None:
+            out["via"] = self.via
         return out
 
 
@@ -66,10 +72,15 @@ def record_visits(
     signals: RequestSignals,
     visits: Sequence[VisitIn],
     now: datetime,
+    *,
+    partition_id: str | None = None,
+    tied_by: str | None = None,
 ) -> list[VisitOutcome]:
     """Store the visits consent allows; the same event id is stored once however often it is sent.
 
     Every visit is validated before anything is written, so a bad one rejects the batch unchanged.
+    `partition_id` (a partitioned cookie, collect.offsite_ids) is what a visit is kept under when the
+    browser sent no browser id; `tied_by` says how `user_id` was found (account, browser, click).
     """
     prepared: list[tuple[str, str, str, datetime]] = []
     for i, v in enumerate(visits):
@@ -87,7 +98,12 @@ def record_visits(
             raise InvalidInput("visited_at is in the future", field=f"{field}.visited_at".lstrip("."))
         prepared.append((v.event_id or new_event_id(), v.url.strip(), domain, when))
 
-    subject = consent.subject(conn, user_id, browser_id)
+    if user_id is None and browser_id is None and partition_id is not None:
+        # Tied to nobody: the partition stands for "this browser on this site" in the decision only.
+        subject = Subject(user_id=None, browser_id=partition_id)
+    else:
+        subject = consent.subject(conn, user_id, browser_id)
+    via = (tied_by or "account") if user_id is not None else "browser" if browser_id else "partition"
     seen = _existing_event_ids(conn, [p[0] for p in prepared])
     outcomes: list[VisitOutcome] = []
     rows: list[dict[str, object]] = []  # offsite_visits rows
@@ -110,9 +126,11 @@ def record_visits(
                 "domain": domain,
                 "visited_at": when,
                 "received_at": now,
+                "partition_id": partition_id,
+                "tied_by": (tied_by or "account") if user_id is not None else None,
             }
         )
-        outcomes.append(VisitOutcome(event_id, stored=True))
+        outcomes.append(VisitOutcome(event_id, stored=True, linked=user_id is not None, via=via))
     if rows:
         conn.execute(insert(offsite_visits), rows)
     return outcomes
@@ -199,7 +217,7 @@ def attach_browser(conn: Connection, browser_id: str, user_id: int, now: datetim
     conn.execute(
         update(offsite_visits)
         .where(offsite_visits.c.browser_id == browser_id, offsite_visits.c.user_id.is_(None))
-        .values(user_id=user_id)
+        .values(user_id=user_id, tied_by="browser")
     )
 
 
@@ -216,6 +234,7 @@ class VisitRecord(TypedDict):
     domain: str
     visited_at: str  # ISO 8601
     received_at: str
+    tied_by: str  # how it became the person's: account | browser | partition | click
 
 
 def export(conn: Connection, user_id: int) -> list[VisitRecord]:
@@ -233,6 +252,7 @@ def export(conn: Connection, user_id: int) -> list[VisitRecord]:
             "domain": r["domain"],
             "visited_at": r["visited_at"].isoformat(),
             "received_at": r["received_at"].isoformat(),
+            "tied_by": r["tied_by"] or "browser",
         }
         for r in rows
     ]

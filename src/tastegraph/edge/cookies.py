@@ -85,6 +85,27 @@ def set_browser_cookie(response: Response, request: Request, system: System, bro
     set_cross_site_cookie(response, request, system, BROWSER_COOKIE, browser_id, 400 * 24 * 3600)
 
 
+# --- off-site visits without third-party cookies (issue 14) ---------------------------------------
+
+
+def partition_id_of(request: Request) -> str | None:
+    """The partitioned cookie (CHIPS) the save button's frame sends from a site, if it is one of ours."""
+    return offsite.valid_partition_id(request.cookies.get(offsite.PARTITION_COOKIE))
+
+
+def set_partition_cookie(response: Response, system: System, partition_id: str) -> None:
+    """A cookie the browser keeps apart for each top-level site (`Partitioned`, which needs Secure and
+    SameSite=None; Chromium keeps Secure cookies from http://127.0.0.1 and localhost too). It lives no
+    longer than the off-site retention window and is never renewed, so a partition is short-lived."""
+    # Written by hand: Starlette's `partitioned=` needs Python 3.14's http.cookies. The id is hex.
+    age = system.settings.offsite_retention_days * 86400
+    response.headers.append(
+        "set-cookie",
+        f"{offsite.PARTITION_COOKIE}={partition_id}; Max-Age={age}; Path=/; HttpOnly; Secure; "
+        "SameSite=None; Partitioned",
+    )
+
+
 def set_device_cookie(response: Response, request: Request, system: System, value: str) -> None:
     """This browser signed in to the account before: it is not held back by that account's lockout."""
     response.set_cookie(

@@ -5,3 +5,11 @@ PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+# The save button's frame (issue 14: off-site visits without third-party cookies) is the one page any
+# site may embed: it asks the browser for storage access and reports the visit from our own origin.
+FRAME_PATHS = ("/widget/frame",)
+FRAME_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors http: https:"
+)

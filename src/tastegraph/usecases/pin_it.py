@@ -12,17 +12,19 @@ Fetches are limited per person (`media_fetches_per_hour`). A save to a board tha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tastegraph.bootstrap import System
 from tastegraph.catalog import content, links, media, media_fetch
 from tastegraph.catalog.content import Board
 from tastegraph.collect import EngagementIn, Kind, engagement
-from tastegraph.kernel import Conflict, InvalidInput, RateLimited
+from tastegraph.kernel import Conflict, InvalidInput, RateLimited, Unauthenticated
 from tastegraph.kernel.cache import PerDatabase, TimedCache
 from tastegraph.kernel.counters import Limit, Limiter
 from tastegraph.kernel.untrusted_text import text_problem
 from tastegraph.kernel.urls import clean_link, domain_of
+from tastegraph.usecases import offsite
+from tastegraph.usecases.callers import Caller
 
 __all__ = [
     "MAX_TITLE",
@@ -73,7 +75,8 @@ class PinItSaved:
     board_id: int
     board_name: str
     created_pin: bool  # False: the page already had a Pin, now on this board too
-    partition_token: str | None  # as received, for the integrator's linking step
+    partition_token: str | None  # as received (when well-formed)
+    linked_visits: int = 0  # the partition's visits on this site now tied to the person (save_from_popup)
 
 
 def valid_partition_token(value: str | None) -> str | None:
@@ -183,8 +186,21 @@ def save(system: System, user_id: int, request: PinItRequest) -> PinItSaved:
         saved = EngagementIn(Kind.SAVE, pin_id=pin_id, board_id=board_id)
         engagement.record_engagement(conn, user_id, [saved], now)
         board_name = content.get_boards(conn, [board_id])[board_id]["name"]
-        # Integration point: tie the partitioned visitor (request.partition_token) to the person here.
     return PinItSaved(pin_id, board_id, board_name, created, valid_partition_token(request.partition_token))
+
+
+def save_from_popup(system: System, caller: Caller, request: PinItRequest) -> PinItSaved:
+    """The popup's Save: `save`, then, when the popup was opened by a partitioned visitor's frame
+    (`partition=`), tie that partition's visits on the page's site to the person who just acted there,
+    as this request's signals and their settings allow (usecases.offsite.link_partitioned_visits). The
+    save stands whatever the linking decides."""
+    if caller.user_id is None:
+        raise Unauthenticated("sign in to save")
+    saved = save(system, caller.user_id, request)
+    if saved.partition_token is None:
+        return saved
+    linked = offsite.link_partitioned_visits(system, caller, saved.partition_token, request.page_url)
+    return replace(saved, linked_visits=linked)
 
 
 def _picture(system: System, user_id: int, request: PinItRequest) -> str:

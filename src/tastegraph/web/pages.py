@@ -14,6 +14,7 @@ protected by `web.csrf`, answered with a redirect.
 | `tuner_pages` | `/feed-tuner` (what shapes my feed, each removable), `/pins/{id}/hide` and `/unhide` |
 | `advertiser_pages` | `/advertisers` (tag, tokens, audiences, event counts) |
 | `search_pages` | `/search?q=` (search results with what matched and why) |
+| `offsite_pages` | `/widget/frame` (the save button's frame), `/pins/{id}/visit` (to the Pin's site) |
 | `assets` | `/widget.js`, `/tag.js`, `/static/demo-img/...`, `/ikea-images/...` |
 | `error_pages` | friendly HTML errors on page paths |
 """
@@ -31,6 +32,7 @@ from tastegraph.web import (
     assets,
     board_pages,
     feed_pages,
+    offsite_pages,
     pin_it_pages,
     privacy_pages,
     search_pages,
@@ -59,6 +61,7 @@ def install(app: FastAPI, system: System) -> None:
         board_pages,
         tuner_pages,
         pin_it_pages,
+        offsite_pages,
     )
     for group in groups:
         app.include_router(group.routes(pages))

@@ -140,7 +140,7 @@ def routes(pages: Pages) -> APIRouter:
             partition_token=params.get("partition"),
         )
         try:
-            saved = pin_it.save(system, caller.user_id, req)
+            saved = pin_it.save_from_popup(system, caller, req)
         except TastegraphError as exc:
             return show(request, caller, params, error=sentence(exc.message), status=exc.status)
         return show(request, caller, params, saved=saved)

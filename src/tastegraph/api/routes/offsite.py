@@ -14,11 +14,11 @@ from tastegraph.api.context import (
 from tastegraph.api.openapi_errors import fails_with
 from tastegraph.api.schemas import BrowserChoice, VisitBatchBody, VisitBatchResult, VisitBody, VisitResult
 from tastegraph.bootstrap import System
-from tastegraph.edge.cookies import browser_allows, set_browser_choice
+from tastegraph.edge.cookies import browser_allows, partition_id_of, set_browser_choice, set_partition_cookie
 from tastegraph.kernel import UnsupportedMediaType
 from tastegraph.usecases import offsite
 from tastegraph.usecases.callers import Caller
-from tastegraph.usecases.offsite import VisitIn, VisitOutcome
+from tastegraph.usecases.offsite import VisitIn
 
 router = APIRouter(prefix="/v1", tags=["off-site"])
 
@@ -31,12 +31,28 @@ def _json_only(request: Request) -> None:
 
 
 def record(
-    system: System, request: Request, response: Response, caller: Caller, items: list[VisitIn]
-) -> list[VisitOutcome]:
-    recorded = offsite.record_visits(system, caller, request.headers.get("origin"), items)
+    system: System,
+    request: Request,
+    response: Response,
+    caller: Caller,
+    items: list[VisitIn],
+    body: VisitBody | None = None,
+) -> offsite.Recorded:
+    recorded = offsite.record_visits(
+        system,
+        caller,
+        request.headers.get("origin"),
+        items,
+        partitioned=body is not None and body.partitioned,
+        partition_id=partition_id_of(request),
+        click_id=body.click_id if body is not None else None,
+        embedder=body.embedder if body is not None else None,
+    )
     if recorded.new_browser_id is not None:
         set_browser_cookie(response, request, system, recorded.new_browser_id)
-    return recorded.outcomes
+    if recorded.new_partition_id is not None:
+        set_partition_cookie(response, system, recorded.new_partition_id)
+    return recorded
 
 
 @router.post(
@@ -49,9 +65,11 @@ def record(
 def post_visit(
     body: VisitBody, request: Request, response: Response, system: SystemDep, caller: CallerDep
 ) -> VisitResult:
-    (outcome,) = record(system, request, response, caller, [VisitIn(body.url, body.event_id, site=body.site)])
+    item = VisitIn(body.url, body.event_id, site=body.site)
+    recorded = record(system, request, response, caller, [item], body)
+    (outcome,) = recorded.outcomes
     response.status_code = 201 if outcome.stored and not outcome.duplicate else 200
-    return VisitResult(**outcome.as_dict())
+    return VisitResult(**outcome.as_dict(), partition_token=recorded.partition_token)
 
 
 @router.post(
@@ -64,7 +82,7 @@ def post_visits(
     body: VisitBatchBody, request: Request, response: Response, system: SystemDep, caller: CallerDep
 ) -> VisitBatchResult:
     items = [VisitIn(v.url, v.event_id, v.visited_at, v.site) for v in body.visits]
-    outcomes = record(system, request, response, caller, items)
+    outcomes = record(system, request, response, caller, items).outcomes
     return VisitBatchResult(results=[VisitResult(**o.as_dict()) for o in outcomes])
 
 

@@ -5,7 +5,8 @@
  *        data-pin-media="https://your.site/picture.jpg"></div>
  * The picture saved is data-pin-media, else the page's og:image, else one the person picks among the
  * page's large pictures.
- * It draws a small "Save" button in each placeholder and tells Tastegraph that this page was visited.
+ * It draws a small "Save" button in each placeholder and tells Tastegraph that this page was visited,
+ * through a small frame on Tastegraph's origin (so it works where third-party cookies are blocked).
  * Whether that visit is kept and used is decided by Tastegraph's consent rules (the person's settings,
  * Do Not Track, Global Privacy Control, the opt-out cookie); this script never throws on the host page.
  */
@@ -58,23 +59,63 @@
     return value ? String(value).trim().toLowerCase() : null;
   }
 
-  function reportVisit(platform) {
-    if (typeof window.fetch !== "function") return;
-    var body = { url: location.href, event_id: randomHex32() };
-    var site = siteOverride();
-    if (site) body.site = site;
+  // --- Off-site visits without third-party cookies (issue 14) ------------------------------------
+  // The visit is reported by a small frame on Tastegraph's origin (widget-frame.js), which can use the
+  // browser's Storage Access API and a partitioned cookie; this page never sees Tastegraph's cookies.
+
+  var CLICK_PARAM = "tg_click";
+  var CLICK_KEY = "tastegraph:click";
+  var CLICK_MAX_AGE_MS = 24 * 3600 * 1000; // the server forgets click ids after a day too
+  var partitionToken = null; // single-use ticket from the frame, for the Pin It popup
+
+  // A click id an outbound click from a Pin put in this page's URL: kept first-party, on this site only
+  // (localStorage), for a day, and sent with this site's visits so they reach the person who clicked.
+  function keptClickId() {
+    var fresh = null;
+    try { fresh = new URLSearchParams(location.search).get(CLICK_PARAM); } catch (e) { fresh = null; }
     try {
-      window.fetch(platform + "/v1/offsite/visits", {
-        method: "POST",
-        credentials: "include",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body)
-      }).then(function (response) {
-        if (window.console && console.debug) console.debug("tastegraph: visit reported", response.status);
-        // Read the (small) answer: an unread body leaves the request open until the page goes away.
-        return response.text();
-      })["catch"](function () { /* offline or blocked: nothing to do */ });
-    } catch (e) { /* never break the host page */ }
+      if (fresh && /^[A-Za-z0-9_-]{16,64}$/.test(fresh)) {
+        window.localStorage.setItem(CLICK_KEY, JSON.stringify({ id: fresh, at: Date.now() }));
+        return fresh;
+      }
+      var kept = JSON.parse(window.localStorage.getItem(CLICK_KEY) || "null");
+      if (kept && kept.id && Date.now() - kept.at < CLICK_MAX_AGE_MS) return kept.id;
+      window.localStorage.removeItem(CLICK_KEY);
+    } catch (e) { /* storage off: use only what the URL says */ }
+    return fresh && /^[A-Za-z0-9_-]{16,64}$/.test(fresh) ? fresh : null;
+  }
+
+  // The popup URL the Save button opens carries the partition ticket, when the frame has one.
+  function withPartition(popupUrl) {
+    if (!partitionToken) return popupUrl;
+    return popupUrl + (popupUrl.indexOf("?") < 0 ? "?" : "&") + "partition=" + encodeURIComponent(partitionToken);
+  }
+
+  function reportVisit(platform) {
+    var query = "url=" + encodeURIComponent(location.href) + "&event_id=" + randomHex32();
+    var site = siteOverride();
+    if (site) query += "&site=" + encodeURIComponent(site);
+    var click = keptClickId();
+    if (click) query += "&click=" + encodeURIComponent(click);
+    var frame = document.createElement("iframe");
+    frame.src = platform + "/widget/frame?" + query;
+    frame.title = "Tastegraph";
+    frame.className = "tastegraph-frame";
+    frame.style.cssText = "all:initial;display:none;border:0;width:170px;height:32px;vertical-align:middle;";
+    window.addEventListener("message", function (event) {
+      if (event.origin !== platform || event.source !== frame.contentWindow) return;
+      var data = event.data || {};
+      if (data.type === "tastegraph:visit") {
+        if (data.partition) partitionToken = data.partition;
+        if (window.console && console.debug) console.debug("tastegraph: visit reported", data.status, data.via);
+      } else if (data.type === "tastegraph:frame") {
+        frame.style.display = data.show ? "inline-block" : "none";
+      } else if (data.type === "tastegraph:access" && data.granted) {
+        partitionToken = null;
+      }
+    });
+    var host = document.querySelector(".tastegraph-save") || document.body || document.documentElement;
+    host.appendChild(frame);
   }
 
   function saveButton(platform, placeholder) {
@@ -159,7 +200,7 @@
   function openSavePopup(platform, url, title, media, partition) {
     var target = platform + "/save?url=" + encodeURIComponent(url) + "&title=" + encodeURIComponent(title);
     if (media) target += "&media=" + encodeURIComponent(media);
-    if (partition) target += "&partition=" + encodeURIComponent(partition);
+    target = partition ? target + "&partition=" + encodeURIComponent(partition) : withPartition(target);
     // noopener: the popup gets no handle on this page, and this page none on the popup.
     window.open(target, "tastegraph-save", "noopener,width=560,height=720");
   }
@@ -202,7 +243,7 @@
   }
 
   function pinItClick(platform, placeholder, url, title) {
-    // Set by the partitioned-visitor part of this script when it has a token for this site.
+    // Set by the page when it has a token of its own; else withPartition adds the frame's ticket.
     var partition = placeholder.getAttribute("data-tastegraph-partition") || window.__tastegraphPartition || "";
     var media = chosenMedia(placeholder);
     if (media || !document.body) {
@@ -228,11 +269,15 @@
     var script = scriptElement();
     var platform = script && platformOrigin(script);
     if (!platform) return;
-    if (document.readyState === "loading") {
-      document.addEventListener("DOMContentLoaded", function () { renderButtons(platform); });
-    } else {
+    // The frame goes next to the first Save button, so both wait for the page's body.
+    var start = function () {
       renderButtons(platform);
+      try { reportVisit(platform); } catch (e) { /* never break the host page */ }
+    };
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", start);
+    } else {
+      start();
     }
-    reportVisit(platform);
   } catch (e) { /* never break the host page */ }
 })();

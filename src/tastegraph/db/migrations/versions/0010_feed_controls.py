@@ -1,7 +1,7 @@
 """feed controls: hides.reason, topic_exclusions (topics a person removed from their feed)
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-03 18:50:00
 """
 
@@ -14,7 +14,7 @@ import tastegraph.kernel.tables
 
 
 revision = '0010'
-down_revision = '0007'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
