@@ -91,13 +91,20 @@ def test_partitioned_visit_and_the_popup_ticket(
     with browser_context.expect_page() as popup_info:
         page.locator(".tastegraph-save-button").first.click()
     popup = popup_info.value
+    popup.wait_for_load_state()
     popup_token = parse_qs(urlsplit(popup.url).query)["partition"][0]
+    assert popup_token
+    # Saving in the popup (first-party on the platform, signed in there) ties the partition's visits.
+    popup.wait_for_selector(".pinit-image")
+    popup.fill("#new_board", "Trips")
+    popup.click(".pinit-form button[type=submit]")
+    popup.wait_for_selector("text=Saved to Trips")
+    assert popup.locator("text=recent visits to").count() == 1
     popup.close()
 
-    # The popup's save would call link_partitioned_visits (wired by the Pin It work); call it as it will.
+    # The ticket is used up: the same one again ties nothing.
     user_id = _user_id(world, page)
     caller = Caller(user_id, None, None, RequestSignals())
-    assert offsite.link_partitioned_visits(world.system, caller, popup_token, world.sites + SHOP_PAGE) == 3
     assert offsite.link_partitioned_visits(world.system, caller, popup_token, world.sites + SHOP_PAGE) == 0
     reasons = _offsite_domains(page, world)
     assert any("trailpeak-gear.com" in r for r in reasons), reasons
@@ -156,9 +163,8 @@ def test_outbound_click_id_ties_landing_visits(browser_context: Any, world: Worl
 
     # The Pin's "Visit site" goes through the platform, which adds a click id to the site's URL.
     page.goto(f"{world.platform}/pins/{pin_id}")
-    assert (
-        page.locator("a.btn-primary:has-text('Visit site')").get_attribute("href") == f"/pins/{pin_id}/visit"
-    )
+    visit = page.locator(".pin-page-actions a:has-text('Visit site')")
+    assert visit.get_attribute("href") == f"/pins/{pin_id}/visit"
     with page.expect_response(
         lambda r: r.url.endswith("/v1/offsite/visits") and r.request.method == "POST"
     ) as rinfo:
