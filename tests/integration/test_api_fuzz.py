@@ -24,6 +24,8 @@ KNOWN_GAPS: dict[str, set[str]] = {
         "POST /v1/ad_accounts/{ad_account_id}/customer_lists",  # a list with no valid record
         "POST /v1/ad_accounts/{ad_account_id}/customer_lists/psi/{session_id}",  # not ristretto255 points
         "GET /v1/search/pins",  # q needs a letter or digit, and at most 8 different words (issue 14)
+        "POST /v1/offsite/visits",  # embedder only from the save button's frame (its Origin)
+        "DELETE /v1/me/feed-tuner/sites/{domain}",  # the path must be a host name
     },
     # By design: a bad event fails alone inside a 200 answer (docs/api.md).
     "negative_data_rejection": {"POST /v1/ad_accounts/{ad_account_id}/events"},

@@ -115,7 +115,11 @@ def record_visits(
                     pid, issued_partition = offsite_ids.new_partition_id(), True
             else:
                 browser_id, issued = system.identity.new_browser_id(), True
-        hosts = {domain_of(v.url) for v in items}
+        # Each URL checked with the field a person can act on (visits.record checks them all again).
+        hosts = {
+            domain_of(v.url, field="url" if len(items) == 1 else f"visits[{i}].url")
+            for i, v in enumerate(items)
+        }
         if click_id and user_id is None and len(hosts) == 1:
             presenter = browser_id or pid
             assert presenter is not None
