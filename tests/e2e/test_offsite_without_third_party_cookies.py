@@ -59,7 +59,7 @@ def test_partitioned_visit_and_the_popup_ticket(
     page = browser_context.new_page()
     errors: list[str] = []
     watch(page, errors)
-    sign_up_and_in(page, world, "pat@example.com", PASSWORD, "Pat")
+    sign_up_and_in(page, world, "pat-partition@example.com", PASSWORD, "Pat")
 
     sent, body, response = _visit(page, world.sites + SHOP_PAGE)
     # No cookie of the platform's travels: the visit is kept under this site's partition, tied to nobody.
