@@ -1,8 +1,9 @@
-"""Ads tables: advertisers, their ad accounts and API tokens, audiences and customer-list uploads."""
+"""Ads tables: advertisers, their ad accounts and API tokens, audiences and customer-list uploads, and
+what serves Promoted Pins: the advertisers' Pins, campaigns, ad groups and ads."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, String
 
 from tastegraph.kernel.tables import UTCDateTime, id_column, person_ref, reference, table
 
@@ -26,6 +27,10 @@ ad_accounts = table(
     Column("tag_id", String(32), nullable=False, unique=True),
     # The advertiser's own site: Pins linking there are "the advertiser's Pins" (engagement audiences).
     Column("website_domain", String(253), nullable=True),
+    # Money is in micro-units of this currency (ISO 4217); the advertiser's "day" for budgets and
+    # frequency caps is a day in this IANA time zone. Both are set at creation.
+    Column("currency", String(3), nullable=False, server_default="USD"),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
     Column("created_at", UTCDateTime, nullable=False),
     personal=False,
 )
@@ -106,4 +111,75 @@ customer_list_matches = table(
     person_ref(primary_key=True),
     Index("ix_customer_list_matches_user", "user_id"),
     personal=True,
+)
+
+
+# --- Promoted Pins --------------------------------------------------------------------------------
+
+Money = BigInteger  # micro-units of the ad account's currency (1 USD = 1,000,000)
+
+# Which Pins an ad account made (POST /ad_accounts/{id}/pins). The Pin itself is an ordinary catalog
+# Pin (it can be saved, it appears in search); only an account's own Pins can be its ads.
+ad_pins = table(
+    "ad_pins",
+    reference("pin_id", "pins.id", primary_key=True),
+    reference("ad_account_id", "ad_accounts.id", nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    personal=False,
+)
+
+campaigns = table(
+    "campaigns",
+    id_column(),
+    reference("ad_account_id", "ad_accounts.id", nullable=False, index=True),
+    Column("name", String(120), nullable=False),
+    Column("objective", String(20), nullable=False),  # awareness | consideration | conversions
+    Column("status", String(10), nullable=False),  # active | paused | archived
+    Column("daily_spend_cap", Money, nullable=True),
+    Column("lifetime_spend_cap", Money, nullable=True),
+    Column("start_time", UTCDateTime, nullable=True),
+    Column("end_time", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    personal=False,
+)
+
+ad_groups = table(
+    "ad_groups",
+    id_column(),
+    reference("ad_account_id", "ad_accounts.id", nullable=False, index=True),
+    reference("campaign_id", "campaigns.id", nullable=False, index=True),
+    Column("name", String(120), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("billable_event", String(12), nullable=False),  # impression | click
+    Column("bid_in_micro", Money, nullable=False),
+    Column("budget_in_micro", Money, nullable=False),
+    Column("budget_type", String(10), nullable=False),  # daily | lifetime
+    Column("pacing_delivery_type", String(12), nullable=False),  # standard | accelerated
+    Column("start_time", UTCDateTime, nullable=True),
+    Column("end_time", UTCDateTime, nullable=True),
+    Column("frequency_cap_impressions", Integer, nullable=True),
+    Column("frequency_cap_days", Integer, nullable=True),  # 1 | 7 | 30
+    Column("placement", String(10), nullable=False),  # all | browse | search
+    # {interests: [topic slugs], keywords: [...], audience_include: [ids], audience_exclude: [ids],
+    #  expanded: bool}, validated on the way in (ads.ad_groups).
+    Column("targeting_spec", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    personal=False,
+)
+
+ads = table(
+    "ads",
+    id_column(),
+    reference("ad_account_id", "ad_accounts.id", nullable=False, index=True),
+    reference("ad_group_id", "ad_groups.id", nullable=False, index=True),
+    reference("pin_id", "pins.id", nullable=False, index=True),
+    Column("name", String(120), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("destination_url", String(2048), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    personal=False,
 )
