@@ -95,11 +95,15 @@ def ad_account_create(
     website: Annotated[
         str | None, typer.Option(help="Its site, e.g. shop.example: Pins linking there are its Pins")
     ] = None,
+    currency: Annotated[str, typer.Option(help="ISO 4217: budgets and bids are in its micro-units")] = "USD",
+    timezone: Annotated[str, typer.Option(help="IANA time zone: the account's day for budgets")] = "UTC",
 ) -> None:
     """Create an advertiser with one ad account and an API token; prints {"id", "token", "tag_id"}."""
     from tastegraph.usecases import ad_accounts
 
-    new = _use_case(lambda system: ad_accounts.create_advertiser(system, None, name, website))
+    new = _use_case(
+        lambda system: ad_accounts.create_advertiser(system, None, name, website, currency, timezone)
+    )
     print(json.dumps({"id": new.account.id, "token": new.token.token, "tag_id": new.account.tag_id}))
 
 

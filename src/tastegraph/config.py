@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     ads_auth_failures_per_minute: int = Field(default=120, ge=1)
     # Body limits for the conversions API (1,000 events) and customer-list uploads (1,000,000 rows).
     ads_events_max_body_bytes: int = Field(default=8_000_000, ge=1024)
+    # POST /v1/ad_accounts/{id}/pins carries its image as base64: a 10 MB image is 13.4 MB of text.
+    ad_pin_max_body_bytes: int = Field(default=14_500_000, ge=1024)
+    # Ceilings on what one ad group may bid (per 1,000 impressions or per click) and on any budget or
+    # spend cap, in micro-units of the account's currency: a typo of three zeros is refused, not spent.
+    ad_max_bid_micro: int = Field(default=1_000_000_000, ge=1)  # 1,000 units
+    ad_max_budget_micro: int = Field(default=10_000_000_000_000, ge=1)  # 10 million units
     customer_list_max_body_bytes: int = Field(default=200_000_000, ge=1024)
     # Home-feed and related-Pins requests computed at once per server process, on worker threads; more
     # wait their turn. 0 computes them on the event loop itself, one at a time: no thread hop and no

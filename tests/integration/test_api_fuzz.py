@@ -26,6 +26,20 @@ KNOWN_GAPS: dict[str, set[str]] = {
         "GET /v1/search/pins",  # q needs a letter or digit, and at most 8 different words (issue 14)
         "POST /v1/offsite/visits",  # embedder only from the save button's frame (its Origin)
         "DELETE /v1/me/feed-tuner/sites/{domain}",  # the path must be a host name
+        # Promoted Pins (issue 15): a link on the account's website, a real image of the declared type,
+        # topics and audiences that exist, end after start, a lifetime budget with an end, archived
+        # objects stay archived, amounts under the deployment's ceilings.
+        "POST /v1/ad_accounts/{ad_account_id}/pins",
+        "POST /v1/ad_accounts/{ad_account_id}/campaigns",
+        "PATCH /v1/ad_accounts/{ad_account_id}/campaigns/{campaign_id}",
+        "POST /v1/ad_accounts/{ad_account_id}/ad_groups",
+        "PATCH /v1/ad_accounts/{ad_account_id}/ad_groups/{ad_group_id}",
+        "POST /v1/ad_accounts/{ad_account_id}/ads",
+        "PATCH /v1/ad_accounts/{ad_account_id}/ads/{ad_id}",
+        "GET /v1/ad_accounts/{ad_account_id}/campaigns",  # a bookmark must be one we gave out
+        "GET /v1/ad_accounts/{ad_account_id}/ad_groups",
+        "GET /v1/ad_accounts/{ad_account_id}/ads",
+        "GET /v1/ad_accounts/{ad_account_id}/pins",
     },
     # By design: a bad event fails alone inside a 200 answer (docs/api.md).
     "negative_data_rejection": {"POST /v1/ad_accounts/{ad_account_id}/events"},

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, TypedDict
 
+import pycountry
 from sqlalchemy import Connection, insert, select, update
 
 from tastegraph.ads.tables import ad_accounts, ad_tokens, advertisers
@@ -18,6 +21,29 @@ from tastegraph.kernel.tables import inserted_id
 from tastegraph.kernel.urls import site_name
 
 TOKEN_PREFIX = "tgad_"
+DEFAULT_CURRENCY = "USD"
+DEFAULT_TIMEZONE = "UTC"
+
+
+def currency_code(value: str, field: str = "currency") -> str:
+    """An ISO 4217 currency code (pycountry's list), upper-cased."""
+    code = value.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code) or pycountry.currencies.get(alpha_3=code) is None:
+        raise InvalidInput("the currency must be an ISO 4217 code such as USD or EUR", field=field)
+    return code
+
+
+def timezone_name(value: str, field: str = "timezone") -> str:
+    """An IANA time zone name such as Europe/Berlin (the system's tz database)."""
+    name = value.strip()
+    if name not in _zones():
+        raise InvalidInput("the time zone must be an IANA name such as America/New_York", field=field)
+    return name
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
 
 
 class AdAccountJson(TypedDict):
@@ -25,6 +51,8 @@ class AdAccountJson(TypedDict):
     name: str
     tag_id: str
     website_domain: str | None
+    currency: str  # ISO 4217: money is in micro-units of it
+    timezone: str  # IANA: the account's "day" for budgets and frequency caps
     created_at: str  # ISO 8601
 
 
@@ -46,6 +74,8 @@ class AdAccount:
     tag_id: str
     website_domain: str | None
     created_at: datetime
+    currency: str = DEFAULT_CURRENCY
+    timezone: str = DEFAULT_TIMEZONE
 
     def as_dict(self) -> AdAccountJson:
         return {
@@ -53,6 +83,8 @@ class AdAccount:
             "name": self.name,
             "tag_id": self.tag_id,
             "website_domain": self.website_domain,
+            "currency": self.currency,
+            "timezone": self.timezone,
             "created_at": self.created_at.isoformat(),
         }
 
@@ -70,7 +102,7 @@ def refuse_control_characters(text: str, field: str) -> None:
         raise InvalidInput("control characters (such as NUL) are not allowed", field=field)
 
 
-def _clean_name(name: str, field: str = "name") -> str:
+def clean_name(name: str, field: str = "name") -> str:
     refuse_control_characters(name, field)
     text = " ".join(name.split())
     if not text:
@@ -88,10 +120,15 @@ def create_account(
     owner_user_id: int | None = None,
     website: str | None = None,
     tag_id: str | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> tuple[AdAccount, NewToken]:
-    """A new advertiser with one ad account and its first API token."""
-    clean = _clean_name(name)
+    """A new advertiser with one ad account and its first API token. The currency and time zone are
+    fixed from then on (budgets and spend are kept in them)."""
+    clean = clean_name(name)
     domain = site_name(website, field="website") if website else None
+    money = currency_code(currency)
+    zone = timezone_name(timezone)
     advertiser_id = inserted_id(
         conn.execute(insert(advertisers).values(name=clean, owner_user_id=owner_user_id, created_at=now))
     )
@@ -102,6 +139,8 @@ def create_account(
                 name=clean,
                 tag_id=tag_id or secrets.token_hex(8),
                 website_domain=domain,
+                currency=money,
+                timezone=zone,
                 created_at=now,
             )
         )
@@ -182,7 +221,14 @@ def account_for_tag(conn: Connection, tag_id: str) -> int | None:
 
 def _account(row: Any) -> AdAccount:
     return AdAccount(
-        int(row.id), int(row.advertiser_id), row.name, row.tag_id, row.website_domain, row.created_at
+        int(row.id),
+        int(row.advertiser_id),
+        row.name,
+        row.tag_id,
+        row.website_domain,
+        row.created_at,
+        row.currency,
+        row.timezone,
     )
 
 

@@ -24,6 +24,7 @@ from tastegraph.api.routes import (
     accounts,
     ads,
     boards,
+    campaigns,
     feed,
     feed_tuner,
     offsite,
@@ -99,10 +100,13 @@ ADMIN_AUTH_FAILURES_PER_MINUTE = 10
 
 
 def body_limit(settings: Settings, path: str) -> int:
-    """Customer lists (up to 1,000,000 rows) and conversion batches (1,000 events) may be larger."""
+    """Customer lists (up to 1,000,000 rows), conversion batches (1,000 events) and advertiser Pins (an
+    image in base64) may be larger."""
     if path.startswith("/v1/ad_accounts/"):
         if "/customer_lists" in path:
             return settings.customer_list_max_body_bytes
+        if path.endswith("/pins"):
+            return max(settings.max_body_bytes, settings.ad_pin_max_body_bytes)
         return max(settings.max_body_bytes, settings.ads_events_max_body_bytes)
     return settings.max_body_bytes
 
@@ -203,6 +207,7 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
         app.include_router(module.router)
     app.include_router(feed_tuner.router)  # feed controls: hides' undo, the feed tuner, searches
     app.include_router(search.router)  # issue 14: search by words
+    app.include_router(campaigns.router)  # issue 15: Promoted Pins for advertisers
     if system.settings.test_clock:
         app.include_router(testing.router)
     if system.settings.admin_token is not None:  # operator routes exist only with their token

@@ -215,6 +215,15 @@ def topics_by_slug(conn: Connection) -> dict[str, tuple[int, str]]:
     return _topics.of(conn.engine).get_or_load("all", read)
 
 
+def topic_ids(conn: Connection, slugs: Iterable[str]) -> dict[str, int]:
+    """slug -> topic id for those of `slugs` that exist, read now (not cached: for checking input)."""
+    wanted = list(dict.fromkeys(slugs))
+    if not wanted:
+        return {}
+    rows = conn.execute(select(topics.c.slug, topics.c.id).where(topics.c.slug.in_(wanted)))
+    return {str(s): int(i) for s, i in rows}
+
+
 def ensure_topic(conn: Connection, slug: str, name: str) -> int:
     tid = conn.execute(select(topics.c.id).where(topics.c.slug == slug)).scalar_one_or_none()
     if tid is not None:

@@ -46,17 +46,18 @@ class EncodedImage:
     height: int
 
 
-def reencode(data: bytes, field: str = "media") -> EncodedImage:
+def reencode(data: bytes, field: str = "media", formats: frozenset[str] = ACCEPTED_FORMATS) -> EncodedImage:
     """A clean copy of the image in `data`: JPEG (quality 88) for opaque pictures, PNG for ones with
     transparency; the first frame of an animation; EXIF orientation applied, every metadata block
-    left behind. Raises InvalidInput (422) for anything that is not a JPEG, PNG, GIF or WebP picture
-    within the size limits."""
+    left behind. Raises InvalidInput (422) for anything that is not a picture in one of `formats`
+    (Pillow's names; by default JPEG, PNG, GIF or WebP) within the size limits."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             source = Image.open(io.BytesIO(data))
-            if source.format not in ACCEPTED_FORMATS:
-                raise InvalidInput("the image must be a JPEG, PNG, GIF or WebP picture", field=field)
+            if source.format not in formats & ACCEPTED_FORMATS:
+                names = "JPEG, PNG, GIF or WebP" if formats == ACCEPTED_FORMATS else "/".join(sorted(formats))
+                raise InvalidInput(f"the image must be a {names} picture", field=field)
             width, height = source.size
             if width < 1 or height < 1 or width > MAX_SIDE or height > MAX_SIDE:
                 raise InvalidInput(

@@ -77,14 +77,27 @@ def ad_caller_for_owner(system: System, caller: Caller, ad_account_id: int) -> A
 # --- advertisers, accounts and tokens -----------------------------------------------------------------
 
 
-def create_advertiser(system: System, caller: Caller | None, name: str, website: str | None) -> NewAdvertiser:
+def create_advertiser(
+    system: System,
+    caller: Caller | None,
+    name: str,
+    website: str | None,
+    currency: str = accounts.DEFAULT_CURRENCY,
+    timezone: str = accounts.DEFAULT_TIMEZONE,
+) -> NewAdvertiser:
     """A new advertiser with one ad account and its first API token, managed by the signed-in person
     who creates it (`caller`), or by nobody here when the operator's CLI creates it (None). Raises
-    InvalidInput for a bad name or website."""
+    InvalidInput for a bad name, website, currency (ISO 4217) or time zone (IANA)."""
     user_id = None if caller is None else _signed_in(caller)
     with system.write() as conn:
         account, token = accounts.create_account(
-            conn, name, system.clock.now(), owner_user_id=user_id, website=website
+            conn,
+            name,
+            system.clock.now(),
+            owner_user_id=user_id,
+            website=website,
+            currency=currency,
+            timezone=timezone,
         )
     return NewAdvertiser(account, token)
 

@@ -39,10 +39,18 @@ def routes(pages: Pages) -> APIRouter:
 
     @router.post("/advertisers", response_class=HTMLResponse, dependencies=[SIGNED_IN_FORM])
     def create_advertiser(
-        request: Request, system: SystemDep, caller: CallerDep, name: FormStr = "", website: FormStr = ""
+        request: Request,
+        system: SystemDep,
+        caller: CallerDep,
+        name: FormStr = "",
+        website: FormStr = "",
+        currency: FormStr = "USD",
+        timezone: FormStr = "UTC",
     ) -> Response:
         try:
-            new = account_cases.create_advertiser(system, caller, name, website or None)
+            new = account_cases.create_advertiser(
+                system, caller, name, website or None, currency or "USD", timezone or "UTC"
+            )
         except TastegraphError as exc:
             return render(request, system, caller, form_error=exc.message, form_name=name, status=422)
         return render(

@@ -83,7 +83,7 @@ def _content_type(request: Request) -> str:
 
 
 @fails_with(415)
-async def _json_only(request: Request) -> None:
+async def json_only(request: Request) -> None:
     if _content_type(request) != "application/json":
         raise UnsupportedMediaType("send the body as application/json", field="content-type")
 
@@ -137,7 +137,7 @@ class EventsResult(BaseModel):
         "event_name and event_id from this ad account, by tag or API, within 48 hours) or failed with the "
         "field's path. `?test=true` validates and stores nothing."
     ),
-    dependencies=[Depends(_json_only)],
+    dependencies=[Depends(json_only)],
 )
 @items_checked_alone("data")
 def post_events(
@@ -369,7 +369,7 @@ def get_audience(
     status_code=201,
     response_model=AudienceOut,
     summary="Create a visitor, engagement or actalike audience",
-    dependencies=[Depends(_json_only)],
+    dependencies=[Depends(json_only)],
 )
 @fails_with(404, 409)  # an unknown seed audience; an actalike without a trained model
 def create_audience(
@@ -422,7 +422,7 @@ class TokenCreate(BaseModel):
     "/ad_accounts/{ad_account_id}/tokens",
     status_code=201,
     summary="Create another API token (shown once)",
-    dependencies=[Depends(_json_only)],
+    dependencies=[Depends(json_only)],
 )
 def create_token(
     ad_account_id: AccountId, body: TokenCreate, system: SystemDep, account: AdAccountDep

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, StrictStr
 
 from tastegraph.api.context import SystemDep
-from tastegraph.api.routes.ads import AdAccountDep, CustomerListResult, _json_only, customer_list_result
+from tastegraph.api.routes.ads import AdAccountDep, CustomerListResult, customer_list_result, json_only
 from tastegraph.api.schemas import IdPath, Name
 from tastegraph.usecases import customer_lists as list_cases
 
@@ -45,7 +45,7 @@ class PsiFinish(BaseModel):
     status_code=201,
     response_model=PsiRound1,
     summary="Private set intersection, round 1: the platform's blinded identifiers",
-    dependencies=[Depends(_json_only)],
+    dependencies=[Depends(json_only)],
 )
 async def psi_start(
     ad_account_id: IdPath, body: PsiStart, system: SystemDep, account: AdAccountDep
@@ -61,7 +61,7 @@ async def psi_start(
     status_code=201,
     response_model=CustomerListResult,
     summary="Private set intersection, round 2: match and make the audience",
-    dependencies=[Depends(_json_only)],
+    dependencies=[Depends(json_only)],
 )
 async def psi_finish(
     ad_account_id: IdPath, session_id: str, body: PsiFinish, system: SystemDep, account: AdAccountDep
