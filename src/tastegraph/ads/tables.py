@@ -183,3 +183,55 @@ ads = table(
     Column("updated_at", UTCDateTime, nullable=False),
     personal=False,
 )
+
+# What people did with Promoted Pins: personal data (export, erasure, retention: ads.ad_log). A row is
+# a person's when they were signed in when the ad was served (`user_id`); a signed-out browser's rows
+# carry only a hash of its cookie id (`browser_key`, ads.tokens.subject_key) and age out.
+ad_impressions = table(
+    "ad_impressions",
+    Column("token_id", String(24), primary_key=True),  # each served token counts once
+    reference("ad_id", "ads.id", nullable=False, index=True),
+    reference("ad_group_id", "ad_groups.id", nullable=False),
+    reference("ad_account_id", "ad_accounts.id", nullable=False),
+    person_ref(nullable=True, index=True),
+    Column("browser_key", String(34), nullable=True),
+    Column("placement", String(10), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("charged_micro", Money, nullable=False),  # the auction price for CPM, else 0
+    Column("served_at", UTCDateTime, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_ad_impressions_group_at", "ad_group_id", "at"),
+    personal=True,
+)
+
+ad_clicks = table(
+    "ad_clicks",
+    # Random, unguessable; appended to the destination as `tg_click` so the advertiser's tag and
+    # conversions API can send it back (attribution).
+    Column("click_id", String(32), primary_key=True),
+    Column("token_id", String(24), nullable=False, unique=True),
+    reference("ad_id", "ads.id", nullable=False, index=True),
+    reference("ad_group_id", "ad_groups.id", nullable=False),
+    reference("ad_account_id", "ad_accounts.id", nullable=False),
+    person_ref(nullable=True, index=True),
+    Column("browser_key", String(34), nullable=True),
+    Column("placement", String(10), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("charged_micro", Money, nullable=False),  # the auction price for CPC, else 0
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_ad_clicks_group_at", "ad_group_id", "at"),
+    personal=True,
+)
+
+# "Hide this ad" / "hide ads from this advertiser", by a person or a signed-out browser; undoable.
+ad_hides = table(
+    "ad_hides",
+    id_column(),
+    person_ref(nullable=True, index=True),
+    Column("browser_key", String(34), nullable=True, index=True),
+    Column("scope", String(10), nullable=False),  # ad | advertiser
+    reference("ad_id", "ads.id", nullable=True),
+    reference("ad_account_id", "ad_accounts.id", nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    personal=True,
+)

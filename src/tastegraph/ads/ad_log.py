@@ -1,0 +1,220 @@
+"""What people did with Promoted Pins — impressions, clicks and hides — and the personal-data duties
+for them (export, erasure, retention). Measurement reads these logs (next issue); charging is
+ads.spend's, against the same token ids."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypedDict
+
+from sqlalchemy import Connection, Table, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from tastegraph.ads.tables import ad_accounts, ad_clicks, ad_hides, ad_impressions
+from tastegraph.ads.tokens import AdToken
+from tastegraph.kernel import NotFound
+
+# Ad logs are kept for 90 days: long enough for 30-day attribution windows and a month of reports, then
+# swept (`tastegraph sweep`), for people and signed-out browsers alike.
+AD_LOG_RETENTION = timedelta(days=90)
+Recorded = Literal["recorded", "duplicate"]
+
+
+def _insert_once(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+    """Insert unless the key is there already (at most once under concurrent reports); True if new."""
+    maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    result = conn.execute(maker(table).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)
+
+
+def _who(token: AdToken) -> dict[str, Any]:
+    subject = token.subject or ""
+    return {
+        "user_id": token.user_id,
+        "browser_key": subject[2:] if subject.startswith("b:") else None,
+    }
+
+
+def record_impression(conn: Connection, token: AdToken, charged_micro: int, now: datetime) -> Recorded:
+    new = _insert_once(
+        conn,
+        ad_impressions,
+        {
+            "token_id": token.id,
+            "ad_id": token.ad_id,
+            "ad_group_id": token.ad_group_id,
+            "ad_account_id": token.ad_account_id,
+            **_who(token),
+            "placement": token.placement,
+            "position": token.position,
+            "charged_micro": charged_micro,
+            "served_at": token.issued_at,
+            "at": now,
+        },
+    )
+    return "recorded" if new else "duplicate"
+
+
+def record_click(conn: Connection, token: AdToken, charged_micro: int, now: datetime) -> tuple[Recorded, str]:
+    """The click and its click id (the first click's, for a repeated one)."""
+    click_id = secrets.token_urlsafe(18)
+    new = _insert_once(
+        conn,
+        ad_clicks,
+        {
+            "click_id": click_id,
+            "token_id": token.id,
+            "ad_id": token.ad_id,
+            "ad_group_id": token.ad_group_id,
+            "ad_account_id": token.ad_account_id,
+            **_who(token),
+            "placement": token.placement,
+            "position": token.position,
+            "charged_micro": charged_micro,
+            "at": now,
+        },
+    )
+    if new:
+        return "recorded", click_id
+    first = conn.execute(select(ad_clicks.c.click_id).where(ad_clicks.c.token_id == token.id)).scalar_one()
+    return "duplicate", str(first)
+
+
+# --- hides ------------------------------------------------------------------------------------------------
+
+
+class HideJson(TypedDict):
+    id: int
+    scope: str  # ad | advertiser
+    ad_id: int | None
+    ad_account_id: int
+    advertiser: str
+    created_at: str
+
+
+def _owner(user_id: int | None, browser_key: str | None) -> Any:
+    if user_id is not None:
+        return ad_hides.c.user_id == user_id
+    return (ad_hides.c.browser_key == browser_key) & ad_hides.c.user_id.is_(None)
+
+
+def hide(conn: Connection, token: AdToken, scope: Literal["ad", "advertiser"], now: datetime) -> int:
+    """Hide the token's ad (or every ad of its advertiser) from whom it was served to; idempotent."""
+    who = _who(token)
+    existing = conn.execute(
+        select(ad_hides.c.id).where(
+            _owner(who["user_id"], who["browser_key"]),
+            ad_hides.c.scope == scope,
+            ad_hides.c.ad_account_id == token.ad_account_id,
+            ad_hides.c.ad_id == token.ad_id if scope == "ad" else ad_hides.c.ad_id.is_(None),
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        return int(existing)
+    result = conn.execute(
+        ad_hides.insert().values(
+            **who,
+            scope=scope,
+            ad_id=token.ad_id if scope == "ad" else None,
+            ad_account_id=token.ad_account_id,
+            created_at=now,
+        )
+    )
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
+
+
+def hidden(conn: Connection, user_id: int | None, browser_key: str | None) -> tuple[set[int], set[int]]:
+    """(hidden ad ids, hidden ad account ids) for a person or a signed-out browser."""
+    if user_id is None and browser_key is None:
+        return set(), set()
+    rows = conn.execute(
+        select(ad_hides.c.scope, ad_hides.c.ad_id, ad_hides.c.ad_account_id).where(
+            _owner(user_id, browser_key)
+        )
+    )
+    ads_hidden: set[int] = set()
+    accounts: set[int] = set()
+    for scope, ad_id, account_id in rows:
+        if scope == "ad" and ad_id is not None:
+            ads_hidden.add(int(ad_id))
+        else:
+            accounts.add(int(account_id))
+    return ads_hidden, accounts
+
+
+def list_hides(conn: Connection, user_id: int | None, browser_key: str | None) -> list[HideJson]:
+    if user_id is None and browser_key is None:
+        return []
+    rows = conn.execute(
+        select(ad_hides, ad_accounts.c.name.label("advertiser"))
+        .join(ad_accounts, ad_accounts.c.id == ad_hides.c.ad_account_id)
+        .where(_owner(user_id, browser_key))
+        .order_by(ad_hides.c.id.desc())
+    )
+    return [
+        {
+            "id": int(r.id),
+            "scope": r.scope,
+            "ad_id": None if r.ad_id is None else int(r.ad_id),
+            "ad_account_id": int(r.ad_account_id),
+            "advertiser": r.advertiser,
+            "created_at": r.created_at.isoformat(),
+        }
+        for r in rows
+    ]
+
+
+def unhide(conn: Connection, user_id: int | None, browser_key: str | None, hide_id: int) -> None:
+    """Undo one of the caller's own hides; anyone else's is NotFound."""
+    if user_id is None and browser_key is None:
+        raise NotFound("no such hidden ad among yours", field="hide_id")
+    n = conn.execute(delete(ad_hides).where(ad_hides.c.id == hide_id, _owner(user_id, browser_key))).rowcount
+    if n == 0:
+        raise NotFound("no such hidden ad among yours", field="hide_id")
+
+
+# --- personal data -----------------------------------------------------------------------------------
+
+
+class AdActivity(TypedDict):
+    impressions: list[dict[str, Any]]
+    clicks: list[dict[str, Any]]
+    hides: list[HideJson]
+
+
+def _rows(conn: Connection, table: Table, user_id: int, columns: list[str]) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(*[table.c[c] for c in columns]).where(table.c.user_id == user_id).order_by(table.c.at)
+    ).mappings()
+    return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in rows]
+
+
+def export(conn: Connection, user_id: int) -> AdActivity:
+    common = ["ad_id", "ad_account_id", "placement", "position", "at"]
+    return {
+        "impressions": _rows(conn, ad_impressions, user_id, common),
+        "clicks": _rows(conn, ad_clicks, user_id, ["click_id", *common]),
+        "hides": list_hides(conn, user_id, None),
+    }
+
+
+def erase(conn: Connection, user_id: int) -> int:
+    n = 0
+    for table in (ad_impressions, ad_clicks, ad_hides):
+        n += conn.execute(delete(table).where(table.c.user_id == user_id)).rowcount
+    return n
+
+
+def sweep(conn: Connection, now: datetime) -> int:
+    """Impressions and clicks older than AD_LOG_RETENTION; hides stay until undone (a signed-out
+    browser's after the same 90 days)."""
+    cutoff = now - AD_LOG_RETENTION
+    n = conn.execute(delete(ad_impressions).where(ad_impressions.c.at < cutoff)).rowcount
+    n += conn.execute(delete(ad_clicks).where(ad_clicks.c.at < cutoff)).rowcount
+    n += conn.execute(
+        delete(ad_hides).where(ad_hides.c.user_id.is_(None), ad_hides.c.created_at < cutoff)
+    ).rowcount
+    return n

@@ -1,0 +1,195 @@
+"""What can serve, in memory: every active ad group of an active campaign with its active ads and its
+targeting, indexed by the signals that can reach it (topics, search words, audiences), re-read from the
+database every few seconds. A request looks up only the ad groups its signals can reach, then matches
+each (ads.targeting)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from tastegraph.ads.audiences import MIN_AUDIENCE
+from tastegraph.ads.object_rules import Status, within_schedule
+from tastegraph.ads.tables import ad_accounts, ad_groups, ads, audience_members, audiences, campaigns
+from tastegraph.ads.targeting import AdSignals, Targeting, normalize
+from tastegraph.catalog import content
+from tastegraph.kernel.cache import PerDatabase, TimedCache
+
+REFRESH_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class ServingAd:
+    ad_id: int
+    pin_id: int
+    destination_url: str
+
+
+@dataclass(frozen=True)
+class ServingGroup:
+    id: int
+    campaign_id: int
+    ad_account_id: int
+    advertiser: str
+    timezone: str
+    billable_event: str  # impression | click
+    bid_micro: int  # per 1,000 impressions, or per click
+    budget_micro: int
+    budget_type: str  # daily | lifetime
+    pacing: str  # standard | accelerated
+    start_time: datetime | None
+    end_time: datetime | None
+    campaign_start: datetime | None
+    campaign_end: datetime | None
+    campaign_daily_cap: int | None
+    campaign_lifetime_cap: int | None
+    frequency_cap: tuple[int, int] | None  # (impressions, days)
+    targeting: Targeting
+    ads: tuple[ServingAd, ...]
+    pin_topics: frozenset[str]  # the topics of its ads' Pins
+
+    def live(self, now: datetime) -> bool:
+        return within_schedule(self.start_time, self.end_time, now) and within_schedule(
+            self.campaign_start, self.campaign_end, now
+        )
+
+
+@dataclass
+class ServingIndex:
+    groups: list[ServingGroup]
+    by_topic: dict[str, list[int]] = field(default_factory=dict)
+    by_word: dict[str, list[int]] = field(default_factory=dict)
+    by_audience: dict[int, list[int]] = field(default_factory=dict)
+    everyone: list[int] = field(default_factory=list)  # broad or expanded: any request may reach them
+
+    def reachable(self, s: AdSignals) -> list[ServingGroup]:
+        """The ad groups this request's signals can reach (a superset of those that match)."""
+        found: set[int] = set(self.everyone)
+        for topic in (*s.viewed_topics, *s.onsite, *s.offsite):
+            found.update(self.by_topic.get(topic, ()))
+        for word in s.query_words:
+            found.update(self.by_word.get(word, ()))
+        for audience_id in s.audiences:
+            found.update(self.by_audience.get(audience_id, ()))
+        return [self.groups[i] for i in sorted(found)]
+
+
+def _usable_audiences(conn: Connection, audience_ids: set[int]) -> set[int]:
+    if not audience_ids:
+        return set()
+    rows = conn.execute(
+        select(audience_members.c.audience_id, func.count())
+        .where(audience_members.c.audience_id.in_(sorted(audience_ids)))
+        .group_by(audience_members.c.audience_id)
+    )
+    exists = set(
+        conn.execute(select(audiences.c.id).where(audiences.c.id.in_(sorted(audience_ids)))).scalars()
+    )
+    return {int(a) for a, n in rows if n >= MIN_AUDIENCE and int(a) in exists}
+
+
+def load(conn: Connection) -> ServingIndex:
+    """Read every ad group that may serve: it, its campaign and at least one of its ads active, and every
+    audience it includes usable (an unusable one stops it: ads.ad_groups.serving_problems says so)."""
+    active = Status.ACTIVE.value
+    rows = conn.execute(
+        select(
+            ad_groups,
+            campaigns.c.start_time.label("c_start"),
+            campaigns.c.end_time.label("c_end"),
+            campaigns.c.daily_spend_cap,
+            campaigns.c.lifetime_spend_cap,
+            ad_accounts.c.name.label("advertiser"),
+            ad_accounts.c.timezone,
+        )
+        .join(campaigns, campaigns.c.id == ad_groups.c.campaign_id)
+        .join(ad_accounts, ad_accounts.c.id == ad_groups.c.ad_account_id)
+        .where(ad_groups.c.status == active, campaigns.c.status == active)
+        .order_by(ad_groups.c.id)
+    ).all()
+    ad_rows = conn.execute(
+        select(ads.c.id, ads.c.ad_group_id, ads.c.pin_id, ads.c.destination_url)
+        .where(ads.c.status == active)
+        .order_by(ads.c.id)
+    ).all()
+    by_group: dict[int, list[ServingAd]] = defaultdict(list)
+    for a in ad_rows:
+        by_group[int(a.ad_group_id)].append(ServingAd(int(a.id), int(a.pin_id), a.destination_url))
+    wanted = {int(x) for r in rows for x in (r.targeting_spec or {}).get("audience_include", [])}
+    usable = _usable_audiences(conn, wanted)
+    pin_ids = [a.pin_id for group_ads in by_group.values() for a in group_ads]
+    facts = content.pin_facts(conn, pin_ids)
+    index = ServingIndex([])
+    for r in rows:
+        group_ads = tuple(a for a in by_group.get(int(r.id), []) if a.pin_id in facts)
+        spec: dict[str, Any] = dict(r.targeting_spec or {})
+        include = frozenset(int(a) for a in spec.get("audience_include", []))
+        if not group_ads or not include <= usable:
+            continue
+        targeting = Targeting(
+            ad_account_id=int(r.ad_account_id),
+            advertiser=r.advertiser,
+            placement=r.placement,
+            interests=frozenset(spec.get("interests", [])),
+            keywords=tuple(normalize(k) for k in spec.get("keywords", [])),
+            audience_include=include,
+            audience_exclude=frozenset(int(a) for a in spec.get("audience_exclude", [])),
+            expanded=bool(spec.get("expanded", False)),
+        )
+        cap = None
+        if r.frequency_cap_impressions is not None:
+            cap = (int(r.frequency_cap_impressions), int(r.frequency_cap_days))
+        group = ServingGroup(
+            id=int(r.id),
+            campaign_id=int(r.campaign_id),
+            ad_account_id=int(r.ad_account_id),
+            advertiser=r.advertiser,
+            timezone=r.timezone,
+            billable_event=r.billable_event,
+            bid_micro=int(r.bid_in_micro),
+            budget_micro=int(r.budget_in_micro),
+            budget_type=r.budget_type,
+            pacing=r.pacing_delivery_type,
+            start_time=r.start_time,
+            end_time=r.end_time,
+            campaign_start=r.c_start,
+            campaign_end=r.c_end,
+            campaign_daily_cap=r.daily_spend_cap,
+            campaign_lifetime_cap=r.lifetime_spend_cap,
+            frequency_cap=cap,
+            targeting=targeting,
+            ads=group_ads,
+            pin_topics=frozenset(t for a in group_ads for t in facts[a.pin_id]["topics"]),
+        )
+        i = len(index.groups)
+        index.groups.append(group)
+        if targeting.broad or targeting.expanded:
+            index.everyone.append(i)
+        for topic in targeting.interests:
+            index.by_topic.setdefault(topic, []).append(i)
+        for word in {w for k in targeting.keywords for w in k.split()}:
+            index.by_word.setdefault(word, []).append(i)
+        for audience_id in include:
+            index.by_audience.setdefault(audience_id, []).append(i)
+    return index
+
+
+_indexes: PerDatabase[TimedCache[str, ServingIndex]] = PerDatabase(
+    lambda: TimedCache("ad serving index", REFRESH_SECONDS)
+)
+
+
+def current(conn: Connection) -> ServingIndex:
+    """The index, at most REFRESH_SECONDS old (a paused ad may serve for that long after the change)."""
+    return _indexes.of(conn.engine).get_or_load("all", lambda: load(conn))
+
+
+def forget(conn: Connection) -> None:
+    """Drop this process's copy (after a change an operator wants to see at once, and in tests)."""
+    found = _indexes.existing(conn.engine)
+    if found is not None:
+        found.clear()
