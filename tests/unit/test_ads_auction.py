@@ -183,7 +183,7 @@ def _oracle(c: Candidates, slots: int, reserve: int) -> list[int]:
     entrants = [
         i for i in range(len(c)) if _units(c, i) >= 1 and _units(c, i) * _rate(c, i) >= reserve / 1000
     ]
-    key = {i: (-(_units(c, i) * (_rate(c, i) * float(c.quality[i]))), int(c.ad_id[i])) for i in entrants}
+    key = {i: (-((_units(c, i) * _rate(c, i)) * float(c.quality[i])), int(c.ad_id[i])) for i in entrants}
     seen: set[int] = set()
     out: list[int] = []
     for i in sorted(entrants, key=key.__getitem__):

@@ -15,25 +15,25 @@ Ranking. Every candidate's score is its expected value per impression times its 
 
     score = bid_units * value_rate * quality,   value_rate = pCTR for CPC, 1 for CPM
 
-(computed as ``bid_units * weight`` with ``weight = value_rate * quality``, so a bid and a score always
-convert the same way). A candidate enters only if its expected value per impression, ``bid_units *
-value_rate``, reaches the reserve (``reserve_cpm_micro / 1000`` per impression). An advertiser never
-competes against itself: only its best entrant takes part (at most one ad per advertiser per page), and
-its other ads neither win a slot nor set anyone's price. Ties in score go to the lower ``ad_id``; the
-tie-break deliberately ignores the bid, so that "the least bid that keeps the slot" is well defined (a
-bid-based tie-break would change as the price is lowered towards it).
+(computed as ``(bid_units * value_rate) * quality`` in exactly that order everywhere, so a bid and a
+score always convert the same way). A candidate enters only if its expected value per impression,
+``bid_units * value_rate``, reaches the reserve (``reserve_cpm_micro / 1000`` per impression). An
+advertiser never competes against itself: only its best entrant takes part (at most one ad per
+advertiser per page), and its other ads neither win a slot nor set anyone's price. Ties in score go to
+the lower ``ad_id``; the tie-break deliberately ignores the bid, so that "the least bid that keeps the
+slot" is well defined (a bid-based tie-break would change as the price is lowered towards it).
 
 Price. The winner of slot k pays the least whole bid (in its billing unit) with which it would still be
-ranked above the next advertiser's entrant (at k + 1), ties judged by the rule above, and never less than
+ranked above the next advertiser's entrant (at k + 1), ties judged by the rule above; never less than
 the reserve in its billing unit (the least whole bid whose expected value reaches the reserve, and at
-least 1 micro, so nothing is ever free) nor more
-than its bid. With no competitor below it, it pays the reserve. Rounding is always up, and checked with
-the same floating-point products the ranking uses, so a winner bidding its price keeps its slot and one
-micro less loses it (or falls under the reserve).
+least 1 micro, so nothing is free), never more than its bid. With no competitor below it, it pays the
+reserve. Rounding is always up, and checked with the same floating-point products the ranking uses, so
+a winner bidding its price keeps its slot and one micro less loses it (or falls under the reserve).
 
-Speed: value and score are computed for every candidate in a few numpy passes; the top few are found
-with ``argpartition`` (widened to include every candidate tied with the cut-off, so the exact order of
-the few is the order of the whole) and only those are sorted and walked in Python.
+Speed: value and score are computed for every candidate in a few numpy passes; the cut-off for the best
+few is estimated from a strided sample and made exact with a partition of what lies above it, widened
+to every candidate tied with the cut-off (so the exact order of the few is the order of the whole);
+only those are sorted and walked in Python.
 """
 
 from __future__ import annotations
@@ -152,18 +152,20 @@ def bid_units(bid_micro: int, billable: int) -> int:
 def reserve_in_billing_unit(reserve_cpm_micro: int, billable: int, pctr: float) -> int:
     """The least whole bid (per billable event) whose expected value per impression reaches the reserve."""
     rate = 1.0 if billable == IMPRESSION else float(pctr)
-    return max(1, _least_bid(reserve_cpm_micro / 1000.0, rate, strict=False))
+    return max(1, _least_bid(reserve_cpm_micro / 1000.0, rate, 1.0, strict=False))
 
 
-def _least_bid(target: float, weight: float, *, strict: bool) -> int:
-    """The least integer b >= 0 with b * weight >= target (> target when strict), in float arithmetic."""
+def _least_bid(target: float, rate: float, quality: float, *, strict: bool) -> int:
+    """The least integer b >= 0 with (b * rate) * quality >= target (> when strict), in float arithmetic."""
     if target <= 0 and not strict:
         return 0
-    b = max(0, math.ceil(target / weight))
-    # The division rounds; step to the exact boundary of the same product the ranking computes.
-    while b > 0 and ((b - 1) * weight > target or (not strict and (b - 1) * weight == target)):
+    b = max(0, math.ceil(target / (rate * quality)))
+    # The division rounds; step to the exact boundary of the same products the ranking computes.
+    while b > 0 and (
+        ((b - 1) * rate) * quality > target or (not strict and ((b - 1) * rate) * quality == target)
+    ):
         b -= 1
-    while b * weight < target or (strict and b * weight == target):
+    while (b * rate) * quality < target or (strict and (b * rate) * quality == target):
         b += 1
     return b
 
@@ -212,10 +214,12 @@ def run_auction(candidates: Candidates, slots: int, reserve_cpm_micro: int) -> l
     is_click = candidates.billable == CLICK
     units = np.where(is_click, candidates.bid_micro, candidates.bid_micro // 1000)
     rate = np.where(is_click, candidates.pctr, 1.0)
-    weight = rate * candidates.quality
-    score = units * weight
+    value = units * rate
+    score = value * candidates.quality
     reserve_per_impression = reserve_cpm_micro / 1000.0
-    entrants = (units * rate >= reserve_per_impression) & (units >= 1)
+    entrants = value >= reserve_per_impression
+    if reserve_cpm_micro == 0:
+        entrants &= units >= 1
     score = np.where(entrants, score, -np.inf)
     n_entrants = int(np.count_nonzero(entrants))
     if n_entrants == 0:
@@ -240,31 +244,40 @@ def run_auction(candidates: Candidates, slots: int, reserve_cpm_micro: int) -> l
             break
         k *= 4
 
+    # Pull the few values needed as Python scalars at once (numpy scalar access is slow one by one).
+    at = np.asarray(ranked, dtype=np.intp)
+    ids = candidates.ad_id[at].tolist()
+    groups = candidates.ad_group_id[at].tolist()
+    owners = candidates.advertiser_id[at].tolist()
+    bills = candidates.billable[at].tolist()
+    own_units = units[at].tolist()
+    rates = rate[at].tolist()
+    qualities = candidates.quality[at].tolist()
+    scores = score[at].tolist()
     wins: list[Win] = []
-    for slot, i in enumerate(ranked[:slots]):
-        billable = int(candidates.billable[i])
-        own_units = int(units[i])
-        reserve = max(1, _least_bid(reserve_per_impression, float(rate[i]), strict=False))
-        runner = ranked[slot + 1] if slot + 1 < len(ranked) else None
-        price = reserve
-        if runner is not None:
+    for slot in range(min(slots, len(ranked))):
+        reserve = max(1, _least_bid(reserve_per_impression, rates[slot], 1.0, strict=False))
+        price, runner = reserve, None
+        if slot + 1 < len(ranked):
             # Least bid ranking above the runner-up; a tie is kept only if our ad id is the lower.
-            loses_ties = int(candidates.ad_id[i]) > int(candidates.ad_id[runner])
-            price = max(price, _least_bid(float(score[runner]), float(weight[i]), strict=loses_ties))
-        price = min(price, own_units)
+            competing = _least_bid(
+                scores[slot + 1], rates[slot], qualities[slot], strict=ids[slot] > ids[slot + 1]
+            )
+            if competing > reserve:
+                price, runner = competing, ranked[slot + 1]
         wins.append(
             Win(
-                index=i,
-                ad_id=int(candidates.ad_id[i]),
-                ad_group_id=int(candidates.ad_group_id[i]),
-                advertiser_id=int(candidates.advertiser_id[i]),
+                index=ranked[slot],
+                ad_id=ids[slot],
+                ad_group_id=groups[slot],
+                advertiser_id=owners[slot],
                 slot=slot,
-                billable=billable,
-                score=float(score[i]),
-                bid_units=own_units,
-                price_micro=price,
+                billable=bills[slot],
+                score=scores[slot],
+                bid_units=own_units[slot],
+                price_micro=min(price, own_units[slot]),
                 reserve_micro=reserve,
-                runner_up=runner if runner is not None and price > reserve else None,
+                runner_up=runner,
             )
         )
     return wins
