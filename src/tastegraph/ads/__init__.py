@@ -1,15 +1,23 @@
 """Ads: advertisers, ad accounts and their tokens, audiences and customer lists, and Promoted Pins: the
-advertisers' Pins, campaigns, ad groups and ads (pages of them, and the rules they share)."""
+advertisers' Pins, campaigns, ad groups and ads, targeting, the auction, pacing, serving and its logs.
+(Other packages use these modules; their tables are private.)"""
 
 from tastegraph.ads import accounts as accounts
 from tastegraph.ads import ad_groups as ad_groups
+from tastegraph.ads import ad_log as ad_log
 from tastegraph.ads import ad_pins as ad_pins
 from tastegraph.ads import ads as ads
+from tastegraph.ads import auction as auction
 from tastegraph.ads import audiences as audiences
 from tastegraph.ads import campaigns as campaigns
 from tastegraph.ads import customer_lists as customer_lists
 from tastegraph.ads import object_rules as object_rules
+from tastegraph.ads import pacing as pacing
 from tastegraph.ads import paging as paging
+from tastegraph.ads import serving_index as serving_index
+from tastegraph.ads import targeting as targeting
+from tastegraph.ads import tokens as tokens
+from tastegraph.ads import why_this_ad as why_this_ad
 from tastegraph.ads.accounts import AdAccount, NewToken
 from tastegraph.ads.ad_groups import AdGroup, AdGroupJson
 from tastegraph.ads.ad_pins import AdPin
@@ -32,12 +40,19 @@ __all__ = [
     "NewToken",
     "accounts",
     "ad_groups",
+    "ad_log",
     "ad_pins",
     "ads",
+    "auction",
     "audiences",
     "campaigns",
     "customer_lists",
     "displayed_size",
     "object_rules",
+    "pacing",
     "paging",
+    "serving_index",
+    "targeting",
+    "tokens",
+    "why_this_ad",
 ]
