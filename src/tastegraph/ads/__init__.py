@@ -1,8 +1,9 @@
-"""Ads: advertisers, ad accounts and their tokens, audiences and customer lists. (Campaigns, targeting,
-the auction and serving come later and build on these.)"""
+"""Ads: advertisers, ad accounts and their tokens, audiences and customer lists, and the predicted
+click-through rate (`ctr`). (Campaigns, targeting, the auction and serving come later and build on these.)"""
 
 from tastegraph.ads import accounts as accounts
 from tastegraph.ads import audiences as audiences
+from tastegraph.ads import ctr as ctr
 from tastegraph.ads import customer_lists as customer_lists
 from tastegraph.ads.accounts import AdAccount, NewToken
 from tastegraph.ads.audiences import MIN_AUDIENCE, Audience, AudienceKind, displayed_size
@@ -15,6 +16,7 @@ __all__ = [
     "NewToken",
     "accounts",
     "audiences",
+    "ctr",
     "customer_lists",
     "displayed_size",
 ]
