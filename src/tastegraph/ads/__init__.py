@@ -10,6 +10,7 @@ from tastegraph.ads import ads as ads
 from tastegraph.ads import auction as auction
 from tastegraph.ads import audiences as audiences
 from tastegraph.ads import campaigns as campaigns
+from tastegraph.ads import ctr as ctr
 from tastegraph.ads import customer_lists as customer_lists
 from tastegraph.ads import object_rules as object_rules
 from tastegraph.ads import pacing as pacing
@@ -46,6 +47,7 @@ __all__ = [
     "auction",
     "audiences",
     "campaigns",
+    "ctr",
     "customer_lists",
     "displayed_size",
     "object_rules",
