@@ -11,7 +11,8 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 
 from tastegraph.ads import accounts as ad_accounts
-from tastegraph.ads import audiences, customer_lists
+from tastegraph.ads import ad_log, audiences, customer_lists
+from tastegraph.ads.serving import AdServing
 from tastegraph.catalog import content, feed_controls, links
 from tastegraph.catalog.media import LocalMediaStore, MediaStore
 from tastegraph.collect import advertiser_events, engagement, offsite_ids, visits
@@ -41,6 +42,8 @@ class System:
     privacy: PrivacyRegistry = field(default_factory=PrivacyRegistry)
     # Pin It: the platform's copies of images saved from other sites (catalog.media).
     media: MediaStore = field(default_factory=lambda: LocalMediaStore(Path("media")))
+    # Promoted Pins serving in this process: token signer, pacing states, delivery counts, pCTR model.
+    ad_serving: AdServing = field(default_factory=lambda: AdServing.make("unset", Path("models")))
 
     @contextmanager
     def write(self, *, long_running: bool = False) -> Iterator[Connection]:
@@ -132,6 +135,7 @@ def build(settings: Settings, *, clock: Clock | None = None, engine: Engine | No
         counters=counters,
         signin_guard=guard,
         media=LocalMediaStore(settings.media_dir),
+        ad_serving=AdServing.make(settings.secret_key, settings.model_dir),
     )
     _wire(system, retention, ad_retention)
     return system
@@ -164,6 +168,8 @@ def _wire(system: System, retention: timedelta, ad_retention: timedelta) -> None
         )
     )
     reg.register(PersonalDataStore("audiences", audiences.export, audiences.erase))
+    # Promoted Pins the person saw, clicked or hid (issue 15), kept 90 days.
+    reg.register(PersonalDataStore("ad_activity", ad_log.export, ad_log.erase, ad_log.sweep))
     reg.register(
         PersonalDataStore(
             "customer_lists_that_matched", customer_lists.lists_that_matched, customer_lists.erase_matches

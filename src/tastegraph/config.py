@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     # spend cap, in micro-units of the account's currency: a typo of three zeros is refused, not spent.
     ad_max_bid_micro: int = Field(default=1_000_000_000, ge=1)  # 1,000 units
     ad_max_budget_micro: int = Field(default=10_000_000_000_000, ge=1)  # 10 million units
+    # Promoted Pins in the home feed, related Pins and search: the 1-based positions of a page that
+    # may hold an ad ("3,10,17,..." continues with the last step), and the reserve price per 1,000
+    # impressions in micro-units (no ad is shown for less). `ads_enabled=false` serves none.
+    ads_enabled: bool = True
+    ad_slots: str = "3,10,17,..."
+    ad_reserve_cpm_micro: int = Field(default=100_000, ge=1)  # 0.10 per 1,000 impressions
     customer_list_max_body_bytes: int = Field(default=200_000_000, ge=1024)
     # Home-feed and related-Pins requests computed at once per server process, on worker threads; more
     # wait their turn. 0 computes them on the event loop itself, one at a time: no thread hop and no

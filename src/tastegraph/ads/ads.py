@@ -155,3 +155,10 @@ def change(conn: Connection, account: AdAccount, ad_id: int, changes: Mapping[st
         .values(updated_at=now, **written)
     )
     return get(conn, account.id, ad_id)
+
+
+def destination(conn: Connection, ad_id: int) -> str | None:
+    """Where a click on the ad leads (None: no such ad). Archived ads still lead there: a person who
+    clicked a card shown before it was archived should arrive."""
+    found = conn.execute(select(ads.c.destination_url).where(ads.c.id == ad_id)).scalar_one_or_none()
+    return None if found is None else str(found)

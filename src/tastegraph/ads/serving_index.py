@@ -65,6 +65,7 @@ class ServingIndex:
     by_word: dict[str, list[int]] = field(default_factory=dict)
     by_audience: dict[int, list[int]] = field(default_factory=dict)
     everyone: list[int] = field(default_factory=list)  # broad or expanded: any request may reach them
+    by_id: dict[int, ServingGroup] = field(default_factory=dict)
 
     def reachable(self, s: AdSignals) -> list[ServingGroup]:
         """The ad groups this request's signals can reach (a superset of those that match)."""
@@ -167,6 +168,7 @@ def load(conn: Connection) -> ServingIndex:
         )
         i = len(index.groups)
         index.groups.append(group)
+        index.by_id[group.id] = group
         if targeting.broad or targeting.expanded:
             index.everyone.append(i)
         for topic in targeting.interests:

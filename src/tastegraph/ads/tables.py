@@ -235,3 +235,23 @@ ad_hides = table(
     Column("created_at", UTCDateTime, nullable=False),
     personal=True,
 )
+
+# Delivery insights: counts only, never who. Per ad group and advertiser day: requests where it was
+# eligible, lost to pacing / budget / frequency / the auction, served. Requests per UTC hour and
+# placement give "not matched by targeting" (requests in its day minus those it was eligible for).
+ad_delivery_counts = table(
+    "ad_delivery_counts",
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD in the ad account's time zone
+    reference("ad_group_id", "ad_groups.id", primary_key=True),
+    Column("metric", String(16), primary_key=True),
+    Column("n", BigInteger, nullable=False),
+    personal=False,
+)
+
+ad_request_counts = table(
+    "ad_request_counts",
+    Column("hour", String(13), primary_key=True),  # YYYY-MM-DDTHH, UTC
+    Column("placement", String(10), primary_key=True),  # browse | search
+    Column("n", BigInteger, nullable=False),
+    personal=False,
+)

@@ -238,10 +238,20 @@ class PinOut(BaseModel):
     created_at: str
 
 
+class PromotedOut(BaseModel):
+    """Marks a Promoted Pin: report its impression and click with `token` (docs/api.md)."""
+
+    ad_id: int
+    ad_account_id: int
+    advertiser_name: str
+    token: str
+
+
 class FeedEntry(BaseModel):
     pin_id: int
-    reasons: list[ReasonJson]
+    reasons: list[ReasonJson]  # for a Promoted Pin: why this ad (kinds ad_*)
     pin: PinOut | None = None
+    promoted: PromotedOut | None = None
 
 
 class ToneDownOut(BaseModel):

@@ -4,6 +4,7 @@ from tastegraph.recommend import model_store as model_store
 from tastegraph.recommend import offline as offline
 from tastegraph.recommend import search as search
 from tastegraph.recommend import shared_lists as shared_lists
+from tastegraph.recommend.ad_interests import AdInterests, ad_interests
 from tastegraph.recommend.feed import MAX_LIMIT, FeedItem, ShapedFeed, home_feed, home_feed_shaped, why
 from tastegraph.recommend.follow import Suggestion, boards_to_follow, people_to_follow
 from tastegraph.recommend.model import Model, ModelDescription, ModelHolder
@@ -15,6 +16,7 @@ from tastegraph.recommend.training import TrainingParams, train
 from tastegraph.recommend.tuning import TopicSignal, Tuning, feed_tuning
 
 __all__ = [
+    "AdInterests",
     "MAX_LIMIT",
     "FeedItem",
     "Model",
@@ -27,6 +29,7 @@ __all__ = [
     "TopicSignal",
     "TrainingParams",
     "Tuning",
+    "ad_interests",
     "boards_to_follow",
     "feed_tuning",
     "home_feed",

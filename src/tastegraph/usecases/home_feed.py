@@ -19,6 +19,7 @@ from tastegraph.recommend import MAX_LIMIT, FeedItem, ReasonJson, ToneDown
 from tastegraph.recommend import home_feed_shaped as rank_home_feed
 from tastegraph.recommend import why as explain
 from tastegraph.usecases.callers import Caller, Visitor, offsite_permit, read_with
+from tastegraph.usecases.promoted_pins import AdItem, PromotedJson, page_ads
 
 __all__ = [
     "MAX_LIMIT",
@@ -43,8 +44,18 @@ __all__ = [
 @dataclass(frozen=True)
 class PinWithReasons:
     pin_id: int
-    reasons: list[ReasonJson]  # as docs/api.md gives them
+    reasons: list[ReasonJson]  # as docs/api.md gives them; for an ad, why this ad
     pin: Pin
+    # A Promoted Pin: {ad_id, ad_account_id, advertiser_name, token} (usecases.promoted_pins).
+    promoted: PromotedJson | None = None
+
+
+def with_ads(items: list[PinWithReasons], ads: list[AdItem]) -> list[PinWithReasons]:
+    """The organic items with the page's Promoted Pins at their positions."""
+    merged = list(items)
+    for ad in ads:
+        merged.insert(ad.position - 1, PinWithReasons(ad.pin["id"], ad.reasons, ad.pin, ad.promoted))
+    return merged
 
 
 @dataclass(frozen=True)
@@ -72,8 +83,10 @@ def feed(system: System, who: Caller | Visitor, limit: int) -> FeedPage:
         shaped = rank_home_feed(
             conn, caller.user_id, permit, limit, now=now, model=system.models.current(now)
         )
+        organic = with_pins(conn, shaped.items)
+        ads = page_ads(system, conn, caller, "browse", [i.pin_id for i in organic], permit=permit)
         return FeedPage(
-            with_pins(conn, shaped.items),
+            with_ads(organic, ads),
             permit.allowed,
             # A browser we have never seen has nothing withheld, so it gets no note.
             None if permit.allowed or permit.reason is Reason.NO_SUBJECT else permit.explain(),

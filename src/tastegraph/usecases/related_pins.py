@@ -8,7 +8,8 @@ from tastegraph.bootstrap import System
 from tastegraph.catalog import content
 from tastegraph.recommend import related_pins
 from tastegraph.usecases.callers import Caller, Visitor, read_with
-from tastegraph.usecases.home_feed import PinWithReasons, with_pins
+from tastegraph.usecases.home_feed import PinWithReasons, with_ads, with_pins
+from tastegraph.usecases.promoted_pins import page_ads
 
 
 def related(system: System, who: Caller | Visitor, pin_id: int, limit: int) -> list[PinWithReasons]:
@@ -18,6 +19,8 @@ def related(system: System, who: Caller | Visitor, pin_id: int, limit: int) -> l
     def work(conn: Connection, caller: Caller) -> list[PinWithReasons]:
         content.get_pin(conn, pin_id)
         model = system.models.current(system.clock.now())
-        return with_pins(conn, related_pins(conn, pin_id, caller.user_id, model, limit))
+        organic = with_pins(conn, related_pins(conn, pin_id, caller.user_id, model, limit))
+        ads = page_ads(system, conn, caller, "browse", [i.pin_id for i in organic], viewed_pin=pin_id)
+        return with_ads(organic, ads)
 
     return read_with(system, who, work)

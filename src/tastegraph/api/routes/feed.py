@@ -15,6 +15,7 @@ from tastegraph.api.schemas import (
     FeedOut,
     IdPath,
     PinOut,
+    PromotedOut,
     ToneDownOut,
     WhyOut,
 )
@@ -32,7 +33,15 @@ def pin_out(pin: Pin) -> PinOut:
 
 
 def entries(items: list[PinWithReasons]) -> list[FeedEntry]:
-    return [FeedEntry(pin_id=i.pin_id, reasons=i.reasons, pin=pin_out(i.pin)) for i in items]
+    return [
+        FeedEntry(
+            pin_id=i.pin_id,
+            reasons=i.reasons,
+            pin=pin_out(i.pin),
+            promoted=None if i.promoted is None else PromotedOut(**i.promoted),
+        )
+        for i in items
+    ]
 
 
 def json_response(body: BaseModel) -> Response:
