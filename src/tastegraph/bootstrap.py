@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, text
 
 from tastegraph.ads import accounts as ad_accounts
 from tastegraph.ads import audiences, customer_lists
+from tastegraph.ads.spend import DatabaseSpend, RedisSpend, SpendStore
 from tastegraph.catalog import content, feed_controls, links
 from tastegraph.catalog.media import LocalMediaStore, MediaStore
 from tastegraph.collect import advertiser_events, engagement, offsite_ids, visits
@@ -38,6 +39,8 @@ class System:
     models: ModelHolder
     counters: CounterStore
     signin_guard: SignInGuard
+    # Promoted Pins: budgets and frequency caps shared by every process (ads.spend).
+    ad_spend: SpendStore
     privacy: PrivacyRegistry = field(default_factory=PrivacyRegistry)
     # Pin It: the platform's copies of images saved from other sites (catalog.media).
     media: MediaStore = field(default_factory=lambda: LocalMediaStore(Path("media")))
@@ -110,6 +113,11 @@ def build(settings: Settings, *, clock: Clock | None = None, engine: Engine | No
         if settings.redis_url
         else DatabaseCounters(engine, read_options={READ_ONLY: True})
     )
+    ad_spend: SpendStore = (
+        RedisSpend(settings.redis_url, prefix=settings.redis_key_prefix + "ads:")
+        if settings.redis_url
+        else DatabaseSpend(engine, read_options={READ_ONLY: True})
+    )
     guard = SignInGuard(
         Limiter(counters, clock),
         settings.secret_key,
@@ -131,6 +139,7 @@ def build(settings: Settings, *, clock: Clock | None = None, engine: Engine | No
         models=ModelHolder(settings.model_dir, memo_size=settings.feed_memo_size),
         counters=counters,
         signin_guard=guard,
+        ad_spend=ad_spend,
         media=LocalMediaStore(settings.media_dir),
     )
     _wire(system, retention, ad_retention)
@@ -164,6 +173,9 @@ def _wire(system: System, retention: timedelta, ad_retention: timedelta) -> None
         )
     )
     reg.register(PersonalDataStore("audiences", audiences.export, audiences.erase))
+    # How many Promoted Pins of each ad group were served to the person (frequency caps).
+    spend = system.ad_spend
+    reg.register(PersonalDataStore("ad_frequency", spend.export_person, spend.erase_person, spend.sweep))
     reg.register(
         PersonalDataStore(
             "customer_lists_that_matched", customer_lists.lists_that_matched, customer_lists.erase_matches
