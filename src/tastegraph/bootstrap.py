@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, text
 from tastegraph.ads import accounts as ad_accounts
 from tastegraph.ads import ad_log, audiences, customer_lists
 from tastegraph.ads.serving import AdServing
+from tastegraph.ads.spend import DatabaseSpend, RedisSpend, SpendStore
 from tastegraph.catalog import content, feed_controls, links
 from tastegraph.catalog.media import LocalMediaStore, MediaStore
 from tastegraph.collect import advertiser_events, engagement, offsite_ids, visits
@@ -39,6 +40,8 @@ class System:
     models: ModelHolder
     counters: CounterStore
     signin_guard: SignInGuard
+    # Promoted Pins: budgets and frequency caps shared by every process (ads.spend).
+    ad_spend: SpendStore
     privacy: PrivacyRegistry = field(default_factory=PrivacyRegistry)
     # Pin It: the platform's copies of images saved from other sites (catalog.media).
     media: MediaStore = field(default_factory=lambda: LocalMediaStore(Path("media")))
@@ -113,6 +116,11 @@ def build(settings: Settings, *, clock: Clock | None = None, engine: Engine | No
         if settings.redis_url
         else DatabaseCounters(engine, read_options={READ_ONLY: True})
     )
+    ad_spend: SpendStore = (
+        RedisSpend(settings.redis_url, prefix=settings.redis_key_prefix + "ads:")
+        if settings.redis_url
+        else DatabaseSpend(engine, read_options={READ_ONLY: True})
+    )
     guard = SignInGuard(
         Limiter(counters, clock),
         settings.secret_key,
@@ -134,6 +142,7 @@ def build(settings: Settings, *, clock: Clock | None = None, engine: Engine | No
         models=ModelHolder(settings.model_dir, memo_size=settings.feed_memo_size),
         counters=counters,
         signin_guard=guard,
+        ad_spend=ad_spend,
         media=LocalMediaStore(settings.media_dir),
         ad_serving=AdServing.make(settings.secret_key, settings.model_dir),
     )
@@ -170,6 +179,9 @@ def _wire(system: System, retention: timedelta, ad_retention: timedelta) -> None
     reg.register(PersonalDataStore("audiences", audiences.export, audiences.erase))
     # Promoted Pins the person saw, clicked or hid (issue 15), kept 90 days.
     reg.register(PersonalDataStore("ad_activity", ad_log.export, ad_log.erase, ad_log.sweep))
+    # How many Promoted Pins of each ad group were served to the person (frequency caps).
+    spend = system.ad_spend
+    reg.register(PersonalDataStore("ad_frequency", spend.export_person, spend.erase_person, spend.sweep))
     reg.register(
         PersonalDataStore(
             "customer_lists_that_matched", customer_lists.lists_that_matched, customer_lists.erase_matches

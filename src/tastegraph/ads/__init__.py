@@ -11,11 +11,17 @@ from tastegraph.ads import auction as auction
 from tastegraph.ads import audiences as audiences
 from tastegraph.ads import campaigns as campaigns
 from tastegraph.ads import ctr as ctr
+from tastegraph.ads import ctr_holder as ctr_holder
 from tastegraph.ads import customer_lists as customer_lists
+from tastegraph.ads import delivery as delivery
+from tastegraph.ads import delivery_stats as delivery_stats
 from tastegraph.ads import object_rules as object_rules
 from tastegraph.ads import pacing as pacing
 from tastegraph.ads import paging as paging
+from tastegraph.ads import serving as serving
 from tastegraph.ads import serving_index as serving_index
+from tastegraph.ads import slots as slots
+from tastegraph.ads import spend as spend
 from tastegraph.ads import targeting as targeting
 from tastegraph.ads import tokens as tokens
 from tastegraph.ads import why_this_ad as why_this_ad
@@ -48,12 +54,18 @@ __all__ = [
     "audiences",
     "campaigns",
     "ctr",
+    "ctr_holder",
     "customer_lists",
+    "delivery",
+    "delivery_stats",
     "displayed_size",
     "object_rules",
     "pacing",
     "paging",
+    "serving",
     "serving_index",
+    "slots",
+    "spend",
     "targeting",
     "tokens",
     "why_this_ad",

@@ -1,11 +1,12 @@
 """Ads tables: advertisers, their ad accounts and API tokens, audiences and customer-list uploads, and
-what serves Promoted Pins: the advertisers' Pins, campaigns, ad groups and ads."""
+what serves Promoted Pins: the advertisers' Pins, campaigns, ad groups and ads, and the shared counters
+that hold their budgets and frequency caps (ads.spend)."""
 
 from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, String
 
-from tastegraph.kernel.tables import UTCDateTime, id_column, person_ref, reference, table
+from tastegraph.kernel.tables import SUBJECT, UTCDateTime, id_column, person_ref, reference, table
 
 # An advertiser may be managed by a person with an account here (the advertiser pages); deleting that
 # account leaves the advertiser without a manager rather than deleting its data.
@@ -254,4 +255,45 @@ ad_request_counts = table(
     Column("placement", String(10), primary_key=True),  # browse | search
     Column("n", BigInteger, nullable=False),
     personal=False,
+)
+
+# --- Promoted Pins: spend and frequency counters (ads.spend, the database store) --------------------
+
+# Spend per budget key (ads.spend documents the keys: an ad group's or a campaign's day or lifetime).
+# `reserved` is what served, not yet counted ads hold; spent + reserved never passes the key's limit.
+ad_spend_counters = table(
+    "ad_spend_counters",
+    Column("key", String(200), primary_key=True),
+    Column("spent", Money, nullable=False),
+    Column("reserved", Money, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    personal=False,
+)
+
+# One served ad's hold on its budgets, until its impression or click is charged (then kept as `charged`
+# until the token expires, so that a report sent again is told it is a duplicate) or it is released.
+# Names no one: who saw the ad is in the signed token, not here.
+ad_reservations = table(
+    "ad_reservations",
+    Column("id", String(64), primary_key=True),
+    Column("amount", Money, nullable=False),
+    Column("budget_keys", JSON, nullable=False),  # [key, ...], sorted
+    Column("state", String(10), nullable=False),  # reserved | charged
+    Column("price", Money, nullable=True),  # what was charged
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    personal=False,
+)
+
+# How many ads of a scope (an ad group: "ag:{id}") were served to a person or a signed-out browser, per
+# advertiser day. `subject` is "u:{user id}" or "b:{browser id}"; `user_id` is set for a person, so
+# that erasure (and deleting the account) finds their rows. Gone 32 days after the last serve.
+ad_frequency = table(
+    "ad_frequency",
+    Column("subject", String(40), primary_key=True, info={SUBJECT: True}),
+    Column("scope", String(100), primary_key=True),
+    person_ref(nullable=True, index=True),
+    Column("days", JSON, nullable=False),  # {advertiser day as a date ordinal: ads served that day}
+    Column("updated_at", UTCDateTime, nullable=False, index=True),
+    personal=True,
 )

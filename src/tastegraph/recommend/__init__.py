@@ -16,8 +16,8 @@ from tastegraph.recommend.training import TrainingParams, train
 from tastegraph.recommend.tuning import TopicSignal, Tuning, feed_tuning
 
 __all__ = [
-    "AdInterests",
     "MAX_LIMIT",
+    "AdInterests",
     "FeedItem",
     "Model",
     "ModelDescription",

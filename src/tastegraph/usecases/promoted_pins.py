@@ -74,7 +74,9 @@ def _advertiser_decision(system: System, conn: Connection, caller: Caller) -> De
 
 
 def _memberships(conn: Connection, user_id: int) -> dict[int, targeting.Membership]:
-    last = {a["ad_account_id"]: a["last_at"] for a in advertiser_events.accounts_with_data_about(conn, user_id)}
+    last = {
+        a["ad_account_id"]: a["last_at"] for a in advertiser_events.accounts_with_data_about(conn, user_id)
+    }
     return {
         m["audience_id"]: targeting.Membership(
             m["audience_id"], m["ad_account_id"], m["advertiser"], m["kind"], last.get(m["ad_account_id"])
@@ -115,7 +117,8 @@ def signals_for(
         if interests
         else None,
         offsite={
-            t: targeting.OffSiteInterest(t, o.name, o.site, o.visited_at) for t, o in interests.offsite.items()
+            t: targeting.OffSiteInterest(t, o.name, o.site, o.visited_at)
+            for t, o in interests.offsite.items()
         }
         if interests and permit.allowed
         else None,
@@ -154,7 +157,9 @@ def page_ads(
     if viewed_pin is not None:
         excluded.add(viewed_pin)
     if caller.user_id is not None:
-        excluded |= graph_reads.saved_pins(conn, caller.user_id) | graph_reads.hidden_pins(conn, caller.user_id)
+        excluded |= graph_reads.saved_pins(conn, caller.user_id) | graph_reads.hidden_pins(
+            conn, caller.user_id
+        )
     subject, key = _subject(caller)
     # The person's hides, and this browser's own from when it was signed out (they only take ads away).
     hidden_ads, hidden_accounts = ad_log.hidden(conn, caller.user_id, None)
@@ -188,7 +193,12 @@ def page_ads(
             position,
             pins[s.pin_id],
             [r.to_json() for r in s.reasons],
-            {"ad_id": s.ad_id, "ad_account_id": s.ad_account_id, "advertiser_name": s.advertiser, "token": s.token},
+            {
+                "ad_id": s.ad_id,
+                "ad_account_id": s.ad_account_id,
+                "advertiser_name": s.advertiser,
+                "token": s.token,
+            },
         )
         for position, s in zip(at, served, strict=False)
         if s.pin_id in pins
@@ -196,12 +206,18 @@ def page_ads(
 
 
 def _tally(
-    system: System, index: serving_index.ServingIndex, outcome: delivery.Outcome, placement: str, now: datetime
+    system: System,
+    index: serving_index.ServingIndex,
+    outcome: delivery.Outcome,
+    placement: str,
+    now: datetime,
 ) -> None:
     reached = (
         outcome.eligible | outcome.lost_pacing | outcome.lost_budget | outcome.lost_frequency | outcome.served
     )
-    days = {g: pacing.budget_day(now, index.by_id[g].timezone).isoformat() for g in reached | outcome.lost_auction}
+    days = {
+        g: pacing.budget_day(now, index.by_id[g].timezone).isoformat() for g in reached | outcome.lost_auction
+    }
     tally = system.ad_serving.tally
     tally.add(outcome, placement, days, now)
     if tally.due():

@@ -31,10 +31,10 @@ BOARD_PAGE_SIZE = 50
 FETCH_HEADER = "x-requested-with"
 
 
-def card(pin: Pin, reasons: list[str] | None = None) -> dict[str, object]:
-    """What `_pin_card.html` shows of a Pin."""
+def card(pin: Pin, reasons: list[str] | None = None, promoted: object = None) -> dict[str, object]:
+    """What `_pin_card.html` shows of a Pin (`promoted`: the ad's {ad_id, advertiser_name, token})."""
     src = image_src(pin)
-    return {"pin": pin, "image": src, "size": image_size(src), "reasons": reasons or []}
+    return {"pin": pin, "image": src, "size": image_size(src), "reasons": reasons or [], "promoted": promoted}
 
 
 def reason_texts(item: PinWithReasons) -> list[str]:

@@ -43,6 +43,7 @@ def routes(pages: Pages) -> APIRouter:
                     "size": image_size(src),
                     "reasons": [str(r.get("text", "")) for r in entry.reasons if r.get("text")],
                     "offsite": any(r.get("kind") == "offsite_visit" for r in entry.reasons),
+                    "promoted": entry.promoted,
                 }
             )
         return pages.render(
@@ -74,7 +75,7 @@ def routes(pages: Pages) -> APIRouter:
                 "image": image_src(pin),
                 "reasons": [str(r["text"]) for r in shown.reasons if r.get("text")],
                 "topics": [(t, topic_label(t, shown.topic_names.get(t))) for t in pin["topics"]],
-                "related": [card(r.pin, reason_texts(r)) for r in whole.related],
+                "related": [card(r.pin, reason_texts(r), r.promoted) for r in whole.related],
                 "save": whole.save,
                 "back": f"/pins/{pin_id}",
             },

