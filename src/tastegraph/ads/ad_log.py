@@ -25,8 +25,12 @@ Recorded = Literal["recorded", "duplicate"]
 def _insert_once(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """Insert unless the key is there already (at most once under concurrent reports); True if new."""
     maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    result = conn.execute(maker(table).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    key = next(iter(table.primary_key.columns))
+    # RETURNING, not rowcount: psycopg does not report an INSERT ... ON CONFLICT's row count reliably.
+    return (
+        conn.execute(maker(table).values(**values).on_conflict_do_nothing().returning(key)).first()
+        is not None
+    )
 
 
 def _who(token: AdToken) -> dict[str, Any]:
