@@ -40,6 +40,7 @@ KNOWN_GAPS: dict[str, set[str]] = {
         "GET /v1/ad_accounts/{ad_account_id}/ad_groups",
         "GET /v1/ad_accounts/{ad_account_id}/ads",
         "GET /v1/ad_accounts/{ad_account_id}/pins",
+        "POST /v1/ads/hide",  # the token must be one this server signed for this caller
     },
     # By design: a bad event fails alone inside a 200 answer (docs/api.md).
     "negative_data_rejection": {"POST /v1/ad_accounts/{ad_account_id}/events"},

@@ -100,10 +100,15 @@ class TokenSigner:
     def verify(self, token: str, now: datetime, *, check_expiry: bool = True) -> AdToken:
         """The token's contents, or TokenRefused("forged" | "expired"). `check_expiry=False` only for
         sending a person on to an expired ad's destination (nothing is counted then)."""
-        if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
+        if (
+            not isinstance(token, str)
+            or len(token) > MAX_TOKEN_LENGTH
+            or token.count(".") != 1
+            or not token.isascii()  # a signed token is base64url text; anything else is not ours
+        ):
             raise TokenRefused("forged")
         payload, mac = token.split(".")
-        if not hmac.compare_digest(mac.encode("ascii", "replace"), self._mac(payload).encode()):
+        if not hmac.compare_digest(mac.encode("ascii"), self._mac(payload).encode()):
             raise TokenRefused("forged")
         try:
             body = json.loads(_unb64(payload))
