@@ -190,3 +190,33 @@ def test_a_small_budget_stops_serving_when_spent(
     total = system.ad_spend.spent([key])[key]
     assert shown == 3 and total.spent == 300 and total.spent + total.reserved <= 303
 
+
+
+def test_search_results_carry_a_keyword_ad_labelled_on_the_page(
+    client: TestClient, system: System, world: dict[str, Any]
+) -> None:
+    """A keyword ad placed in search: served to a signed-out searcher whose words match it (contextual:
+    no setting needed), at the third position, explained by the search; never on another search, and
+    never in the home feed (placement "search")."""
+    acct = ad_account(system, "Trailpeak", website="trailpeak-gear.com")
+    made = promote(
+        TestClient(client.app), acct, placement="search", targeting_spec={"keywords": ["outdoors idea"]}
+    )
+    visitor = TestClient(client.app)
+    r = visitor.get("/v1/search/pins", params={"q": "outdoors idea"})
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    found = ads_in(items)
+    assert len(found) == 1, items
+    position, item = found[0]
+    assert position == 2 and item["promoted"]["ad_id"] == made["ad"]["id"]
+    assert item["matches"] == [] and [x["kind"] for x in item["reasons"]] == ["ad_keyword"]
+    assert all(not i.get("promoted") for i in items if i is not item)
+    other = visitor.get("/v1/search/pins", params={"q": "cooking idea"}).json()["items"]
+    assert len(other) >= 3 and ads_in(other) == []
+    assert ads_in(feed(visitor)) == []
+    page = visitor.get("/search", params={"q": "outdoors idea"})
+    assert page.status_code == 200
+    assert "Promoted by <strong>Trailpeak</strong>" in page.text
+    assert f"/v1/ads/click/{item['promoted']['token']}" not in page.text  # a new token per request
+    assert 'rel="sponsored noopener"' in page.text and "Why am I seeing this ad?" in page.text

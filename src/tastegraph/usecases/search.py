@@ -1,5 +1,6 @@
 """Search by words: Pins matching a query, ranked by text match, saves and (when consent allows) the
-searcher's interests, every result with what matched and why it ranks where it does.
+searcher's interests, every result with what matched and why it ranks where it does; Promoted Pins
+at the configured slots, targeted by the search's words (always) and what else consent allows.
 
 The consent decision `personalize_search` (the Personalization setting, DNT, GPC, the signed-out
 opt-out cookie) decides both whether the searcher's topics may rank results and whether the search is
@@ -20,6 +21,7 @@ from tastegraph.consent import Decision, Purpose, Reason
 from tastegraph.recommend import ReasonJson
 from tastegraph.recommend import search as rank
 from tastegraph.usecases.callers import Caller, Visitor, read_with
+from tastegraph.usecases.promoted_pins import AdItem, PromotedJson, page_ads
 
 MAX_LIMIT = rank.MAX_LIMIT
 
@@ -31,7 +33,17 @@ class SearchItem:
     pin_id: int
     pin: Pin
     matches: list[rank.MatchJson]  # which fields matched, with the words (docs/api.md)
-    reasons: list[ReasonJson]  # what moved it: saves, the searcher's topics
+    reasons: list[ReasonJson]  # what moved it: saves, the searcher's topics; for an ad, why this ad
+    # A Promoted Pin: {ad_id, ad_account_id, advertiser_name, token} (usecases.promoted_pins).
+    promoted: PromotedJson | None = None
+
+
+def with_ads(items: list[SearchItem], ads: list[AdItem]) -> list[SearchItem]:
+    """The results with the page's Promoted Pins at their positions (an ad matched no words of its own)."""
+    merged = list(items)
+    for ad in ads:
+        merged.insert(ad.position - 1, SearchItem(ad.pin["id"], ad.pin, [], ad.reasons, ad.promoted))
+    return merged
 
 
 @dataclass(frozen=True)
@@ -49,7 +61,9 @@ def search(system: System, who: Caller | Visitor, q: str | None, limit: int) -> 
     wordless query)."""
     query = parse_query(q)
 
-    def work(conn: Connection, caller: Caller) -> tuple[Caller, Decision, list[rank.SearchResult]]:
+    def work(
+        conn: Connection, caller: Caller
+    ) -> tuple[Caller, Decision, list[rank.SearchResult], list[AdItem]]:
         decision = system.consent.decide(
             conn,
             Purpose.PERSONALIZE_SEARCH,
@@ -59,9 +73,11 @@ def search(system: System, who: Caller | Visitor, q: str | None, limit: int) -> 
             system.clock.now(),
         )
         personal = decision.allowed and caller.user_id is not None
-        return caller, decision, rank.search(conn, query, caller.user_id, personal, limit)
+        results = rank.search(conn, query, caller.user_id, personal, limit)
+        ads = page_ads(system, conn, caller, "search", [r.pin_id for r in results], query=query.text)
+        return caller, decision, results, ads
 
-    caller, decision, results = read_with(system, who, work)
+    caller, decision, results, ads = read_with(system, who, work)
     recorded = caller.user_id is not None and decision.allowed
     if recorded and caller.user_id is not None:
         with system.write() as conn:
@@ -80,7 +96,7 @@ def search(system: System, who: Caller | Visitor, q: str | None, limit: int) -> 
     return SearchPage(
         query.text,
         list(query.terms),
-        [SearchItem(r.pin_id, r.pin, r.matches_json, r.reasons) for r in results],
+        with_ads([SearchItem(r.pin_id, r.pin, r.matches_json, r.reasons) for r in results], ads),
         personalized=caller.user_id is not None and decision.allowed,
         personalization_note=note,
         recorded=recorded,

@@ -38,6 +38,7 @@ def routes(pages: Pages) -> APIRouter:
                     "size": image_size(src),
                     "matches": [str(m["text"]) for m in item.matches],
                     "reasons": [str(r["text"]) for r in item.reasons if r.get("text")],
+                    "promoted": item.promoted,
                 }
             )
         return pages.render(

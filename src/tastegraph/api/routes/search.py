@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from tastegraph.api.context import SystemDep, VisitorDep
 from tastegraph.api.routes.feed import pin_out
-from tastegraph.api.schemas import PinOut
+from tastegraph.api.schemas import PinOut, PromotedOut
 from tastegraph.usecases import search as search_usecase
 from tastegraph.usecases.search import MAX_LIMIT, MAX_QUERY_CHARS, MAX_TERMS
 
@@ -27,8 +27,9 @@ class SearchMatchOut(BaseModel):
 class SearchEntry(BaseModel):
     pin_id: int
     matches: list[SearchMatchOut]
-    reasons: list[dict[str, Any]]  # search_saves, search_topic (docs/api.md)
+    reasons: list[dict[str, Any]]  # search_saves, search_topic; for an ad, why this ad (docs/api.md)
     pin: PinOut
+    promoted: PromotedOut | None = None  # set on a Promoted Pin (its `matches` are empty)
 
 
 class SearchOut(BaseModel):
@@ -65,6 +66,7 @@ def search_pins(
                 matches=[SearchMatchOut.model_validate(m) for m in i.matches],
                 reasons=i.reasons,
                 pin=pin_out(i.pin),
+                promoted=None if i.promoted is None else PromotedOut(**i.promoted),
             )
             for i in page.items
         ],
