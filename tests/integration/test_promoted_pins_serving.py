@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from tastegraph.ads import spend
 from tastegraph.bootstrap import System
 from tastegraph.kernel import FrozenClock
-from tests.helpers import mini_world, sign_up_in
+from tests.helpers import csrf_token, mini_world, sign_up_in
 from tests.integration.ads_support import Acct, ad_account
 from tests.integration.test_promoted_pins_objects import BASE, make_campaign, make_group, make_pin
 
@@ -191,7 +191,6 @@ def test_a_small_budget_stops_serving_when_spent(
     assert shown == 3 and total.spent == 300 and total.spent + total.reserved <= 303
 
 
-
 def test_search_results_carry_a_keyword_ad_labelled_on_the_page(
     client: TestClient, system: System, world: dict[str, Any]
 ) -> None:
@@ -220,3 +219,37 @@ def test_search_results_carry_a_keyword_ad_labelled_on_the_page(
     assert "Promoted by <strong>Trailpeak</strong>" in page.text
     assert f"/v1/ads/click/{item['promoted']['token']}" not in page.text  # a new token per request
     assert 'rel="sponsored noopener"' in page.text and "Why am I seeing this ad?" in page.text
+
+
+def test_the_privacy_center_lists_hidden_ads_and_shows_them_again(
+    client: TestClient, system: System, world: dict[str, Any]
+) -> None:
+    acct = ad_account(system, "Trailpeak", website="trailpeak-gear.com")
+    made = promote(TestClient(client.app), acct)
+    interested(client, world)
+    ((_, item),) = ads_in(feed(client))
+    r = client.post("/v1/ads/hide", json={"token": item["promoted"]["token"], "scope": "ad"})
+    assert r.status_code == 201, r.text
+    hide_id = r.json()["id"]
+    page = client.get("/privacy")
+    assert page.status_code == 200 and 'id="hidden-ads"' in page.text
+    assert f"<strong>{made['pin']['title']}</strong> from Trailpeak" in page.text
+    assert f"/privacy/hidden-ads/{hide_id}/remove" in page.text
+    # Someone else's browser cannot undo it (and without a CSRF token nobody can).
+    other = TestClient(client.app)
+    token = csrf_token(other, "/privacy")
+    r = other.post(
+        f"/privacy/hidden-ads/{hide_id}/remove", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert r.status_code == 303 and "hide_gone" in r.headers["location"]
+    r = client.post(f"/privacy/hidden-ads/{hide_id}/remove", data={}, follow_redirects=False)
+    assert r.status_code == 403
+    assert ads_in(feed(client)) == []
+    token = csrf_token(client, "/privacy")
+    r = client.post(
+        f"/privacy/hidden-ads/{hide_id}/remove", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert r.status_code == 303 and "hide_removed" in r.headers["location"]
+    assert client.get("/v1/me/ad-hides").json()["hidden"] == []
+    assert len(ads_in(feed(client))) == 1
+    assert "You have not hidden any ads" in client.get("/privacy").text

@@ -11,8 +11,10 @@ from fastapi.responses import HTMLResponse
 from tastegraph.edge.cookies import browser_allows, set_browser_choice
 from tastegraph.edge.cookies import delete_account as erase_and_forget_browser
 from tastegraph.edge.deps import CallerDep, SystemDep
+from tastegraph.kernel import NotFound
 from tastegraph.usecases import accounts as account_cases
-from tastegraph.usecases import privacy_center
+from tastegraph.usecases import privacy_center, promoted_pins
+from tastegraph.usecases.callers import Caller
 from tastegraph.usecases.privacy_center import BROWSER_SETTING
 from tastegraph.web.rendering import FormStr, Pages, checked_form, redirect, signed_in, signed_in_form, when
 
@@ -125,8 +127,23 @@ def routes(pages: Pages) -> APIRouter:
                 "dnt": signals.do_not_track,
                 "gpc": signals.global_privacy_control,
                 "retention_days": system.settings.offsite_retention_days,
+                # The person's (signed out: this browser's) hidden ads and advertisers, undoable here.
+                "hidden_ads": [
+                    {**h, "when": when(h["created_at"])} for h in promoted_pins.hidden_ads(system, caller)
+                ],
             },
         )
+
+    @router.post("/privacy/hidden-ads/{hide_id:int}/remove")
+    def show_ads_again(
+        hide_id: int, caller: Annotated[Caller, Depends(checked_form)], system: SystemDep
+    ) -> Response:
+        # Only the caller's own hides: anyone else's id is NotFound and changes nothing.
+        try:
+            promoted_pins.unhide(system, caller, hide_id)
+        except NotFound:
+            return redirect("/privacy?notice=hide_gone#hidden-ads")
+        return redirect("/privacy?notice=hide_removed#hidden-ads")
 
     @router.post("/privacy", dependencies=[Depends(checked_form)])
     def privacy_choice(

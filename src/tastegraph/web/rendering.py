@@ -48,6 +48,9 @@ NOTICES: dict[str, str] = {
     "topic_restored": "That topic shapes your feed again.",
     "unfollowed": "Unfollowed. It no longer shapes your feed.",
     "searches_cleared": "Your search history is cleared.",
+    # Ads you hid (web.privacy_pages)
+    "hide_removed": "Done: that ad can be shown to you again.",
+    "hide_gone": "That hide was already undone.",
 }
 
 

@@ -90,6 +90,7 @@ class HiddenAd(BaseModel):
     ad_id: int | None
     ad_account_id: int
     advertiser: str
+    ad_title: str | None = None  # the hidden ad's Pin title (scope "ad")
     created_at: str
 
 
