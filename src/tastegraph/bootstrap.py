@@ -81,6 +81,8 @@ class System:
         # day after they were written (files: wall-clock age).
         deleted["media_unused"] = self.media.sweep_unused(used, MEDIA_GRACE_SECONDS)
         deleted["rate_counters"] = self.counters.sweep(self.clock.now())
+        # Budget held by served ads whose tokens expired unseen (the server also does this every minute).
+        deleted["ad_reservations_released"] = self.ad_spend.release_expired(self.clock.now())
         return deleted
 
     def prepare_psi(self, progress: psi_keys.Progress | None = None) -> dict[str, int]:

@@ -253,3 +253,20 @@ def test_the_privacy_center_lists_hidden_ads_and_shows_them_again(
     assert client.get("/v1/me/ad-hides").json()["hidden"] == []
     assert len(ads_in(feed(client))) == 1
     assert "You have not hidden any ads" in client.get("/privacy").text
+
+
+def test_the_sweep_frees_the_budget_of_ads_never_seen(
+    client: TestClient, system: System, clock: FrozenClock, world: dict[str, Any]
+) -> None:
+    acct = ad_account(system, "Trailpeak", website="trailpeak-gear.com")
+    made = promote(TestClient(client.app), acct)
+    interested(client, world)
+    assert len(ads_in(feed(client))) == 1  # served, never reported in view
+    key = spend.day_key("ag", made["group"]["id"], clock.now().date())
+    held = system.ad_spend.spent([key])[key]
+    assert held.spent == 0 and held.reserved > 0
+    assert system.sweep()["ad_reservations_released"] == 0  # the token is still valid: kept
+    clock.advance(timedelta(hours=2))
+    assert system.sweep()["ad_reservations_released"] == 1
+    freed = system.ad_spend.spent([key])[key]
+    assert freed.spent == 0 and freed.reserved == 0

@@ -58,6 +58,25 @@ async def _sweep_forever(system: System) -> None:
                 log.exception("retention sweep failed")
 
 
+# How often reservations of served ads whose tokens expired unseen are freed (ads.spend); a token lives
+# an hour, so a budget holds an unseen ad's price at most about this much longer.
+RELEASE_TICK_SECONDS = 60.0
+
+
+async def _release_reservations_forever(system: System) -> None:
+    while True:
+        await asyncio.sleep(RELEASE_TICK_SECONDS)
+        try:
+            released = await asyncio.to_thread(maintenance.release_expired_reservations, system)
+            if released:
+                log.info("freed %d expired ad reservations", released)
+        except Exception as exc:  # the next tick retries; until then the budget only under-spends
+            if errors.database_unavailable(exc):
+                log.warning("freeing ad reservations: the database is unavailable (%s)", exc)
+            else:
+                log.exception("freeing ad reservations failed")
+
+
 # How often the background task looks for shared lists about to expire (shared_lists.REFILL_AHEAD_SECONDS
 # is a few of these).
 LIST_REFILL_TICK_SECONDS = 2.0
@@ -167,7 +186,11 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
         hup = reload_on_sighup(system)
         # Background work: retention, and keeping shared lists fresh.
         tasks = (
-            [asyncio.create_task(_sweep_forever(system)), asyncio.create_task(_refill_lists_forever(system))]
+            [
+                asyncio.create_task(_sweep_forever(system)),
+                asyncio.create_task(_refill_lists_forever(system)),
+                asyncio.create_task(_release_reservations_forever(system)),
+            ]
             if run_sweeper
             else []
         )

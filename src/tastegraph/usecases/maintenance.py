@@ -1,5 +1,6 @@
-"""What the server does on its own between requests: the retention sweep, and refilling the shared
-catalogue lists (recommend.shared_lists) that requests used, before they expire."""
+"""What the server does on its own between requests: the retention sweep, freeing the budget held by
+Promoted Pins whose tokens expired unseen, and refilling the shared catalogue lists
+(recommend.shared_lists) that requests used, before they expire."""
 
 from __future__ import annotations
 
@@ -22,3 +23,9 @@ def lists_due(system: System) -> list[Hashable]:
 def refill_list(system: System, key: Hashable) -> None:
     with system.read() as conn:
         shared_lists.refill(conn, key)
+
+
+def release_expired_reservations(system: System) -> int:
+    """Free the spend reserved by served ads whose tokens expired without an impression or click (ads.spend):
+    until then a budget counts them as spent. Reservations released."""
+    return system.ad_spend.release_expired(system.clock.now())
