@@ -286,7 +286,14 @@ def _load_demo(settings: Settings, seed: int, pins: int, users: int, ikea: bool)
     """Migrate, then load the demo world (once) and the IKEA catalogue when the shared data is there."""
     from tastegraph.bootstrap import build
     from tastegraph.db import upgrade
-    from tastegraph.demo import WorldSize, catalogue_size, ensure_demo_advertiser, load_ikea, load_world
+    from tastegraph.demo import (
+        WorldSize,
+        catalogue_size,
+        ensure_demo_ads,
+        ensure_demo_advertiser,
+        load_ikea,
+        load_world,
+    )
 
     system = build(settings)
     upgrade(system.engine)
@@ -309,6 +316,8 @@ def _load_demo(settings: Settings, seed: int, pins: int, users: int, ikea: bool)
             f"demo advertiser {account.name}: ad account {account.id}, tag id {account.tag_id}, "
             f"API token {token.token} (shown once)"
         )
+    if made := ensure_demo_ads(system):
+        console.print(f"demo Promoted Pins: {made} ads from 3 advertisers (home feed, Pin pages, search)")
     system.dispose()
 
 

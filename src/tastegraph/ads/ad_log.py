@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tastegraph.ads.tables import ad_accounts, ad_clicks, ad_hides, ad_impressions, ads
 from tastegraph.ads.tokens import AdToken
-from tastegraph.catalog.tables import pins
+from tastegraph.catalog import content
 from tastegraph.kernel import NotFound
 
 # Ad logs are kept for 90 days: long enough for 30-day attribution windows and a month of reports, then
@@ -155,13 +155,13 @@ def list_hides(conn: Connection, user_id: int | None, browser_key: str | None) -
     if user_id is None and browser_key is None:
         return []
     rows = conn.execute(
-        select(ad_hides, ad_accounts.c.name.label("advertiser"), pins.c.title.label("ad_title"))
+        select(ad_hides, ad_accounts.c.name.label("advertiser"), ads.c.pin_id)
         .join(ad_accounts, ad_accounts.c.id == ad_hides.c.ad_account_id)
         .outerjoin(ads, ads.c.id == ad_hides.c.ad_id)
-        .outerjoin(pins, pins.c.id == ads.c.pin_id)
         .where(_owner(user_id, browser_key))
         .order_by(ad_hides.c.id.desc())
-    )
+    ).all()
+    shown = content.get_pins(conn, [int(r.pin_id) for r in rows if r.pin_id is not None])
     return [
         {
             "id": int(r.id),
@@ -169,7 +169,7 @@ def list_hides(conn: Connection, user_id: int | None, browser_key: str | None) -
             "ad_id": None if r.ad_id is None else int(r.ad_id),
             "ad_account_id": int(r.ad_account_id),
             "advertiser": r.advertiser,
-            "ad_title": r.ad_title,
+            "ad_title": shown[r.pin_id]["title"] if r.pin_id in shown else None,
             "created_at": r.created_at.isoformat(),
         }
         for r in rows
