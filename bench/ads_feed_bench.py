@@ -219,8 +219,8 @@ def bench(cfg: Config) -> dict[str, Any]:
                     os.environ.pop("TASTEGRAPH_ADS_ENABLED", None)
                 lat = run["latency_ms"]
                 print(
-                    f"[ads_feed] ads {mode} run {run_no + 1}: achieved {run['achieved_rate']}/s, p50 {lat['p50']} "
-                    f"p99 {lat['p99']} ms, errors {run['errors']}, cpu {run['cpu']}",
+                    f"[ads_feed] ads {mode} run {run_no + 1}: achieved {run['achieved_rate']}/s, "
+                    f"p50 {lat['p50']} p99 {lat['p99']} ms, errors {run['errors']}, cpu {run['cpu']}",
                     file=sys.stderr,
                     flush=True,
                 )
