@@ -270,3 +270,24 @@ def test_the_sweep_frees_the_budget_of_ads_never_seen(
     assert system.sweep()["ad_reservations_released"] == 1
     freed = system.ad_spend.spent([key])[key]
     assert freed.spent == 0 and freed.reserved == 0
+
+
+def test_delivery_counts_are_summed_across_flushes(
+    client: TestClient, system: System, world: dict[str, Any]
+) -> None:
+    from tastegraph.ads import delivery_stats
+
+    acct = ad_account(system, "Trailpeak", website="trailpeak-gear.com")
+    made = promote(TestClient(client.app), acct)
+    interested(client, world)
+    tally = system.ad_serving.tally
+    day = system.clock.now().date()
+    for expected in (1, 2):
+        assert len(ads_in(feed(client))) == 1
+        tally.flush(system.engine)
+        with system.read() as conn:
+            got = delivery_stats.counts(conn, made["group"]["id"], day, "UTC", "browse")
+        assert got["served"] == expected and got["eligible"] >= expected and got["requests"] >= expected
+    tally.flush(system.engine)  # nothing new: nothing changes
+    with system.read() as conn:
+        assert delivery_stats.counts(conn, made["group"]["id"], day, "UTC", "browse")["served"] == 2

@@ -1,6 +1,8 @@
 """Delivery insights' counters: each process adds up what happened to the ad groups its requests
-reached (ads.delivery.Outcome) and writes the sums every few seconds, one upsert per counter, so a
-page view costs no write of its own. Counts only: nothing says who was asked."""
+reached (ads.delivery.Outcome) and writes the sums every few seconds in one batch of upserts (the
+server's background task; a request only writes them when that has not run for a while, e.g. in a
+process without it), so a page view costs no write of its own. Counts only: nothing says who was
+asked."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from tastegraph.ads.delivery import Outcome
 from tastegraph.ads.tables import ad_delivery_counts, ad_request_counts
 
 FLUSH_SECONDS = 5.0
+OVERDUE_SECONDS = 3 * FLUSH_SECONDS
 METRICS = ("eligible", "lost_pacing", "lost_budget", "lost_frequency", "lost_auction", "served")
 
 
@@ -42,6 +45,10 @@ class DeliveryTally:
 
     def due(self) -> bool:
         return time.monotonic() - self._flushed >= FLUSH_SECONDS
+
+    def overdue(self) -> bool:
+        """No flush for several periods: nobody runs the background flush in this process."""
+        return time.monotonic() - self._flushed >= OVERDUE_SECONDS
 
     def flush(self, engine: Engine) -> None:
         with self._lock:
@@ -72,15 +79,18 @@ class DeliveryTally:
 
 
 def _add(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Add each row's `n` to its counter: one upsert statement run for every row (executemany; a
+    statement built per row cost 2 ms each, seconds for a busy period's thousands)."""
     if not rows:
         return
     maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     keys = [c.name for c in table.primary_key.columns]
-    for row in sorted(rows, key=lambda r: tuple(r[k] for k in keys)):  # one lock order: no deadlocks
-        statement = maker(table).values(**row)
-        conn.execute(
-            statement.on_conflict_do_update(index_elements=keys, set_={"n": table.c.n + statement.excluded.n})
-        )
+    statement = maker(table)
+    upsert = statement.on_conflict_do_update(
+        index_elements=keys, set_={"n": table.c.n + statement.excluded.n}
+    )
+    # One lock order for every writer: no deadlocks between processes flushing at once.
+    conn.execute(upsert, sorted(rows, key=lambda r: tuple(r[k] for k in keys)))
 
 
 class DeliveryCounts(TypedDict):

@@ -77,6 +77,19 @@ async def _release_reservations_forever(system: System) -> None:
                 log.exception("freeing ad reservations failed")
 
 
+async def _flush_delivery_counts_forever(system: System) -> None:
+    """Delivery insights' counters, written every few seconds off the request path."""
+    while True:
+        await asyncio.sleep(1.0)
+        try:
+            await asyncio.to_thread(maintenance.flush_delivery_counts, system)
+        except Exception as exc:  # the counts stay in memory for the next try
+            if errors.database_unavailable(exc):
+                log.warning("writing delivery counts: the database is unavailable (%s)", exc)
+            else:
+                log.exception("writing delivery counts failed")
+
+
 # How often the background task looks for shared lists about to expire (shared_lists.REFILL_AHEAD_SECONDS
 # is a few of these).
 LIST_REFILL_TICK_SECONDS = 2.0
@@ -190,6 +203,7 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
                 asyncio.create_task(_sweep_forever(system)),
                 asyncio.create_task(_refill_lists_forever(system)),
                 asyncio.create_task(_release_reservations_forever(system)),
+                asyncio.create_task(_flush_delivery_counts_forever(system)),
             ]
             if run_sweeper
             else []
@@ -199,6 +213,10 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
         finally:
             for task in tasks:
                 task.cancel()
+            try:  # the last few seconds of delivery counts
+                await asyncio.to_thread(system.ad_serving.tally.flush, system.engine)
+            except Exception:
+                log.exception("writing delivery counts at shutdown failed")
             if hup:
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
 

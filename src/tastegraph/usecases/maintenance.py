@@ -29,3 +29,10 @@ def release_expired_reservations(system: System) -> int:
     """Free the spend reserved by served ads whose tokens expired without an impression or click (ads.spend):
     until then a budget counts them as spent. Reservations released."""
     return system.ad_spend.release_expired(system.clock.now())
+
+
+def flush_delivery_counts(system: System) -> None:
+    """Write this process's delivery-insight counters (ads.delivery_stats), when they are due."""
+    tally = system.ad_serving.tally
+    if tally.due():
+        tally.flush(system.engine)

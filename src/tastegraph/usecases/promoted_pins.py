@@ -220,7 +220,7 @@ def _tally(
     }
     tally = system.ad_serving.tally
     tally.add(outcome, placement, days, now)
-    if tally.due():
+    if tally.overdue():  # the server flushes them in the background (maintenance.flush_delivery_counts)
         try:
             tally.flush(system.engine)
         except Exception:  # counts wait for the next flush; serving goes on
