@@ -67,11 +67,11 @@ class Config:
 
 def add_ad_groups(url: str, cfg: Config, seed: int = 15) -> dict[str, int]:
     """The advertisers, through the ads domain's own create functions (validated as the API would)."""
-    from sqlalchemy import select
+    from sqlalchemy import text
 
     from tastegraph.ads import Ceilings, accounts, ad_groups, ad_pins, ads, audiences, campaigns
     from tastegraph.bootstrap import build
-    from tastegraph.catalog.tables import topics, users
+    from tastegraph.catalog import content
     from tastegraph.config import Settings
 
     system = build(Settings(database_url=url, ikea_dir=None))
@@ -81,8 +81,8 @@ def add_ad_groups(url: str, cfg: Config, seed: int = 15) -> dict[str, int]:
     kinds = {"interests": 0, "keywords": 0, "audience": 0, "expanded": 0, "broad": 0}
     words = ["chair", "lamp", "tent", "recipe", "jacket", "garden", "travel", "camera", "shoes", "desk"]
     with system.write(long_running=True) as conn:
-        slugs = list(conn.execute(select(topics.c.slug)).scalars())
-        people = list(conn.execute(select(users.c.id)).scalars())
+        slugs = sorted(content.topics_by_slug(conn))
+        people = [int(u) for u in conn.execute(text("SELECT id FROM users ORDER BY id")).scalars()]
         for a in range(cfg.ad_accounts):
             website = f"advertiser{a}.example"
             account, _ = accounts.create_account(conn, f"Advertiser {a}", now, website=website)
