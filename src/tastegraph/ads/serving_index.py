@@ -5,21 +5,24 @@ each (ads.targeting)."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from tastegraph.ads.audiences import MIN_AUDIENCE
 from tastegraph.ads.object_rules import Status, within_schedule
 from tastegraph.ads.tables import ad_accounts, ad_groups, ads, audience_members, audiences, campaigns
 from tastegraph.ads.targeting import AdSignals, Targeting, normalize
 from tastegraph.catalog import content
-from tastegraph.kernel.cache import PerDatabase, TimedCache
+from tastegraph.kernel.cache import PerDatabase, monotonic
 
 REFRESH_SECONDS = 5.0
+log = logging.getLogger("tastegraph.ads")
 
 
 @dataclass(frozen=True)
@@ -194,18 +197,60 @@ def load(conn: Connection) -> ServingIndex:
     return index
 
 
-_indexes: PerDatabase[TimedCache[str, ServingIndex]] = PerDatabase(
-    lambda: TimedCache("ad serving index", REFRESH_SECONDS)
-)
+class _Holder:
+    """One process's index of one database: served while a fresh one loads in the background (at ten
+    thousand ad groups a load takes a good part of a second, which no request should wait for)."""
+
+    def __init__(self) -> None:
+        self.index: ServingIndex | None = None
+        self.loaded_at = 0.0
+        self.loading = False
+        self.lock = threading.Lock()
+
+    def reload(self, engine: Engine, options: dict[str, Any]) -> None:
+        try:
+            with engine.connect() as conn:
+                fresh = load(conn.execution_options(**options))
+            with self.lock:
+                self.index, self.loaded_at = fresh, monotonic()
+        except Exception:  # the old index serves on; the next request after REFRESH_SECONDS retries
+            log.exception("reloading the ad serving index failed")
+        finally:
+            with self.lock:
+                self.loading = False
+
+
+_holders: PerDatabase[_Holder] = PerDatabase(_Holder)
 
 
 def current(conn: Connection) -> ServingIndex:
-    """The index, at most REFRESH_SECONDS old (a paused ad may serve for that long after the change)."""
-    return _indexes.of(conn.engine).get_or_load("all", lambda: load(conn))
+    """The index. The first request of a process loads it; afterwards a request finding it older than
+    REFRESH_SECONDS starts a reload on a thread and serves the one it has, so a paused ad may serve for
+    a few seconds after the change."""
+    holder = _holders.of(conn.engine)
+    with holder.lock:
+        index, stale = holder.index, monotonic() - holder.loaded_at >= REFRESH_SECONDS
+        start = index is not None and stale and not holder.loading
+        if start:
+            holder.loading = True
+    if index is None:
+        fresh = load(conn)
+        with holder.lock:
+            holder.index, holder.loaded_at = fresh, monotonic()
+        return fresh
+    if start:
+        # The same options as this request's (read-only: on SQLite a plain transaction takes the write
+        # lock).
+        options = dict(conn.get_execution_options())
+        threading.Thread(
+            target=holder.reload, args=(conn.engine, options), name="ad-index-reload", daemon=True
+        ).start()
+    return index
 
 
 def forget(conn: Connection) -> None:
     """Drop this process's copy (after a change an operator wants to see at once, and in tests)."""
-    found = _indexes.existing(conn.engine)
-    if found is not None:
-        found.clear()
+    holder = _holders.existing(conn.engine)
+    if holder is not None:
+        with holder.lock:
+            holder.index = None
