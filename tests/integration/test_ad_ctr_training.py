@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tastegraph.ads import ad_log
-from tastegraph.ads.ctr import serving_features
+from tastegraph.ads.ctr import FitParams, serving_features
 from tastegraph.ads.ctr_holder import COLD_START_CTR, MODEL_FILE, CtrHolder
 from tastegraph.ads.tokens import AdToken
 from tastegraph.bootstrap import System
@@ -98,7 +98,9 @@ def test_train_fits_the_pctr_model_from_logged_ads_and_serving_loads_it(
     clicks = log(system, made, 1_400, click_every=4)  # the liked ad at 25 %, the other never
     assert clicks >= models.CtrTrainingParams().min_clicks
 
-    trained = models.train_new_version(system, models.TrainingParams(rank=4), 2, no_progress)
+    # The documented minimums, a smaller hashed space than the default 2**20 (fitting is faster).
+    small = models.CtrTrainingParams(fit=FitParams(n_bits=16, c_grid=(0.3, 1.0)))
+    trained = models.train_new_version(system, models.TrainingParams(rank=4), 2, no_progress, small)
     result = trained.ad_ctr
     assert result.kind == "logged_ads", result.reason
     assert result.path == system.settings.model_dir / MODEL_FILE and result.path.is_file()
