@@ -222,7 +222,8 @@ def train_command(
     seed: Annotated[int, typer.Option(help="Seed of the filter's randomized SVD and of the walks.")] = 0,
     keep: Annotated[int, typer.Option(help="Model versions to keep (older ones are deleted).", min=1)] = 5,
 ) -> None:
-    """Train a model from the stored engagement and write it as a new version to TASTEGRAPH_MODEL_DIR.
+    """Train a model from the stored engagement and write it as a new version to TASTEGRAPH_MODEL_DIR;
+    then the Promoted Pins pCTR model (ad_ctr.npz there: trained on the ad log, or the organic prior).
 
     Prints progress on stderr and one JSON object on stdout. A running server picks the new version up
     on SIGHUP or restart (or POST /v1/admin/reload-model with TASTEGRAPH_ADMIN_TOKEN set).
@@ -244,10 +245,20 @@ def train_command(
     finally:
         system.dispose()
     console.print(f"model [bold]{trained.version}[/bold] written to {trained.path}")
+    ad_ctr = trained.ad_ctr
+    if ad_ctr.path is None:
+        console.print(f"pCTR model: none written ({ad_ctr.reason})")
+    else:
+        console.print(f"pCTR model [bold]{ad_ctr.kind}[/bold] written to {ad_ctr.path}: {ad_ctr.reason}")
     keys = ("version", "created_at", "counts", "offsite_expires_at", "training_seconds")
     print(
         json.dumps(
-            {**{k: trained.meta[k] for k in keys}, "path": str(trained.path), "pruned": trained.pruned}
+            {
+                **{k: trained.meta[k] for k in keys},
+                "path": str(trained.path),
+                "pruned": trained.pruned,
+                "ad_ctr": ad_ctr.summary(),
+            }
         )
     )
 

@@ -135,6 +135,9 @@ def test_cli_train_writes_versions_and_prunes(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     out = json.loads(first.stdout.strip().splitlines()[-1])
     assert out["counts"]["pins"] == 400 and Path(out["path"]).is_dir()
+    # No ads in the demo world: the pCTR model is the organic prior, and the command says so.
+    assert out["ad_ctr"]["kind"] == "organic_prior" and "0 logged ad impressions" in out["ad_ctr"]["reason"]
+    assert Path(out["ad_ctr"]["path"]) == tmp_path / "models" / "ad_ctr.npz" and "pCTR model" in first.stderr
     second = cli("--rank", "16", "--keep", "1")
     assert second.returncode == 0, second.stderr
     again = json.loads(second.stdout.strip().splitlines()[-1])

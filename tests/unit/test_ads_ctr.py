@@ -114,7 +114,7 @@ def test_save_load_round_trip_gives_identical_predictions(trained: CtrModel, tmp
     assert np.array_equal(loaded.predict(rows), trained.predict(rows))
     assert loaded.meta == trained.meta and loaded.calibration == "platt" and loaded.uses == trained.uses
     with np.load(tmp_path / "pctr.npz", allow_pickle=False) as npz:  # plain arrays, no pickles
-        assert set(npz.files) == {"weights", "intercept", "calibration_map"}
+        assert set(npz.files) == {"weights", "intercept", "calibration_map", "build"}
 
 
 def test_isotonic_calibration_round_trips_and_stays_inside_zero_one(tmp_path: Path) -> None:
@@ -268,3 +268,12 @@ def test_load_refuses_a_file_of_another_format(trained: CtrModel, tmp_path: Path
     )
     with pytest.raises(ValueError, match="not a pCTR model"):
         CtrModel.load(tmp_path / "m")
+
+
+def test_load_refuses_a_json_written_with_another_npz(trained: CtrModel, tmp_path: Path) -> None:
+    # What a reader between the two renames of an atomic replace would see: the new .json, the old .npz.
+    trained.save(tmp_path / "old")
+    trained.save(tmp_path / "new")
+    (tmp_path / "new.json").replace(tmp_path / "old.json")
+    with pytest.raises(ValueError, match="not written with this"):
+        CtrModel.load(tmp_path / "old")

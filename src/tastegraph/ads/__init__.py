@@ -12,6 +12,7 @@ from tastegraph.ads import audiences as audiences
 from tastegraph.ads import campaigns as campaigns
 from tastegraph.ads import ctr as ctr
 from tastegraph.ads import ctr_holder as ctr_holder
+from tastegraph.ads import ctr_training as ctr_training
 from tastegraph.ads import customer_lists as customer_lists
 from tastegraph.ads import delivery as delivery
 from tastegraph.ads import delivery_stats as delivery_stats
@@ -55,6 +56,7 @@ __all__ = [
     "campaigns",
     "ctr",
     "ctr_holder",
+    "ctr_training",
     "customer_lists",
     "delivery",
     "delivery_stats",

@@ -36,7 +36,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Mapping, Sequence
+import secrets
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -58,6 +59,7 @@ __all__ = [
     "fit",
     "hashed_matrix",
     "organic_prior",
+    "serving_features",
     "token_index",
 ]
 
@@ -112,6 +114,34 @@ class CtrFeatures:
             raise InvalidInput("affinity must be between 0 and 1", field="affinity")
         if self.position < 0:
             raise InvalidInput("position must be 0 or more", field="position")
+
+
+def serving_features(
+    *,
+    ad_id: int,
+    advertiser_id: int,
+    pin_id: int,
+    pin_topics: Collection[str],
+    placement: Placement,
+    affinity: Mapping[str, float] | None,
+    position: int,
+) -> CtrFeatures:
+    """The one rule that turns an ad and a request into a row, shared by serving (ads.delivery) and
+    training (ads.ctr_training), so a model learns the very tokens serving later asks about.
+
+    The topic is the alphabetically first of `pin_topics` (the topics of the ad group's Pins); the
+    affinity is the person's highest share among those topics (0 when none of them is theirs), or None
+    when the person has no affinities at all (signed out, nothing engaged with yet).
+    """
+    return CtrFeatures(
+        ad_id=ad_id,
+        advertiser_id=advertiser_id,
+        topic=min(pin_topics) if pin_topics else None,
+        placement=placement,
+        affinity=max((affinity.get(t, 0.0) for t in pin_topics), default=None) if affinity else None,
+        position=position,
+        pin_id=pin_id,
+    )
 
 
 # Position buckets: the first ten slots one by one (where most clicks are), then doubling widths.
@@ -360,18 +390,23 @@ class CtrModel:
         """Write ``path`` (``.npz``: weights, intercept, calibration map; the suffix is added when
         missing) and the same name with ``.json`` (format, hashing, calibration kind, uses, meta).
 
-        No pickles: `load` reads the arrays with ``allow_pickle=False``.
+        No pickles: `load` reads the arrays with ``allow_pickle=False``. Both files carry the same
+        random ``build`` id, so `load` can tell a pair written together from a new ``.json`` beside an
+        old ``.npz`` (a reader between the two renames of an atomic replace) and refuse the mix.
         """
         p = Path(path)
+        build = secrets.token_hex(8)
         np.savez_compressed(
             p,
             weights=self.weights.astype(np.float64),
             intercept=np.array([self.intercept], dtype=np.float64),
             calibration_map=np.asarray(self.calibration_map, dtype=np.float64),
+            build=np.frombuffer(bytes.fromhex(build), dtype=np.uint8),
         )
         written = p if p.suffix == ".npz" else p.with_name(p.name + ".npz")
         head = {
             "format_version": FORMAT_VERSION,
+            "build": build,
             "hash": HASH_NAME,
             "n_bits": self.n_bits,
             "fields": list(_FIELDS),
@@ -394,6 +429,9 @@ class CtrModel:
             weights = np.asarray(npz["weights"])
             intercept = float(npz["intercept"][0])
             calibration_map = np.asarray(npz["calibration_map"])
+            build = bytes(np.asarray(npz["build"], dtype=np.uint8)).hex() if "build" in npz.files else None
+        if head.get("build") != build:  # files written before build ids have neither
+            raise ValueError(f"{p}: its .json was not written with this .npz")
         if weights.shape != (1 << int(head["n_bits"]),):
             raise ValueError(f"{p}: weights do not match n_bits={head['n_bits']}")
         if head["calibration"] not in ("platt", "isotonic", "none"):

@@ -17,7 +17,7 @@ from datetime import datetime
 import numpy as np
 
 from tastegraph.ads import auction, pacing, spend
-from tastegraph.ads.ctr import CtrFeatures
+from tastegraph.ads.ctr import CtrFeatures, Placement, serving_features
 from tastegraph.ads.serving_index import ServingAd, ServingGroup, ServingIndex
 from tastegraph.ads.targeting import AdSignals, match
 from tastegraph.ads.tokens import TOKEN_LIFETIME, AdToken, TokenSigner, new_token_id
@@ -217,19 +217,18 @@ def choose(
         entrants = [e for e in entrants if e.group.id not in capped]
     if not entrants:
         return [], outcome
+    placement: Placement = (
+        "search" if req.signals.placement == "search" else ("related" if req.signals.viewed_pin else "browse")
+    )
     features = [
-        CtrFeatures(
+        serving_features(
             ad_id=e.ad.ad_id,
             advertiser_id=e.group.ad_account_id,
-            topic=min(e.group.pin_topics) if e.group.pin_topics else None,
-            placement="search"
-            if req.signals.placement == "search"
-            else ("related" if req.signals.viewed_pin else "browse"),
-            affinity=max((req.affinity.get(t, 0.0) for t in e.group.pin_topics), default=None)
-            if req.affinity
-            else None,
-            position=0,
             pin_id=e.ad.pin_id,
+            pin_topics=e.group.pin_topics,
+            placement=placement,
+            affinity=req.affinity,
+            position=0,
         )
         for e in entrants
     ]

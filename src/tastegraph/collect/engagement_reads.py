@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, or_, select
+from sqlalchemy import Connection, Row, bindparam, func, or_, select
 
 from tastegraph.collect.tables import engagement_events
 from tastegraph.kernel.fastsql import Query
@@ -36,3 +36,15 @@ def pin_engagement(conn: Connection, kinds: Sequence[str]) -> Sequence[Row[Any, 
             engagement_events.c.kind.in_(kinds), engagement_events.c.pin_id.is_not(None)
         )
     ).all()
+
+
+def pin_kind_counts(conn: Connection, kinds: Sequence[str]) -> list[tuple[int, str, int]]:
+    """(Pin, kind, events) over every stored engagement event of the given kinds that names a Pin:
+    counts only, never who (the organic prior of the pCTR model, ads.ctr_training)."""
+    n = func.count()
+    rows = conn.execute(
+        select(engagement_events.c.pin_id, engagement_events.c.kind, n)
+        .where(engagement_events.c.kind.in_(kinds), engagement_events.c.pin_id.is_not(None))
+        .group_by(engagement_events.c.pin_id, engagement_events.c.kind)
+    )
+    return [(int(p), str(k), int(c)) for p, k, c in rows]

@@ -4,7 +4,7 @@ from tastegraph.recommend import model_store as model_store
 from tastegraph.recommend import offline as offline
 from tastegraph.recommend import search as search
 from tastegraph.recommend import shared_lists as shared_lists
-from tastegraph.recommend.ad_interests import AdInterests, ad_interests
+from tastegraph.recommend.ad_interests import AdInterests, ad_interests, topic_affinity
 from tastegraph.recommend.feed import MAX_LIMIT, FeedItem, ShapedFeed, home_feed, home_feed_shaped, why
 from tastegraph.recommend.follow import Suggestion, boards_to_follow, people_to_follow
 from tastegraph.recommend.model import Model, ModelDescription, ModelHolder
@@ -42,6 +42,7 @@ __all__ = [
     "search",
     "shared_lists",
     "taste_vectors",
+    "topic_affinity",
     "train",
     "why",
 ]
