@@ -258,7 +258,8 @@ def choose(
                 price_micro=win.price_micro,
                 billable_event=e.group.billable_event,
                 subject=req.subject_key,
-                placement=req.signals.placement,
+                # Logged as the page it was on (the pCTR model learns related Pins apart).
+                placement="related" if req.signals.viewed_pin is not None else req.signals.placement,
                 position=len(served_ads),
                 issued_at=now,
                 expires_at=now + TOKEN_LIFETIME,
