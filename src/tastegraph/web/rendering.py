@@ -48,6 +48,11 @@ NOTICES: dict[str, str] = {
     "topic_restored": "That topic shapes your feed again.",
     "unfollowed": "Unfollowed. It no longer shapes your feed.",
     "searches_cleared": "Your search history is cleared.",
+    # Promoted Pins (web.advertiser_pages)
+    "campaign_saved": "The campaign is saved.",
+    "ad_group_saved": "The ad group is saved.",
+    "pin_uploaded": "The Pin is uploaded: you can now make an ad of it.",
+    "ad_saved": "The ad is saved.",
 }
 
 
