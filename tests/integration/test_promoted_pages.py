@@ -72,7 +72,7 @@ def test_the_owner_runs_promoted_pins_from_the_pages(client: TestClient, system:
         f"{page}/ad_groups",
         data={**_group_form(token, interests="hiking, knitting"), "campaign_id": campaign_id},
     )
-    assert r.status_code == 422 and "no such topic" in _field_error(r.text, "new-group", "interests")
+    assert r.status_code == 422 and "no such topic" in _field_error(r.text, "new-group", "interests").lower()
     assert row_counts(system) == before
 
     r = client.post(f"{page}/ad_groups", data={**_group_form(token), "campaign_id": campaign_id})

@@ -26,7 +26,7 @@ from tastegraph.kernel import InvalidInput, TastegraphError
 from tastegraph.usecases import ad_accounts as account_cases
 from tastegraph.usecases import ad_campaigns as ad_cases
 from tastegraph.usecases.callers import Caller
-from tastegraph.web.rendering import FormStr, Pages, redirect, signed_in, signed_in_form
+from tastegraph.web.rendering import FormStr, Pages, redirect, sentence, signed_in, signed_in_form
 
 # Every advertiser page is for a signed-in person; a signed-out visitor is sent to sign in and come back.
 SIGNED_IN = signed_in("/advertisers")
@@ -219,7 +219,7 @@ def promoted_routes(router: APIRouter, pages: Pages) -> None:
             "o": ad_cases.overview(system, account),
             "error_form": form if error else "",
             "error_field": _field(error.field) if error else "",
-            "error_message": error.message if error else "",
+            "error_message": sentence(error.message) if error else "",
             "values": values or {},
         }
         status = error.status if error else 200
