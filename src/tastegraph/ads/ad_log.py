@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypedDict
 
-from sqlalchemy import Connection, Table, delete, select
+from sqlalchemy import Connection, Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -85,6 +85,39 @@ def record_click(conn: Connection, token: AdToken, charged_micro: int, now: date
         return "recorded", click_id
     first = conn.execute(select(ad_clicks.c.click_id).where(ad_clicks.c.token_id == token.id)).scalar_one()
     return "duplicate", str(first)
+
+
+# --- what an ad group delivered (counts only) -----------------------------------------------------------
+
+
+class Delivered(TypedDict):
+    impressions: int
+    clicks: int
+    spend_in_micro: int  # what its impressions (CPM) and clicks (CPC) were charged
+
+
+def delivered(
+    conn: Connection, ad_group_id: int, start: datetime | None = None, end: datetime | None = None
+) -> Delivered:
+    """An ad group's impressions, clicks and their charges reported in [start, end) (all kept, when
+    neither is given: the logs go back AD_LOG_RETENTION). Sums only: no row says who."""
+    out: dict[str, int] = {}
+    for name, table in (("impressions", ad_impressions), ("clicks", ad_clicks)):
+        where = [table.c.ad_group_id == ad_group_id]
+        if start is not None:
+            where.append(table.c.at >= start)
+        if end is not None:
+            where.append(table.c.at < end)
+        n, charged = conn.execute(
+            select(func.count(), func.coalesce(func.sum(table.c.charged_micro), 0)).where(*where)
+        ).one()
+        out[name] = int(n)
+        out[name + "_micro"] = int(charged)
+    return {
+        "impressions": out["impressions"],
+        "clicks": out["clicks"],
+        "spend_in_micro": out["impressions_micro"] + out["clicks_micro"],
+    }
 
 
 # --- hides ------------------------------------------------------------------------------------------------

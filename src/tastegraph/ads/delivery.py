@@ -56,6 +56,9 @@ class Outcome:
     lost_frequency: set[int] = field(default_factory=set)
     lost_auction: set[int] = field(default_factory=set)
     served: set[int] = field(default_factory=set)
+    # Active ad groups of its placement that could not take part: an included audience is under
+    # ads.audiences.MIN_AUDIENCE (serving_index leaves them out; they are counted here, never matched).
+    unusable: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,7 @@ def choose(
     ad group the request reached. A capped person or a spent budget is refused by the counters, so
     several processes serving at once can never pass a budget (beyond the 1 % guard) or a cap."""
     rng = rng or random.Random()
-    outcome = Outcome()
+    outcome = Outcome(unusable=set(index.unusable.get(req.signals.placement, ())))
     if req.slots <= 0:
         return [], outcome
     # Retrieval: the reachable ad groups come in order of their static expected value (serving_index),

@@ -22,7 +22,15 @@ from tastegraph.ads.tables import ad_delivery_counts, ad_request_counts
 
 FLUSH_SECONDS = 5.0
 OVERDUE_SECONDS = 3 * FLUSH_SECONDS
-METRICS = ("eligible", "lost_pacing", "lost_budget", "lost_frequency", "lost_auction", "served")
+METRICS = (
+    "eligible",
+    "lost_pacing",
+    "lost_budget",
+    "lost_frequency",
+    "lost_auction",
+    "served",
+    "unusable",
+)
 
 
 class DeliveryTally:
@@ -96,7 +104,8 @@ def _add(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
 class DeliveryCounts(TypedDict):
     requests: int  # requests of its placement during the day
     eligible: int
-    not_matched: int
+    not_matched: int  # requests that its targeting did not match (or could not reach it)
+    unusable: int  # requests it sat out because an included audience was too small to use
     lost_pacing: int
     lost_budget: int
     lost_frequency: int
@@ -124,10 +133,12 @@ def counts(conn: Connection, ad_group_id: int, day: date, timezone: str, placeme
         )
     ).scalar_one()
     eligible = int(found.get("eligible", 0))
+    unusable = int(found.get("unusable", 0))
     return {
         "requests": int(requests),
         "eligible": eligible,
-        "not_matched": max(0, int(requests) - eligible),
+        "not_matched": max(0, int(requests) - eligible - unusable),
+        "unusable": unusable,
         "lost_pacing": int(found.get("lost_pacing", 0)),
         "lost_budget": int(found.get("lost_budget", 0)),
         "lost_frequency": int(found.get("lost_frequency", 0)),

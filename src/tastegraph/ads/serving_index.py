@@ -69,6 +69,10 @@ class ServingIndex:
     by_audience: dict[int, list[int]] = field(default_factory=dict)
     everyone: list[int] = field(default_factory=list)  # broad or expanded: any request may reach them
     by_id: dict[int, ServingGroup] = field(default_factory=dict)
+    # Active ad groups with active ads left out for an unusable included audience, per request
+    # placement (browse | search), and their ad accounts' time zones: delivery insights count them.
+    unusable: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    unusable_zones: dict[int, str] = field(default_factory=dict)
 
     def reachable(self, s: AdSignals) -> list[ServingGroup]:
         """The ad groups this request's signals can reach (a superset of those that match), best static
@@ -142,11 +146,18 @@ def load(conn: Connection) -> ServingIndex:
     # Groups in order of their static expected value per impression (then id), so that every lookup
     # lists them best first (ads.delivery's retrieval walks them in that order).
     rows = sorted(rows, key=lambda r: (-_static_value(r.billable_event, int(r.bid_in_micro)), int(r.id)))
+    unusable: dict[str, list[int]] = {"browse": [], "search": []}
     for r in rows:
         group_ads = tuple(a for a in by_group.get(int(r.id), []) if a.pin_id in facts)
         spec: dict[str, Any] = dict(r.targeting_spec or {})
         include = frozenset(int(a) for a in spec.get("audience_include", []))
-        if not group_ads or not include <= usable:
+        if not group_ads:
+            continue
+        if not include <= usable:
+            for placement in ("browse", "search"):
+                if r.placement in ("all", placement):
+                    unusable[placement].append(int(r.id))
+            index.unusable_zones[int(r.id)] = r.timezone
             continue
         targeting = Targeting(
             ad_account_id=int(r.ad_account_id),
@@ -194,6 +205,7 @@ def load(conn: Connection) -> ServingIndex:
             index.by_word.setdefault(word, []).append(i)
         for audience_id in include:
             index.by_audience.setdefault(audience_id, []).append(i)
+    index.unusable = {placement: tuple(ids) for placement, ids in unusable.items() if ids}
     return index
 
 

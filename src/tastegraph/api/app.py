@@ -141,6 +141,8 @@ def body_limit(settings: Settings, path: str) -> int:
         if path.endswith("/pins"):
             return max(settings.max_body_bytes, settings.ad_pin_max_body_bytes)
         return max(settings.max_body_bytes, settings.ads_events_max_body_bytes)
+    if path.startswith("/advertisers/") and path.endswith("/promoted/pins"):  # the page's image upload
+        return max(settings.max_body_bytes, settings.ad_pin_max_body_bytes)
     return settings.max_body_bytes
 
 

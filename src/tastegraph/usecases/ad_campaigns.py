@@ -6,26 +6,35 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Generic, Literal, TypedDict, TypeVar
+from zoneinfo import ZoneInfo
 
 from tastegraph.ads import (
     Ad,
+    AdAccount,
     AdGroup,
     AdGroupJson,
     AdPin,
+    Audience,
     Campaign,
     Ceilings,
     accounts,
     ad_groups,
+    ad_log,
     ad_pins,
     ads,
+    audiences,
     campaigns,
+    delivery_stats,
+    pacing,
     paging,
 )
 from tastegraph.bootstrap import System
-from tastegraph.catalog import media
+from tastegraph.catalog import content, media
 from tastegraph.kernel import InvalidInput
 from tastegraph.usecases.callers import AdCaller
 
@@ -222,3 +231,164 @@ def change_ad(system: System, caller: AdCaller, ad_id: int, changes: Mapping[str
     with system.write() as conn:
         account = accounts.get_account(conn, caller.ad_account_id)
         return ads.change(conn, account, ad_id, changes, system.clock.now())
+
+
+# --- delivery insights ----------------------------------------------------------------------------------
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
+class DeliveredJson(TypedDict):
+    impressions: int
+    clicks: int
+    spend_in_micro: int
+
+
+class NotServedJson(TypedDict):
+    """Of the day's requests of the ad group's placement (counts of requests, never of people)."""
+
+    eligible: int  # its targeting matched and it had an ad to show: it entered the day's selection
+    lost_to_pacing: int  # held back by pacing, or its budget (or its campaign's) had no room left
+    lost_to_frequency_cap: int  # the person or browser had seen it as often as its cap allows
+    lost_in_auction: int  # eligible, let in, and outbid
+    not_matched: int  # requests its targeting did not match
+    unusable_audience: int  # requests it sat out: an included audience was under 100 people
+
+
+class DeliveryJson(TypedDict):
+    ad_group_id: int
+    date: str
+    timezone: str
+    currency: str
+    impressions: int
+    clicks: int
+    spend_in_micro: int
+    total: DeliveredJson
+    not_served: NotServedJson
+
+
+def parse_day(text: str | None, timezone: str, now: datetime) -> date:
+    """A YYYY-MM-DD date (None: today in `timezone`); anything else is InvalidInput on `date`."""
+    if text is None:
+        return pacing.budget_day(now, timezone)
+    try:
+        if not _DAY.fullmatch(text):
+            raise ValueError
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("date is a day as YYYY-MM-DD, e.g. 2026-06-01", field="date") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInput(f"date is between {FIRST_DAY} and {LAST_DAY}", field="date")
+    return day
+
+
+def _delivery(conn: Any, account: AdAccount, group: AdGroup, on: date) -> DeliveryJson:
+    zone = ZoneInfo(account.timezone)
+    start = datetime.combine(on, time(0), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(on + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    that_day = ad_log.delivered(conn, group.id, start, end)
+    lifetime = ad_log.delivered(conn, group.id)
+    why = delivery_stats.counts(conn, group.id, on, account.timezone, group.placement)
+    return {
+        "ad_group_id": group.id,
+        "date": on.isoformat(),
+        "timezone": account.timezone,
+        "currency": account.currency,
+        "impressions": that_day["impressions"],
+        "clicks": that_day["clicks"],
+        "spend_in_micro": that_day["spend_in_micro"],
+        "total": {
+            "impressions": lifetime["impressions"],
+            "clicks": lifetime["clicks"],
+            "spend_in_micro": lifetime["spend_in_micro"],
+        },
+        "not_served": {
+            "eligible": why["eligible"],
+            "lost_to_pacing": why["lost_pacing"] + why["lost_budget"],
+            "lost_to_frequency_cap": why["lost_frequency"],
+            "lost_in_auction": why["lost_auction"],
+            "not_matched": why["not_matched"],
+            "unusable_audience": why["unusable"],
+        },
+    }
+
+
+def delivery(system: System, caller: AdCaller, ad_group_id: int, day: str | None = None) -> DeliveryJson:
+    """What one of the account's ad groups delivered on `day` (YYYY-MM-DD, in the account's time zone;
+    by default today there) and over its lifetime, and why it did not serve when it could have. Counts
+    only. Another account's ad group is NotFound. The counters of why it did (not) serve are written
+    every few seconds by each serving process, so the last seconds may be missing."""
+    with system.read() as conn:
+        account = accounts.get_account(conn, caller.ad_account_id)
+        group = ad_groups.get(conn, caller.ad_account_id, ad_group_id)
+        return _delivery(conn, account, group, parse_day(day, account.timezone, system.clock.now()))
+
+
+# --- everything for the advertiser's page ----------------------------------------------------------------
+
+OVERVIEW_LIMIT = 250  # of each kind, newest first; the API pages through more
+
+
+@dataclass(frozen=True)
+class GroupOverview:
+    group: AdGroupView
+    delivery: DeliveryJson  # today's, in the account's time zone
+    ads: list[Ad]
+
+
+@dataclass(frozen=True)
+class CampaignOverview:
+    campaign: Campaign
+    groups: list[GroupOverview]
+    spend_today_micro: int
+
+
+@dataclass(frozen=True)
+class PromotedOverview:
+    account: AdAccount
+    today: str
+    campaigns: list[CampaignOverview]
+    pins: list[AdPin]
+    audiences: list[Audience]
+    topics: list[str]  # the slugs targeting may name
+
+
+def overview(system: System, caller: AdCaller) -> PromotedOverview:
+    """The account's campaigns, each with its ad groups (today's delivery, their ads), its Pins and
+    audiences, in one read transaction."""
+    now = system.clock.now()
+    page = paging.page_request(OVERVIEW_LIMIT, None)
+    with system.read() as conn:
+        account = accounts.get_account(conn, caller.ad_account_id)
+        today = pacing.budget_day(now, account.timezone)
+        all_ads, _ = ads.list_page(conn, account.id, page, None, None)
+        ads_of: dict[int, list[Ad]] = {}
+        for ad in all_ads:
+            ads_of.setdefault(ad.ad_group_id, []).append(ad)
+        groups, _ = ad_groups.list_page(conn, account.id, page, None, None)
+        by_campaign: dict[int, list[GroupOverview]] = {}
+        for g in groups:
+            by_campaign.setdefault(g.campaign_id, []).append(
+                GroupOverview(
+                    _view(system, conn, g), _delivery(conn, account, g, today), ads_of.get(g.id, [])
+                )
+            )
+        found, _ = campaigns.list_page(conn, account.id, page, None)
+        out = [
+            CampaignOverview(
+                c,
+                by_campaign.get(c.id, []),
+                sum(g.delivery["spend_in_micro"] for g in by_campaign.get(c.id, [])),
+            )
+            for c in found
+        ]
+        pins, _ = ad_pins.list_page(conn, account.id, page)
+        return PromotedOverview(
+            account,
+            today.isoformat(),
+            out,
+            pins,
+            audiences.list_for(conn, account.id),
+            sorted(content.topics_by_slug(conn)),
+        )

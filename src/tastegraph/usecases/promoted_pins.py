@@ -148,7 +148,7 @@ def page_ads(
         return []
     now = system.clock.now()
     index = serving_index.current(conn)
-    if not index.groups:
+    if not index.groups and not index.unusable:
         return []
     signals, affinity = signals_for(
         system, conn, caller, placement, query=query, viewed_pin=viewed_pin, permit=permit
@@ -218,6 +218,8 @@ def _tally(
     days = {
         g: pacing.budget_day(now, index.by_id[g].timezone).isoformat() for g in reached | outcome.lost_auction
     }
+    for g in outcome.unusable:
+        days[g] = pacing.budget_day(now, index.unusable_zones[g]).isoformat()
     tally = system.ad_serving.tally
     tally.add(outcome, placement, days, now)
     if tally.overdue():  # the server flushes them in the background (maintenance.flush_delivery_counts)

@@ -12,7 +12,7 @@ protected by `web.csrf`, answered with a redirect.
 | `account_pages` | `/signup`, `/signin`, `/signout` |
 | `privacy_pages` | `/settings` (+ advertisers, deletion), `/privacy` (the signed-out choice) |
 | `tuner_pages` | `/feed-tuner` (what shapes my feed, each removable), `/pins/{id}/hide` and `/unhide` |
-| `advertiser_pages` | `/advertisers` (tag, tokens, audiences, event counts) |
+| `advertiser_pages` | `/advertisers` (tag, tokens, audiences), `/advertisers/{id}/promoted` (Promoted Pins) |
 | `search_pages` | `/search?q=` (search results with what matched and why) |
 | `offsite_pages` | `/widget/frame` (the save button's frame), `/pins/{id}/visit` (to the Pin's site) |
 | `assets` | `/widget.js`, `/tag.js`, `/static/demo-img/...`, `/ikea-images/...` |

@@ -51,6 +51,11 @@ NOTICES: dict[str, str] = {
     # Ads you hid (web.privacy_pages)
     "hide_removed": "Done: that ad can be shown to you again.",
     "hide_gone": "That hide was already undone.",
+    # Promoted Pins (web.advertiser_pages)
+    "campaign_saved": "The campaign is saved.",
+    "ad_group_saved": "The ad group is saved.",
+    "pin_uploaded": "The Pin is uploaded: you can now make an ad of it.",
+    "ad_saved": "The ad is saved.",
 }
 
 

@@ -417,3 +417,52 @@ def change_ad(
     ad_account_id: AccountId, ad_id: IdPath, body: AdFields, system: SystemDep, account: AdAccountDep
 ) -> Any:
     return cases.change_ad(system, account, ad_id, _changes(body, frozenset({"destination_url"}))).as_dict()
+
+
+# --- delivery insights ----------------------------------------------------------------------------------
+
+
+class DeliveredOut(BaseModel):
+    impressions: int
+    clicks: int
+    spend_in_micro: int
+
+
+class NotServedOut(BaseModel):
+    eligible: int = Field(description="requests it entered: targeting matched and it had an ad to show")
+    lost_to_pacing: int = Field(description="held back by pacing, or no room left in a budget")
+    lost_to_frequency_cap: int = Field(description="the viewer had reached its frequency cap")
+    lost_in_auction: int = Field(description="eligible, let in by pacing, and outbid")
+    not_matched: int = Field(description="requests of its placement its targeting did not match")
+    unusable_audience: int = Field(description="requests it sat out: an included audience under 100 people")
+
+
+class DeliveryOut(BaseModel):
+    ad_group_id: int
+    date: str = Field(description="YYYY-MM-DD, in the ad account's time zone")
+    timezone: str
+    currency: str
+    impressions: int
+    clicks: int
+    spend_in_micro: int
+    total: DeliveredOut = Field(description="over the ad group's life (as far as the 90-day logs reach)")
+    not_served: NotServedOut = Field(description="the day's requests of its placement, by what happened")
+
+
+@router.get(
+    "/ad_accounts/{ad_account_id}/ad_groups/{ad_group_id}/delivery",
+    response_model=DeliveryOut,
+    summary="An ad group's delivery on a day: impressions, clicks, spend, and why it did not serve",
+)
+@fails_with(404)  # another account's (or no) ad group
+def ad_group_delivery(
+    ad_account_id: AccountId,
+    ad_group_id: IdPath,
+    system: SystemDep,
+    account: AdAccountDep,
+    date: Annotated[
+        str | None,
+        Query(max_length=32, description="YYYY-MM-DD in the account's time zone (default: today there)"),
+    ] = None,
+) -> Any:
+    return cases.delivery(system, account, ad_group_id, date)
