@@ -511,7 +511,7 @@ def report(mind: dict[str, Any], obd: dict[str, Any], load: str, info: dict[str,
         [[n, _ci(cs[n]["auc"], 3), _ci(cs[n]["log_loss"], 4)] for n in ("model", "constant", "per-item")]
         + [[k, _ci(v["auc"], 3), _ci(v["log_loss"], 4)] for k, v in cs["differences"].items()],
     )
-    return f"""## Promoted Pins: predicted click-through rate
+    return f"""### Predicted click-through rate (pCTR)
 
 - Date: {info["date"]}; code at {info["commit"]}
 - {machine_line(info)}
@@ -519,7 +519,7 @@ def report(mind: dict[str, Any], obd: dict[str, Any], load: str, info: dict[str,
 - Command: `{command}` ({mind["resamples"]} bootstrap resamples; fit {mind["seconds"]["fit"]:.0f} s,
   bootstrap {mind["seconds"]["bootstrap"]:.0f} s)
 
-### MIND: train 9-13 Nov 2019, test 14 Nov
+#### MIND: train 9-13 Nov 2019, test 14 Nov
 
 {mind["logs"]:,} impression logs. Training: {tr["rows"]:,} shown items, {tr["clicks"]:,} clicks. Test day:
 {te["rows"]:,} shown items in {te["logs"]:,} logs, {te["clicks"]:,} clicks; {te["seen_items_share"]:.1%} of
@@ -549,7 +549,7 @@ Reliability of the model and the per-item baseline on the test day (chart: `docs
 Serving: `CtrModel.predict` on a batch of 100 test rows takes **{mind["predict_us_per_100_rows"]:.0f} µs**
 (median of 20 x 20 calls, numpy only, at the load above).
 
-### Open Bandit sample: only what about 40 clicks per policy support
+#### Open Bandit sample: only what about 40 clicks per policy support
 
 {md_table(["policy", "rows", "clicks", "CTR (95 % Wilson CI)", "clicks at positions 1 / 2 / 3"], obd_rows)}
 

@@ -17,6 +17,7 @@ from tastegraph.ads.targeting import (
     Targeting,
     allowed_signals,
     match,
+    matches,
 )
 
 TOPICS = ["hiking", "camping", "baking", "jazz"]
@@ -141,3 +142,12 @@ def test_keywords_match_whole_words_of_the_search_and_only_there() -> None:
     search_only = Targeting(1, "Bakery", "search")
     assert match(search_only, allowed_signals(**base, placement="browse")) is None
     assert match(search_only, allowed_signals(**base, placement="search", query="x")) is not None
+
+
+@settings(max_examples=1500, deadline=None)
+@given(targeting, request, onsite, offsite, audiences)
+def test_matches_agrees_with_match(t: Targeting, req: dict[str, Any], on: Any, off: Any, aud: Any) -> None:
+    """Serving filters with the cheap `matches` and builds reasons with `match` for the ads it shows:
+    the two must never disagree."""
+    s = signals_of(req, on, off, aud)
+    assert matches(t, s) == (match(t, s) is not None)

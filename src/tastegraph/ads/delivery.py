@@ -19,7 +19,7 @@ import numpy as np
 from tastegraph.ads import auction, pacing, spend
 from tastegraph.ads.ctr import CtrFeatures, Placement, serving_features
 from tastegraph.ads.serving_index import ServingAd, ServingGroup, ServingIndex
-from tastegraph.ads.targeting import AdSignals, match
+from tastegraph.ads.targeting import AdSignals, match, matches
 from tastegraph.ads.tokens import TOKEN_LIFETIME, AdToken, TokenSigner, new_token_id
 from tastegraph.ads.why_this_ad import AdReason
 
@@ -149,7 +149,6 @@ def caps_of(g: ServingGroup, subject: spend.Subject | None, now: datetime) -> li
 class _Entrant:
     group: ServingGroup
     ad: ServingAd
-    reasons: list[AdReason]
     pctr: float = 0.0
 
 
@@ -191,15 +190,15 @@ def choose(
         for g in reachable[start : start + RETRIEVAL_CHUNK]:
             if not g.live(now) or g.ad_account_id in req.hidden_ad_accounts:
                 continue
-            reasons = match(g.targeting, req.signals)
-            if reasons is None:
+            # The cheap test for every reachable group; the reasons only for those shown (below).
+            if not matches(g.targeting, req.signals):
                 outcome.not_matched.add(g.id)
                 continue
             ad = _pick_ad(g, req)
             if ad is None:
                 continue
             outcome.eligible.add(g.id)
-            live.append(_Entrant(g, ad, reasons))
+            live.append(_Entrant(g, ad))
         pacer.refresh([e.group for e in live], store, now)
         for e in live:
             if pacer.admits(e.group, rng.random()):
@@ -282,6 +281,8 @@ def choose(
                 break  # prices below this slot depended on it: run the auction again without it
             advertisers_won.add(e.group.ad_account_id)
             outcome.served.add(e.group.id)
+            reasons = match(e.group.targeting, req.signals)
+            assert reasons is not None  # matches() let it in: the same rules
             served_ads.append(
                 ServedAd(
                     slot=len(served_ads),
@@ -294,7 +295,7 @@ def choose(
                     destination_url=e.ad.destination_url,
                     price_micro=win.price_micro,
                     billable_event=e.group.billable_event,
-                    reasons=e.reasons,
+                    reasons=reasons,
                 )
             )
         if not refused:

@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from tastegraph.ads.why_this_ad import (
     AdActalike,
@@ -76,9 +77,14 @@ class AdSignals:
     audiences: Mapping[int, Membership] = field(default_factory=dict)
     blocked_ad_accounts: frozenset[int] = frozenset()  # advertisers the person turned off
 
-    @property
+    @cached_property
+    def normalized_query(self) -> str | None:
+        return normalize(self.query) if self.query else None
+
+    @cached_property
     def query_words(self) -> frozenset[str]:
-        return frozenset(normalize(self.query).split()) if self.query else frozenset()
+        # Cached: serving asks once per reachable ad group, and normalizing is the costly part.
+        return frozenset(self.normalized_query.split()) if self.normalized_query else frozenset()
 
 
 def normalize(text: str) -> str:
@@ -145,11 +151,11 @@ def _audience_reason(m: Membership) -> AdReason:
     return AdActalike(m.advertiser, m.audience_id)
 
 
-def _keyword_hits(keywords: tuple[str, ...], query: str | None, words: frozenset[str]) -> list[AdReason]:
-    if not query or not keywords:
+def _keyword_hits(t: Targeting, s: AdSignals) -> list[AdReason]:
+    if not s.query or not t.keywords:
         return []
-    asked = normalize(query)
-    return [AdKeyword(query, k) for k in keywords if k == asked or set(k.split()) <= words]
+    asked, words = s.normalized_query, s.query_words
+    return [AdKeyword(s.query, k) for k in t.keywords if k == asked or set(k.split()) <= words]
 
 
 def _interest_hits(t: Targeting, s: AdSignals) -> list[AdReason]:
@@ -181,7 +187,7 @@ def match(t: Targeting, s: AdSignals) -> list[AdReason] | None:
         reasons += [_audience_reason(m) for m in found]
         parts_met = bool(found)
     if t.interests or t.keywords:
-        hits = _interest_hits(t, s) + _keyword_hits(t.keywords, s.query, s.query_words)
+        hits = _interest_hits(t, s) + _keyword_hits(t, s)
         reasons += hits
         parts_met = parts_met and bool(hits)
     if parts_met:
@@ -189,3 +195,28 @@ def match(t: Targeting, s: AdSignals) -> list[AdReason] | None:
     if t.expanded:  # what did match still says so; the rest is the advertiser's broad reach
         return [*reasons, AdBroad(t.advertiser)]
     return None
+
+
+def matches(t: Targeting, s: AdSignals) -> bool:
+    """Whether ``match(t, s)`` would match, without building its reasons: the same rules, as set tests.
+    Serving filters every reachable ad group with this and asks ``match`` for the reasons of the few
+    it shows (tests/unit/test_ad_targeting.py checks the two agree)."""
+    if t.placement not in PLACEMENTS_OF[s.placement] or t.ad_account_id in s.blocked_ad_accounts:
+        return False
+    if t.audience_exclude and not t.audience_exclude.isdisjoint(s.audiences):
+        return False
+    if t.expanded or t.broad:
+        return True
+    if t.audience_include and t.audience_include.isdisjoint(s.audiences):
+        return False
+    if t.interests or t.keywords:
+        return (
+            (not t.interests.isdisjoint(s.onsite))
+            or (not t.interests.isdisjoint(s.offsite))
+            or (s.viewed_pin is not None and not t.interests.isdisjoint(s.viewed_topics))
+            or (
+                bool(s.query)
+                and any(k == s.normalized_query or set(k.split()) <= s.query_words for k in t.keywords)
+            )
+        )
+    return True
