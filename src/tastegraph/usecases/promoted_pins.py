@@ -74,6 +74,9 @@ def _advertiser_decision(system: System, conn: Connection, caller: Caller) -> De
 
 
 def _memberships(conn: Connection, user_id: int) -> dict[int, targeting.Membership]:
+    members = audiences.memberships_of(conn, user_id)
+    if not members:  # most people: no need to look at advertisers' events at all
+        return {}
     last = {
         a["ad_account_id"]: a["last_at"] for a in advertiser_events.accounts_with_data_about(conn, user_id)
     }
@@ -81,7 +84,7 @@ def _memberships(conn: Connection, user_id: int) -> dict[int, targeting.Membersh
         m["audience_id"]: targeting.Membership(
             m["audience_id"], m["ad_account_id"], m["advertiser"], m["kind"], last.get(m["ad_account_id"])
         )
-        for m in audiences.memberships_of(conn, user_id)
+        for m in members
     }
 
 

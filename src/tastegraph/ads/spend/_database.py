@@ -92,6 +92,12 @@ class _ReserveQueries:
             .on_conflict_do_nothing(index_elements=[f.subject, f.scope])
             .returning(f.subject)
         )
+        self.served = Query(
+            select(f.subject, f.scope, f.days).where(
+                f.subject.in_(bindparam("subjects", expanding=True)),
+                f.scope.in_(bindparam("scopes", expanding=True)),
+            )
+        )
         self.lock_frequency = Query(
             select(f.days)
             .where(f.subject == bindparam("subject"), f.scope == bindparam("scope"))
@@ -275,16 +281,16 @@ class DatabaseSpend:
     def served(self, caps: Sequence[FrequencyCap]) -> list[int]:
         if not caps:
             return []
-        f = ad_frequency.c
         wanted = {(c.subject.key, c.scope) for c in caps}
+        params = {"subjects": sorted({s for s, _ in wanted}), "scopes": sorted({s for _, s in wanted})}
         with self.engine.connect() as conn:
             conn = conn.execution_options(**self.read_options)
-            rows = conn.execute(
-                select(f.subject, f.scope, f.days).where(
-                    f.subject.in_({s for s, _ in wanted}), f.scope.in_({s for _, s in wanted})
-                )
-            )
-            found = {(s, sc): {int(d): int(n) for d, n in days.items()} for s, sc, days in rows}
+            rows = self._queries.served.rows(conn, params)  # on every page with a capped ad: the driver
+        found = {}
+        for subject, scope, days in rows:
+            if isinstance(days, str):  # SQLite gives JSON as text; psycopg parses it
+                days = json.loads(days)
+            found[(subject, scope)] = {int(d): int(n) for d, n in days.items()}
         return [
             window_count(found.get((c.subject.key, c.scope), {}), c.today.toordinal(), c.days) for c in caps
         ]
