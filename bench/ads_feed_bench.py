@@ -3,7 +3,7 @@ active ad groups with mixed targeting, SQLite, `tastegraph serve --workers 2`, 2
 
 1. load the Gowalla catalogue (bench/gowalla_catalogue.py) into a scratch SQLite database;
 2. add 1,000 ad accounts with 10 ad groups each (10,000 active ad groups, one ad each, its own Pin):
-   interests (one to three topics, 40 %), keywords (20 %), a customer-list audience of 150-2,000
+   interests (one to three topics, 40 %), keywords (20 %), a customer-list audience of 150-500
    catalogue people (15 %), interests with expanded targeting (10 %), broad (15 %); half CPM, half CPC;
    bids spread over two orders of magnitude; ample daily budgets; half standard pacing, half
    accelerated; a quarter with a frequency cap;
@@ -97,7 +97,7 @@ def add_ad_groups(url: str, cfg: Config, seed: int = 15) -> dict[str, int]:
                 elif roll < 0.60:
                     spec, kind = {"keywords": rng.sample(words, 2)}, "keywords"
                 elif roll < 0.75:
-                    members = rng.sample(people, min(len(people), rng.randint(150, 2000)))
+                    members = rng.sample(people, min(len(people), rng.randint(150, 500)))
                     audience = audiences.create_from_people(
                         conn,
                         system.consent,
