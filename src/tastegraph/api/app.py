@@ -176,6 +176,8 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
         finally:
             for task in tasks:
                 task.cancel()
+            # Searches acknowledged as kept and still queued are written before the process ends.
+            await asyncio.to_thread(system.search_history.close)
             if hup:
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
 
