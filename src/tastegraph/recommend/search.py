@@ -151,6 +151,9 @@ class _Entry:
     versions: text_search.IndexVersions | None
     candidates: list[_Candidate]
     marked: dict[int, _Marked]
+    # Made on first use (`_ranked`): every candidate's score before the searcher's topics, best first,
+    # as (score, Pin id, position in `candidates`, saves named as a reason); and positions by topic.
+    ranked: tuple[list[tuple[float, int, int, bool]], dict[str, list[int]]] | None = None
 
 
 _results: PerDatabase[Memo[_Key, _Entry]] = PerDatabase(lambda: Memo("search results", RESULTS_CACHED))
@@ -226,6 +229,7 @@ def search(
     limit = max(1, min(limit, MAX_LIMIT))
     entry = _entry(conn, query, viewer_id, limit)
     candidates = entry.candidates
+    hidden: set[int] = set()
     if viewer_id is not None and candidates:
         hidden = graph_reads.hidden_pins(conn, viewer_id)
         if hidden:
@@ -237,26 +241,10 @@ def search(
         mine = {
             slug: (name, n) for _, slug, name, n in viewer_topics(conn, load_profile(conn, viewer_id, []))
         }
-    most = max(c[5] for c in candidates)
-    log_most = math.log1p(most)
-    scored: list[tuple[float, int, _Candidate, list[SearchReason]]] = []
-    for c in candidates:
-        pin_id, all_terms, text_score, _, _, saves, topics = c
-        because: list[SearchReason] = []
-        score = (EVERY_WORD if all_terms else 0.0) + text_score
-        if most > 0 and saves > 0:
-            boost = SAVES_WEIGHT * math.log1p(saves) / log_most
-            score += boost
-            if boost >= NAMED_AT:
-                because.append(SavedOften(saves))
-        if mine:
-            topic = next((t for t in topics if t in mine), None)
-            if topic is not None:
-                score += TOPIC_WEIGHT
-                because.append(YourTopic(topic, mine[topic][0], mine[topic][1]))
-        scored.append((score, pin_id, c, because))
-    # Ties (equal scores) by the newer Pin, a stable order for the same data.
-    scored.sort(key=lambda s: (-s[0], -s[1]))
+    if len(candidates) == len(entry.candidates):  # none hidden: from the entry's own ranking
+        scored = _top(entry, mine, limit)
+    else:
+        scored = _score_all(candidates, mine)
     shown = scored[:limit]
     marked = entry.marked
     unmarked = [
@@ -282,6 +270,79 @@ def search(
         )
         for score, pin_id, c, because in shown
         if pin_id in pins
+    ]
+
+
+def _score(c: _Candidate, most: int) -> tuple[float, bool]:
+    """A candidate's score before the searcher's topics, and whether its saves are named as a reason."""
+    _, all_terms, text_score, _, _, saves, _ = c
+    score = (EVERY_WORD if all_terms else 0.0) + text_score
+    if most > 0 and saves > 0:
+        boost = SAVES_WEIGHT * math.log1p(saves) / math.log1p(most)
+        return score + boost, boost >= NAMED_AT
+    return score, False
+
+
+def _reasons(c: _Candidate, named: bool, mine: dict[str, tuple[str, int]]) -> list[SearchReason]:
+    because: list[SearchReason] = [SavedOften(c[5])] if named else []
+    topic = next((t for t in c[6] if t in mine), None) if mine else None
+    if topic is not None:
+        because.append(YourTopic(topic, mine[topic][0], mine[topic][1]))
+    return because
+
+
+_Scored = list[tuple[float, int, _Candidate, list[SearchReason]]]
+
+
+def _score_all(candidates: list[_Candidate], mine: dict[str, tuple[str, int]]) -> _Scored:
+    """Every candidate scored, best first (ties by the newer Pin, a stable order for the same data)."""
+    most = max(c[5] for c in candidates)
+    scored: _Scored = []
+    for c in candidates:
+        score, named = _score(c, most)
+        because = _reasons(c, named, mine)
+        if len(because) > int(named):  # in one of the searcher's topics
+            score += TOPIC_WEIGHT
+        scored.append((score, c[0], c, because))
+    scored.sort(key=lambda s: (-s[0], -s[1]))
+    return scored
+
+
+def _ranked(entry: _Entry) -> tuple[list[tuple[float, int, int, bool]], dict[str, list[int]]]:
+    if entry.ranked is None:
+        cands = entry.candidates
+        most = max(c[5] for c in cands)
+        base = [(*_score(c, most), c[0], i) for i, c in enumerate(cands)]
+        order = [(score, pin_id, i, named) for score, named, pin_id, i in base]
+        order.sort(key=lambda s: (-s[0], -s[1]))
+        by_topic: dict[str, list[int]] = {}
+        for i, c in enumerate(cands):
+            for t in c[6]:
+                by_topic.setdefault(t, []).append(i)
+        entry.ranked = (order, by_topic)
+    return entry.ranked
+
+
+def _top(entry: _Entry, mine: dict[str, tuple[str, int]], limit: int) -> _Scored:
+    """The best `limit` of the entry's candidates for a searcher with topics `mine` (as `_score_all`
+    would rank them: a topic adds the same TOPIC_WEIGHT to every Pin it lifts, so the best are among
+    the lifted ones and the first `limit` of the others)."""
+    order, by_topic = _ranked(entry)
+    lifted = {i for slug in mine for i in by_topic.get(slug, ())}
+    pool: list[tuple[float, int, int, bool]] = []
+    others = 0
+    for score, pin_id, i, named in order:
+        if i in lifted:
+            pool.append((score + TOPIC_WEIGHT, pin_id, i, named))
+        elif others < limit:
+            others += 1
+            pool.append((score, pin_id, i, named))
+        elif len(pool) >= limit + len(lifted):
+            break
+    pool.sort(key=lambda s: (-s[0], -s[1]))
+    cands = entry.candidates
+    return [
+        (score, pin_id, cands[i], _reasons(cands[i], named, mine)) for score, pin_id, i, named in pool[:limit]
     ]
 
 
