@@ -17,6 +17,11 @@ bench/gowalla_catalogue.py, 40,981 Pins and 810,128 saves) and each backend (SQL
     .venv/bin/python bench/search_bench.py                              # SQLite, both catalogues, docs
     .venv/bin/python bench/search_bench.py --backends sqlite,postgresql
     .venv/bin/python bench/search_bench.py --quick --no-docs    # smoke test: tiny world, one JSON line
+    .venv/bin/python bench/search_bench.py --baseline-src /tmp/base/src   # A/B against another checkout
+
+With --baseline-src, a second server runs that checkout's code on the same database (loaded once, at
+this checkout's head), and the runs alternate baseline / this checkout (A B B A ...), each warmed up
+the same way, so both see the same machine load; the table has a row for each.
 
 Unless --no-docs (or --quick), writes the docs/benchmarks.md section "search". Ends with one JSON line.
 """
@@ -24,6 +29,7 @@ Unless --no-docs (or --quick), writes the docs/benchmarks.md section "search". E
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import re
 import sys
@@ -75,6 +81,7 @@ class Config:
     signed_in: int
     write_docs: bool
     argv: list[str]
+    baseline_src: Path | None = None
 
 
 def load(catalogue: str, url: str, quick: bool) -> dict[str, Any]:
@@ -115,40 +122,8 @@ def make_queries(words: Sequence[str], n: int, seed: int = 14) -> list[str]:
     return out
 
 
-def bench_one(catalogue: str, backend: str, cfg: Config) -> dict[str, Any]:
-    with scratch_database(backend, f"tastegraph_search_{catalogue}") as db:
-        started = time.perf_counter()
-        loaded = load(catalogue, db.url, cfg.quick)
-        load_seconds = round(time.perf_counter() - started, 1)
-        words, pins = catalogue_words(db.url)
-        queries = make_queries(words, cfg.queries)
-        # This checkout's src/ (or the snapshot's): the venv's own install may be another checkout's.
-        with Server(db.url, workers=2, src=None if SNAPSHOT else REPO / "src") as server:
-            users = sign_in_users(server.base_url, range(1, cfg.signed_in + 1))
-            targets: list[Target] = []
-            for i, q in enumerate(queries):
-                path = PATH.format(quote(q))
-                if i % 2 == 0:
-                    targets.append(Target("signed-in", users[i % len(users)].cookie, path))
-                else:
-                    targets.append(Target("signed-out", "", path))
-            # Warm-up: every worker's caches and the database's pages (not measured).
-            measure(server, "", targets, min(cfg.rate, 50.0), 2.0 if cfg.quick else 10.0, settle=False)
-            runs = []
-            for _ in range(cfg.runs):
-                busy = background_busy(1.0)
-                res = measure(server, "", targets, cfg.rate, cfg.seconds, settle=False)
-                res["background_busy_pct"] = busy
-                runs.append(res)
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "catalogue": catalogue,
-        "backend": backend,
-        "where": db.where,
-        "pins": pins,
-        "load_seconds": load_seconds,
-        "loaded": loaded.get("rows"),
-        "queries": len(queries),
-        "example_queries": queries[:6],
         "runs": runs,
         "p50_ms": round(median([r["latency_ms"]["p50"] for r in runs]), 1),
         "p99_ms": round(median([r["latency_ms"]["p99"] for r in runs]), 1),
@@ -159,10 +134,63 @@ def bench_one(catalogue: str, backend: str, cfg: Config) -> dict[str, Any]:
             label: round(median([r["by_label"][label]["p99"] for r in runs if label in r["by_label"]]), 1)
             for label in ("signed-in", "signed-out")
         },
+        "background_busy_pct": [r["background_busy_pct"] for r in runs],
     }
 
 
+def bench_one(catalogue: str, backend: str, cfg: Config) -> list[dict[str, Any]]:
+    """One result per code measured: this checkout's, and the baseline's first when one is given."""
+    with scratch_database(backend, f"tastegraph_search_{catalogue}") as db:
+        started = time.perf_counter()
+        loaded = load(catalogue, db.url, cfg.quick)
+        load_seconds = round(time.perf_counter() - started, 1)
+        words, pins = catalogue_words(db.url)
+        queries = make_queries(words, cfg.queries)
+        # This checkout's src/ (or the snapshot's): the venv's own install may be another checkout's.
+        codes: list[tuple[str, Path | None]] = [("this", None if SNAPSHOT else REPO / "src")]
+        if cfg.baseline_src is not None:
+            codes.insert(0, ("baseline", cfg.baseline_src))
+        with contextlib.ExitStack() as stack:
+            servers = {code: stack.enter_context(Server(db.url, workers=2, src=src)) for code, src in codes}
+            first = next(iter(servers.values()))
+            users = sign_in_users(first.base_url, range(1, cfg.signed_in + 1))
+            targets: list[Target] = []
+            for i, q in enumerate(queries):
+                path = PATH.format(quote(q))
+                if i % 2 == 0:
+                    targets.append(Target("signed-in", users[i % len(users)].cookie, path))
+                else:
+                    targets.append(Target("signed-out", "", path))
+            for server in servers.values():
+                # Warm-up: every worker's caches and the database's pages (not measured).
+                measure(server, "", targets, min(cfg.rate, 50.0), 2.0 if cfg.quick else 10.0, settle=False)
+            runs: dict[str, list[dict[str, Any]]] = {code: [] for code in servers}
+            order = list(servers)
+            for n in range(cfg.runs):
+                for code in order if n % 2 == 0 else order[::-1]:  # A B, B A, ...
+                    busy = background_busy(1.0)
+                    res = measure(servers[code], "", targets, cfg.rate, cfg.seconds, settle=False)
+                    res["background_busy_pct"] = busy
+                    runs[code].append(res)
+    return [
+        {
+            "code": code,
+            "catalogue": catalogue,
+            "backend": backend,
+            "where": db.where,
+            "pins": pins,
+            "load_seconds": load_seconds,
+            "loaded": loaded.get("rows"),
+            "queries": len(queries),
+            "example_queries": queries[:6],
+            **_summary(code_runs),
+        }
+        for code, code_runs in runs.items()
+    ]
+
+
 HEADER = [
+    "code",
     "catalogue",
     "backend",
     "Pins",
@@ -183,6 +211,7 @@ def render(cfg: Config, info: dict[str, str], results: list[dict[str, Any]]) -> 
         target = f"≤ {TARGET_P99_MS:.0f} ms: {'met' if ok else 'missed'}" if r["backend"] == "sqlite" else "—"
         rows.append(
             [
+                "before (baseline)" if r["code"] == "baseline" else "this",
                 "demo world" if r["catalogue"] == "demo" else "Gowalla-sized",
                 r["backend"],
                 f"{r['pins']:,}",
@@ -240,6 +269,7 @@ def parse(argv: Sequence[str] | None = None) -> Config:
     p.add_argument("--seconds", type=float, default=None)
     p.add_argument("--runs", type=int, default=None)
     p.add_argument("--no-docs", action="store_true")
+    p.add_argument("--baseline-src", type=Path, default=None, help="another checkout's src/ to compare")
     a = p.parse_args(argv)
     return Config(
         quick=a.quick,
@@ -252,6 +282,7 @@ def parse(argv: Sequence[str] | None = None) -> Config:
         signed_in=10 if a.quick else 40,
         write_docs=not (a.no_docs or a.quick),
         argv=list(argv if argv is not None else sys.argv[1:]),
+        baseline_src=a.baseline_src,
     )
 
 
@@ -262,9 +293,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for catalogue in cfg.catalogues:
         for backend in cfg.backends:
             print(f"[search] {catalogue} on {backend}...", file=sys.stderr, flush=True)
-            results.append(bench_one(catalogue, backend, cfg))
-            r = results[-1]
-            print(f"[search]   p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms", file=sys.stderr, flush=True)
+            for r in bench_one(catalogue, backend, cfg):
+                results.append(r)
+                print(
+                    f"[search]   {r['code']}: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms",
+                    file=sys.stderr,
+                    flush=True,
+                )
     if cfg.write_docs:
         replace_doc_section(SECTION, render(cfg, info, results))
     print_json_line(
@@ -272,7 +307,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "results": [
                 {
                     k: r[k]
-                    for k in ("catalogue", "backend", "pins", "p50_ms", "p99_ms", "errors", "achieved_rate")
+                    for k in (
+                        "code",
+                        "catalogue",
+                        "backend",
+                        "pins",
+                        "p50_ms",
+                        "p99_ms",
+                        "by_label_p99",
+                        "errors",
+                        "achieved_rate",
+                        "background_busy_pct",
+                    )
                 }
                 for r in results
             ]

@@ -100,8 +100,10 @@ class System:
         return psi_keys.prepare(engine, blinder, self.clock.now(), progress=progress)
 
     def dispose(self) -> None:
-        self.search_history.close()  # what is queued is written before the engine goes
-        self.engine.dispose()
+        try:
+            self.search_history.close()  # what is queued is written before the engine goes
+        finally:
+            self.engine.dispose()
 
 
 def engine_for(settings: Settings) -> Engine:

@@ -177,7 +177,10 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
             for task in tasks:
                 task.cancel()
             # Searches acknowledged as kept and still queued are written before the process ends.
-            await asyncio.to_thread(system.search_history.close)
+            try:
+                await asyncio.to_thread(system.search_history.close)
+            except Exception:
+                log.exception("writing %d queued searches at shutdown failed", len(system.search_history))
             if hup:
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
 
