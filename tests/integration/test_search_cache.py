@@ -268,3 +268,21 @@ def test_a_search_queued_elsewhere_for_an_erased_person_is_dropped(
     assert elsewhere.flush() == 0
     assert elsewhere.dropped == 1 and len(elsewhere) == 0
     assert _stored_searches(system) == []
+
+
+def test_the_feed_tuner_lists_queued_searches_and_clearing_drops_them(
+    client: TestClient, system: System
+) -> None:
+    me = sign_up_in(client)
+    assert _search(client, "chair")["recorded"] is True
+    assert system.search_history.flush() == 1
+    assert _search(client, "lamp")["recorded"] is True  # queued, not written
+    tuner = client.get("/v1/me/feed-tuner").json()
+    assert sorted(s["query"] for s in tuner["searches"]) == ["chair", "lamp"]
+    assert _search(client, "rug")["recorded"] is True
+    assert len(system.search_history) == 1
+    r = client.delete("/v1/me/searches")
+    assert r.status_code == 200 and r.json() == {"deleted": 3}
+    assert len(system.search_history) == 0
+    system.search_history.flush()
+    assert _stored_searches(system, me) == []

@@ -11,17 +11,21 @@ erasure:
 * `flush` writes everything queued before it was called before it returns (the export and erasure use
   cases call it first); `pending` and `forget` are this process's queued searches of one person (the
   privacy registry's export and erasure of them);
+* clearing a person's searches (the feed tuner) drops their queued ones too, with the writer held;
 * a batch is written only for people who still exist, checked in the transaction that writes it: a
   search queued in another server process when the person was erased is dropped, not written back.
 
-Between two writes a person's newest searches are in this process's memory only: another process's
-export can miss up to `interval` seconds of them.
+Between two writes a person's newest searches are in this process's memory only: another server
+process's export or feed tuner can miss up to `interval` seconds of them, and a search queued in another
+process in the second before the person cleared their searches is written after the clear.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -96,6 +100,20 @@ class SearchHistory:
             self.dropped += len(batch) - written
             return written
 
+    def write_soon(self) -> None:
+        """`flush`, logging instead of raising (a read that would list the queued searches)."""
+        try:
+            self.flush()
+        except Exception:
+            log.exception("writing queued searches failed; they stay queued")
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """No batch is written while the block runs (one under way finishes first): for deleting a
+        person's searches (clearing them) without a batch taken before the delete landing after it."""
+        with self._writing:
+            yield
+
     def _write(self, conn: Connection, batch: list[QueuedSearch]) -> int:
         alive = lookups.existing_users(conn, {s.user_id for s in batch})
         rows = [
@@ -159,5 +177,3 @@ class SearchHistory:
                 self.flush()
             except Exception:  # the rows are queued again; the next round retries
                 log.exception("writing queued searches failed; retrying in %.1f s", self.interval)
-
-

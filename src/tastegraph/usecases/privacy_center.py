@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import TypedDict
 
@@ -13,8 +12,6 @@ from tastegraph.collect import advertiser_events
 from tastegraph.consent import BROWSER_SETTING, GPC_SOURCE, LedgerEntry, Reason
 from tastegraph.kernel import Unauthenticated
 from tastegraph.usecases.callers import Caller, offsite_permit
-
-log = logging.getLogger("tastegraph.usecases.privacy_center")
 
 __all__ = [
     "BROWSER_SETTING",
@@ -32,19 +29,12 @@ __all__ = [
 
 def export_data(system: System, user_id: int) -> dict[str, object]:
     """Every personal-data store's export for the person (privacy registry), dated."""
-    _write_queued_searches(system)
+    # This process's queued searches are exported with the stored engagement once written; if the write
+    # fails they stay queued and the export lists them as "search_history_queued".
+    system.search_history.write_soon()
     with system.read() as conn:
         data = system.privacy.export(conn, user_id)
     return {"exported_at": system.clock.now().isoformat(), "user_id": user_id, **data}
-
-
-def _write_queued_searches(system: System) -> None:
-    # This process's queued searches are exported with the stored engagement once written; if the write
-    # fails they stay queued and the export lists them as "search_history_queued".
-    try:
-        system.search_history.flush()
-    except Exception:
-        log.exception("writing queued searches before an export failed")
 
 
 class AudienceName(TypedDict):
