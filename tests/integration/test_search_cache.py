@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 from tastegraph.bootstrap import System
 from tastegraph.catalog import content
 from tastegraph.catalog import search as text_search
-from tastegraph.catalog.tables import boards, pins
+from tastegraph.catalog.tables import pins
 from tastegraph.collect.search_history import SearchHistory
 from tastegraph.collect.tables import engagement_events
 from tastegraph.recommend import search as rank
@@ -141,10 +141,9 @@ def test_the_counters_move_in_the_writing_transaction(system: System) -> None:
         assert inside is not None and inside.text > start.text
     with system.write() as conn:
         conn.execute(update(pins).where(pins.c.id == pin).values(save_count=3))
-        conn.execute(update(boards).where(boards.c.id == -1).values(secret=True))  # no row: no change
     with system.read() as conn:
         after = text_search.index_versions(conn)
-    assert after is not None and after.saves > start.saves and after.text == inside.text
+    assert after is not None and after.saves > inside.saves
 
 
 def _pin_in(conn: object, system: System, title: str) -> int:
