@@ -277,8 +277,11 @@ What changed (this checkout against the baseline):
    drop the person's queued ones, and a batch is written only for people who still exist.
 3. The highlighter runs once for all Pins shown (`rowid IN (...)`: 0.3 ms for 25 Pins of an
    11,000-match query) instead of one statement per Pin.
+4. The route is a hot read like the home feed (edge.deps.run_hot_read: on SQLite on the event loop,
+   one search at a time per process, instead of up to 40 threads contending for the interpreter
+   lock), and its body is validated once. Measured only within the runs above, not on its own.
 
-What limits it: a miss still costs the full search (the engine's two to four passes, the candidates'
+What limits it: the cache helps only repeated queries; a miss still costs the full search (the engine's two to four passes, the candidates'
 save counts and facts: 4-7 ms of CPU in-process on these catalogues, against about 1-2 ms for a hit),
 and each of the two worker processes has its own cache, so in the first run most queries miss in the
 worker that gets them. Any save or Pin change anywhere empties every entry's validity at once (the
