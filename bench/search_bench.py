@@ -281,8 +281,9 @@ What changed (this checkout against the baseline):
    one search at a time per process, instead of up to 40 threads contending for the interpreter
    lock), and its body is validated once. Measured only within the runs above, not on its own.
 
-What limits it: the cache helps only repeated queries; a miss still costs the full search (the engine's two to four passes, the candidates'
-save counts and facts: 4-7 ms of CPU in-process on these catalogues, against about 1-2 ms for a hit),
+What limits it: the cache helps only repeated queries; a miss still costs the full search (the
+engine's two to four passes, the candidates' save counts and facts: 4-7 ms of CPU in-process on
+these catalogues, against about 1-2 ms for a hit),
 and each of the two worker processes has its own cache, so in the first run most queries miss in the
 worker that gets them. Any save or Pin change anywhere empties every entry's validity at once (the
 counters are global), so under a steady stream of saves the cache helps less; per-board or per-Pin

@@ -16,8 +16,7 @@ from tastegraph.ads.serving import AdServing
 from tastegraph.ads.spend import DatabaseSpend, RedisSpend, SpendStore
 from tastegraph.catalog import content, feed_controls, links
 from tastegraph.catalog.media import LocalMediaStore, MediaStore
-from tastegraph.collect import advertiser_events, engagement, offsite_ids, visits
-from tastegraph.collect.search_history import SearchHistory
+from tastegraph.collect import SearchHistory, advertiser_events, engagement, offsite_ids, visits
 from tastegraph.config import Settings
 from tastegraph.consent import ConsentDefaults, ConsentService, Policy
 from tastegraph.db import make_engine
