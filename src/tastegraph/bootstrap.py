@@ -16,7 +16,7 @@ from tastegraph.ads.serving import AdServing
 from tastegraph.ads.spend import DatabaseSpend, RedisSpend, SpendStore
 from tastegraph.catalog import content, feed_controls, links
 from tastegraph.catalog.media import LocalMediaStore, MediaStore
-from tastegraph.collect import advertiser_events, engagement, offsite_ids, visits
+from tastegraph.collect import SearchHistory, advertiser_events, engagement, offsite_ids, visits
 from tastegraph.config import Settings
 from tastegraph.consent import ConsentDefaults, ConsentService, Policy
 from tastegraph.db import make_engine
@@ -28,6 +28,10 @@ from tastegraph.privacy import PersonalDataStore, PrivacyRegistry
 from tastegraph.recommend import ModelHolder
 
 MEDIA_GRACE_SECONDS = 86_400.0
+
+
+# How often the queued searches are written (collect.search_history).
+SEARCH_HISTORY_SECONDS = 1.0
 
 
 @dataclass
@@ -47,6 +51,11 @@ class System:
     media: MediaStore = field(default_factory=lambda: LocalMediaStore(Path("media")))
     # Promoted Pins serving in this process: token signer, pacing states, delivery counts, pCTR model.
     ad_serving: AdServing = field(default_factory=lambda: AdServing.make("unset", Path("models")))
+    # Searches kept as engagement, written in batches by a background thread (collect.search_history).
+    search_history: SearchHistory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.search_history = SearchHistory(self.engine, SEARCH_HISTORY_SECONDS)
 
     @contextmanager
     def write(self, *, long_running: bool = False) -> Iterator[Connection]:
@@ -92,7 +101,10 @@ class System:
         return psi_keys.prepare(engine, blinder, self.clock.now(), progress=progress)
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        try:
+            self.search_history.close()  # what is queued is written before the engine goes
+        finally:
+            self.engine.dispose()
 
 
 def engine_for(settings: Settings) -> Engine:
@@ -198,6 +210,9 @@ def _wire(system: System, retention: timedelta, ad_retention: timedelta) -> None
         )
     )
     reg.register(PersonalDataStore("advertisers_managed", ad_accounts.export, ad_accounts.erase))
+    # Searches queued in this process and not yet written (written within SEARCH_HISTORY_SECONDS).
+    history = system.search_history
+    reg.register(PersonalDataStore("search_history_queued", history.pending, history.forget))
     reg.register(PersonalDataStore("engagement_events", engagement.export, engagement.erase))
     # Click ids and partition links (issue 14); before the visits, which they describe.
     reg.register(

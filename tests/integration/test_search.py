@@ -58,6 +58,7 @@ def _fields(body: dict[str, Any], pin_id: int) -> dict[str, list[str]]:
 
 
 def _searches(system: System) -> list[str]:
+    system.search_history.flush()  # searches are queued, written within a second (collect.search_history)
     with system.read() as conn:
         rows = conn.execute(select(engagement_events.c.query).where(engagement_events.c.kind == "search"))
         return [str(q) for (q,) in rows]

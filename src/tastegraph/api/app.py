@@ -219,6 +219,11 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
                 await asyncio.to_thread(system.ad_serving.tally.flush, system.engine)
             except Exception:
                 log.exception("writing delivery counts at shutdown failed")
+            # Searches acknowledged as kept and still queued are written before the process ends.
+            try:
+                await asyncio.to_thread(system.search_history.close)
+            except Exception:
+                log.exception("writing %d queued searches at shutdown failed", len(system.search_history))
             if hup:
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
 

@@ -8,7 +8,7 @@ from collections.abc import Collection
 
 from sqlalchemy import Connection, ScalarSelect, select
 
-from tastegraph.catalog.tables import boards, pins
+from tastegraph.catalog.tables import boards, pins, users
 
 
 def existing_pins(conn: Connection, pin_ids: Collection[int]) -> set[int]:
@@ -21,6 +21,12 @@ def existing_boards(conn: Connection, board_ids: Collection[int]) -> set[int]:
     if not board_ids:
         return set()
     return set(conn.execute(select(boards.c.id).where(boards.c.id.in_(board_ids))).scalars())
+
+
+def existing_users(conn: Connection, user_ids: Collection[int]) -> set[int]:
+    if not user_ids:
+        return set()
+    return set(conn.execute(select(users.c.id).where(users.c.id.in_(user_ids))).scalars())
 
 
 def pins_created_by(user_id: int) -> ScalarSelect[int]:

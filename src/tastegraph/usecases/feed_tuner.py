@@ -79,6 +79,7 @@ def _user(caller: Caller) -> int:
 def tuner(system: System, caller: Caller) -> FeedTuner:
     """What shapes the caller's home feed, each part removable; read in one transaction."""
     user_id = _user(caller)
+    system.search_history.write_soon()  # this process's queued searches, listed once written
     with system.read() as conn:
         permit = offsite_permit(system, conn, caller)
         tuning = feed_tuning(conn, user_id, permit)
@@ -154,8 +155,9 @@ def restore_topic(system: System, user_id: int, topic: str) -> None:
 
 def clear_searches(system: System, user_id: int) -> int:
     """Delete the person's search history; returns how many searches."""
-    with system.write() as conn:
-        return signal_controls.delete_searches(conn, user_id)
+    # With this process's writer of queued searches held: none of them is written after the delete.
+    with system.search_history.held(), system.write() as conn:
+        return signal_controls.delete_searches(conn, user_id) + system.search_history.forget(conn, user_id)
 
 
 def unfollow_board(system: System, user_id: int, board_id: int) -> None:

@@ -29,6 +29,9 @@ __all__ = [
 
 def export_data(system: System, user_id: int) -> dict[str, object]:
     """Every personal-data store's export for the person (privacy registry), dated."""
+    # This process's queued searches are exported with the stored engagement once written; if the write
+    # fails they stay queued and the export lists them as "search_history_queued".
+    system.search_history.write_soon()
     with system.read() as conn:
         data = system.privacy.export(conn, user_id)
     return {"exported_at": system.clock.now().isoformat(), "user_id": user_id, **data}

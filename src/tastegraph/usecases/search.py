@@ -4,7 +4,8 @@ at the configured slots, targeted by the search's words (always) and what else c
 
 The consent decision `personalize_search` (the Personalization setting, DNT, GPC, the signed-out
 opt-out cookie) decides both whether the searcher's topics may rank results and whether the search is
-kept as engagement (kind "search": shown in the feed tuner, exported and erased with the rest). A
+kept as engagement (kind "search": shown in the feed tuner, exported and erased with the rest; queued
+and written in batches, collect.search_history). A
 signed-out or opted-out searcher gets the same ranking as everyone, and nothing is kept."""
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from sqlalchemy import Connection
 from tastegraph.bootstrap import System
 from tastegraph.catalog.content import Pin
 from tastegraph.catalog.search import MAX_QUERY_CHARS, MAX_TERMS, parse_query
-from tastegraph.collect import EngagementIn, Kind, engagement
 from tastegraph.consent import Decision, Purpose, Reason
 from tastegraph.recommend import ReasonJson
 from tastegraph.recommend import search as rank
@@ -79,11 +79,8 @@ def search(system: System, who: Caller | Visitor, q: str | None, limit: int) -> 
 
     caller, decision, results, ads = read_with(system, who, work)
     recorded = caller.user_id is not None and decision.allowed
-    if recorded and caller.user_id is not None:
-        with system.write() as conn:
-            engagement.record_engagement(
-                conn, caller.user_id, [EngagementIn(Kind.SEARCH, query=query.text)], system.clock.now()
-            )
+    if recorded and caller.user_id is not None:  # written within a second, off the request path
+        system.search_history.add(caller.user_id, query.text, system.clock.now())
     refused = not decision.allowed and decision.reason is not Reason.NO_SUBJECT
     note = None
     if refused and caller.user_id is not None:

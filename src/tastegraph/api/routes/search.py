@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from tastegraph.api.context import SystemDep, VisitorDep
-from tastegraph.api.routes.feed import pin_out
+from tastegraph.api.context import SystemDep, VisitorDep, run_hot_read
+from tastegraph.api.routes.feed import json_response, pin_out
 from tastegraph.api.schemas import PinOut, PromotedOut
 from tastegraph.usecases import search as search_usecase
 from tastegraph.usecases.search import MAX_LIMIT, MAX_QUERY_CHARS, MAX_TERMS
@@ -46,7 +46,7 @@ class SearchOut(BaseModel):
     response_model=SearchOut,
     summary="Pins matching words (titles, descriptions, board names, topics), each with what matched and why",
 )
-def search_pins(
+async def search_pins(
     system: SystemDep,
     visitor: VisitorDep,
     q: str | None = Query(
@@ -55,22 +55,29 @@ def search_pins(
         "different words of letters or digits (anything else separates words).",
     ),
     limit: int = Query(default=25, ge=1, le=MAX_LIMIT),
-) -> SearchOut:
-    page = search_usecase.search(system, visitor, q, limit)
-    return SearchOut(
-        query=page.query,
-        terms=page.terms,
-        items=[
-            SearchEntry(
-                pin_id=i.pin_id,
-                matches=[SearchMatchOut.model_validate(m) for m in i.matches],
-                reasons=i.reasons,
-                pin=pin_out(i.pin),
-                promoted=None if i.promoted is None else PromotedOut(**i.promoted),
+) -> Response:
+    # A hot read, like the home feed: on a worker thread, a few at a time per process (the rest queue
+    # here rather than thrash the interpreter lock), the body validated and serialized once.
+    def work() -> Response:
+        page = search_usecase.search(system, visitor, q, limit)
+        return json_response(
+            SearchOut(
+                query=page.query,
+                terms=page.terms,
+                items=[
+                    SearchEntry(
+                        pin_id=i.pin_id,
+                        matches=[SearchMatchOut.model_validate(m) for m in i.matches],
+                        reasons=i.reasons,
+                        pin=pin_out(i.pin),
+                        promoted=None if i.promoted is None else PromotedOut(**i.promoted),
+                    )
+                    for i in page.items
+                ],
+                personalized=page.personalized,
+                personalization_note=page.personalization_note,
+                recorded=page.recorded,
             )
-            for i in page.items
-        ],
-        personalized=page.personalized,
-        personalization_note=page.personalization_note,
-        recorded=page.recorded,
-    )
+        )
+
+    return await run_hot_read(system, work)
