@@ -90,6 +90,16 @@ class Settings(BaseSettings):
     ad_slots: str = "3,10,17,..."
     ad_reserve_cpm_micro: int = Field(default=100_000, ge=1)  # 0.10 per 1,000 impressions
     customer_list_max_body_bytes: int = Field(default=200_000_000, ge=1024)
+    # --- measurement (issue 16) ---
+    # Who calls an ad's third-party measurement URLs: "server" (the platform, from a durable outbox,
+    # with nothing of the person), "browser" (the page, without referrer or credentials, when the
+    # person's consent allows) or "off". docs/privacy.md says what each reveals.
+    measurement_pixels: Literal["server", "browser", "off"] = "server"
+    # host:port pairs (comma-separated) whose plain-http tracking URLs are accepted (a local receiver in
+    # tests or staging). Refused in production.
+    measurement_insecure_hosts: str | None = None
+    # A report cell counting people's actions from fewer distinct people than this is withheld.
+    report_min_people: int = Field(default=10, ge=2, le=1_000_000)
     # Home-feed and related-Pins requests computed at once per server process, on worker threads; more
     # wait their turn. 0 computes them on the event loop itself, one at a time: no thread hop and no
     # contention for the interpreter lock, and a busy process leaves new connections to an idle one.
@@ -130,6 +140,12 @@ class Settings(BaseSettings):
         return frozenset(h.strip().lower() for h in self.media_fetch_allow_hosts.split(",") if h.strip())
 
     @property
+    def measurement_insecure_host_set(self) -> frozenset[str]:
+        return frozenset(
+            h.strip().lower() for h in (self.measurement_insecure_hosts or "").split(",") if h.strip()
+        )
+
+    @property
     def hot_reads_at_once(self) -> int:
         """`hot_read_concurrency`, with its default resolved for the database."""
         if self.hot_read_concurrency is not None:
@@ -149,6 +165,8 @@ class Settings(BaseSettings):
             raise ConfigurationError("TASTEGRAPH_SECRET_KEY must have at least 16 characters")
         if self.admin_token is not None and len(self.admin_token.get_secret_value()) < 24:
             raise ConfigurationError("TASTEGRAPH_ADMIN_TOKEN must have at least 24 characters")
+        if self.env == "production" and self.measurement_insecure_host_set:
+            raise ConfigurationError("TASTEGRAPH_MEASUREMENT_INSECURE_HOSTS must not be set in production")
         if self.env == "production":
             self._check_production_tls()
         return self

@@ -180,6 +180,9 @@ ads = table(
     Column("name", String(120), nullable=False),
     Column("status", String(10), nullable=False),
     Column("destination_url", String(2048), nullable=False),
+    # Third-party measurement URLs {impression: [...], click: [...], engagement: [...]} (measure.pixels
+    # validates them and calls them); None when the ad has none.
+    Column("tracking_urls", JSON, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     personal=False,
@@ -221,6 +224,24 @@ ad_clicks = table(
     Column("charged_micro", Money, nullable=False),  # the auction price for CPC, else 0
     Column("at", UTCDateTime, nullable=False),
     Index("ix_ad_clicks_group_at", "ad_group_id", "at"),
+    personal=True,
+)
+
+# Engagement with a Promoted Pin where it was served: the person saved it or opened it up close. Counted
+# once per served token and kind; who as in ad_impressions.
+ad_engagements = table(
+    "ad_engagements",
+    Column("token_id", String(24), primary_key=True),
+    Column("kind", String(10), primary_key=True),  # save | closeup
+    reference("ad_id", "ads.id", nullable=False, index=True),
+    reference("ad_group_id", "ad_groups.id", nullable=False),
+    reference("ad_account_id", "ad_accounts.id", nullable=False),
+    person_ref(nullable=True, index=True),
+    Column("browser_key", String(34), nullable=True),
+    Column("placement", String(10), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_ad_engagements_group_at", "ad_group_id", "at"),
     personal=True,
 )
 

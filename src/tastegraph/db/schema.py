@@ -10,7 +10,8 @@ import tastegraph.catalog
 import tastegraph.collect
 import tastegraph.consent
 import tastegraph.identity
-import tastegraph.kernel.counters  # noqa: F401
+import tastegraph.kernel.counters
+import tastegraph.measure  # noqa: F401
 from tastegraph.kernel import metadata
 
 

@@ -1,0 +1,9 @@
+"""Measurement: third-party measurement pixels called from the platform's server (an outbox), conversion
+attribution to Promoted Pins, and advertiser reports that never describe a handful of people.
+(Other packages use these modules; the tables are private.)"""
+
+from tastegraph.measure import settings as settings
+from tastegraph.measure import tables as _tables  # noqa: F401  (registers the tables)
+from tastegraph.measure.settings import MeasurementSettings, Windows
+
+__all__ = ["MeasurementSettings", "Windows", "settings"]
