@@ -57,6 +57,43 @@ def upgrade() -> None:
         batch_op.create_index('ix_ad_engagements_group_at', ['ad_group_id', 'at'], unique=False)
         batch_op.create_index(batch_op.f('ix_ad_engagements_user_id'), ['user_id'], unique=False)
 
+    op.create_table('ad_attributions',
+    sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('ad_account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('person_key', sa.String(length=40), nullable=False),
+    sa.Column('event_name', sa.String(length=20), nullable=False),
+    sa.Column('event_time', tastegraph.kernel.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('value', sa.Numeric(precision=18, scale=4), nullable=True),
+    sa.Column('currency', sa.String(length=3), nullable=True),
+    sa.Column('click_ad_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('click_at', tastegraph.kernel.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('click_id', sa.String(length=32), nullable=True),
+    sa.Column('engagement_ad_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('engagement_at', tastegraph.kernel.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('view_ad_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('view_at', tastegraph.kernel.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('computed_at', tastegraph.kernel.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['ad_account_id'], ['ad_accounts.id'], name=op.f('fk_ad_attributions_ad_account_id_ad_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['click_ad_id'], ['ads.id'], name=op.f('fk_ad_attributions_click_ad_id_ads'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['engagement_ad_id'], ['ads.id'], name=op.f('fk_ad_attributions_engagement_ad_id_ads'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['event_id'], ['advertiser_events.id'], name=op.f('fk_ad_attributions_event_id_advertiser_events'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_ad_attributions_user_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['view_ad_id'], ['ads.id'], name=op.f('fk_ad_attributions_view_ad_id_ads'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('event_id', name=op.f('pk_ad_attributions')),
+    info={'personal': True}
+    )
+    with op.batch_alter_table('ad_attributions', schema=None) as batch_op:
+        batch_op.create_index('ix_ad_attributions_account_time', ['ad_account_id', 'event_time'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ad_attributions_user_id'), ['user_id'], unique=False)
+
+    op.create_table('attribution_progress',
+    sa.Column('name', sa.String(length=20), nullable=False),
+    sa.Column('value', sa.BigInteger(), nullable=True),
+    sa.Column('at', tastegraph.kernel.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_attribution_progress')),
+    info={'personal': False}
+    )
     with op.batch_alter_table('ads', schema=None) as batch_op:
         batch_op.add_column(sa.Column('tracking_urls', sa.JSON(), nullable=True))
 
@@ -74,5 +111,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ad_engagements_ad_id'))
 
     op.drop_table('ad_engagements')
+    op.drop_table('attribution_progress')
+    op.drop_table('ad_attributions')
     op.drop_table('measurement_settings')
     # ### end Alembic commands ###
