@@ -5,6 +5,7 @@ ads.spend's, against the same token ids."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypedDict
 
@@ -12,7 +13,16 @@ from sqlalchemy import Connection, Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from tastegraph.ads.tables import ad_accounts, ad_clicks, ad_hides, ad_impressions, ads
+from tastegraph.ads.tables import (
+    ad_accounts,
+    ad_clicks,
+    ad_engagements,
+    ad_groups,
+    ad_hides,
+    ad_impressions,
+    ads,
+    campaigns,
+)
 from tastegraph.ads.tokens import AdToken
 from tastegraph.catalog import content
 from tastegraph.kernel import NotFound
@@ -260,3 +270,21 @@ def sweep(conn: Connection, now: datetime) -> int:
         delete(ad_hides).where(ad_hides.c.user_id.is_(None), ad_hides.c.created_at < cutoff)
     ).rowcount
     return n
+
+
+@dataclass(frozen=True)
+class LogTables:
+    """The ad logs and the objects they name, for measurement's set-based reads inside the database
+    (reports, attribution): read them, never write them."""
+
+    impressions: Table
+    clicks: Table
+    engagements: Table
+    ads: Table
+    ad_groups: Table
+    campaigns: Table
+    accounts: Table
+
+
+def log_tables() -> LogTables:
+    return LogTables(ad_impressions, ad_clicks, ad_engagements, ads, ad_groups, campaigns, ad_accounts)

@@ -32,6 +32,7 @@ from tastegraph.api.routes import (
     promoted,
     psi,
     recommendations,
+    reports,
     search,
     tag,
     testing,
@@ -258,6 +259,7 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
     app.include_router(search.router)  # issue 14: search by words
     app.include_router(campaigns.router)  # issue 15: Promoted Pins for advertisers
     app.include_router(promoted.router)  # issue 15: impressions, clicks and hides of Promoted Pins
+    app.include_router(reports.router)  # issue 16: advertiser reports
     if system.settings.test_clock:
         app.include_router(testing.router)
     if system.settings.admin_token is not None:  # operator routes exist only with their token
