@@ -181,7 +181,8 @@ def _clipped(
 def _noisy(values: list[float], scale: float, epsilon: float, sensitivity: float) -> list[float]:
     space = dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.l1_distance(T=float)
     meas = space >> dp.m.then_laplace(scale=scale)
-    assert meas.map(sensitivity) <= epsilon * (1 + 1e-9), "noise too small for the budget"
+    if meas.map(sensitivity) > epsilon * (1 + 1e-9):
+        raise ValueError("the noise is too small for the privacy budget")
     if not values:
         return []
     return [float(v) for v in meas(values)]
