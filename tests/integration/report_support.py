@@ -45,22 +45,33 @@ class World:
 def world(
     system: System, tree: dict[str, dict[str, list[str]]], *, timezone: str = "UTC", name: str = "Acme"
 ) -> World:
-    """tree: campaign name -> ad group name -> ad names."""
+    """A new ad account with tree: campaign name -> ad group name -> ad names."""
+    with system.write() as conn:
+        account, token = accounts.create_account(
+            conn, name, system.clock.now(), timezone=timezone, website="acme.example"
+        )
+    w = World(account.id, token.token, timezone)
+    add_objects(system, w, tree)
+    return w
+
+
+def add_objects(system: System, w: World, tree: dict[str, dict[str, list[str]]]) -> None:
+    """Campaigns, ad groups and ads (and one Pin) for the account of `w`, written directly."""
     now = system.clock.now()
     with system.write() as conn:
-        account, token = accounts.create_account(conn, name, now, timezone=timezone, website="acme.example")
+        account = accounts.get_account(conn, w.account_id)
         content.ensure_topic(conn, "hiking", "Hiking")
+        link = f"https://{account.website_domain}/shoe"
         pin = ad_pins.create(
             conn,
             account,
             title="Trail shoe",
             description="Light",
-            link="https://acme.example/shoe",
+            link=link,
             topics=["hiking"],
-            image_url="https://acme.example/shoe.png",
+            image_url=link + ".png",
             now=now,
         )
-        w = World(account.id, token.token, timezone)
         for cname, groups in tree.items():
             cid = inserted_id(
                 conn.execute(
@@ -105,7 +116,7 @@ def world(
                                 pin_id=pin.id,
                                 name=aname,
                                 status="active",
-                                destination_url="https://acme.example/shoe",
+                                destination_url=link,
                                 created_at=now,
                                 updated_at=now,
                             )
@@ -113,7 +124,6 @@ def world(
                     )
                     w.ads[aname] = aid
                     w.ad_group_of[aid] = gid
-    return w
 
 
 def _common(w: World, ad: int, person: str, at: datetime) -> dict[str, Any]:

@@ -41,6 +41,8 @@ KNOWN_GAPS: dict[str, set[str]] = {
         "GET /v1/ad_accounts/{ad_account_id}/ads",
         "GET /v1/ad_accounts/{ad_account_id}/pins",
         "POST /v1/ads/hide",  # the token must be one this server signed for this caller
+        # Reports (issue 16): real calendar days, start before end, at most 90 days.
+        "GET /v1/ad_accounts/{ad_account_id}/reports",
     },
     # By design: a bad event fails alone inside a 200 answer (docs/api.md).
     "negative_data_rejection": {"POST /v1/ad_accounts/{ad_account_id}/events"},

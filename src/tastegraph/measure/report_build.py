@@ -18,6 +18,7 @@ from tastegraph.measure.reports import cells, is_people_metric, local_day, windo
 from tastegraph.measure.settings import MeasurementSettings
 
 MAX_DAYS = 90
+_NOT_IN_OTHER = ("impressions", "spend_in_micro", "ctr", "cpc_in_micro", "cpm_in_micro", "cpa_in_micro", "roas")
 
 
 @dataclass(frozen=True)
@@ -207,5 +208,13 @@ def _row(
     day: str | None, req: Request, object_id: int, names: dict[int, str], figs: Figures
 ) -> dict[str, Any]:
     if object_id == 0:
-        return row_json(day, "other", "other", "Other (withheld cells together)", figs, req.columns)
+        row = row_json(day, "other", "other", "Other (withheld cells together)", figs, req.columns)
+        for column in _NOT_IN_OTHER:  # the other row holds people's actions only
+            if column in row:
+                row[column] = None
+        row["withheld"] = [c for c in row["withheld"] if c not in _NOT_IN_OTHER]
+        row["partial"] = [c for c in row["partial"] if c not in _NOT_IN_OTHER]
+        if not row["withheld"]:
+            row.pop("withheld_reason", None)
+        return row
     return row_json(day, req.level, object_id, names.get(object_id, f"#{object_id}"), figs, req.columns)

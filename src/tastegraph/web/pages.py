@@ -13,6 +13,7 @@ protected by `web.csrf`, answered with a redirect.
 | `privacy_pages` | `/settings` (+ advertisers, deletion), `/privacy` (the signed-out choice) |
 | `tuner_pages` | `/feed-tuner` (what shapes my feed, each removable), `/pins/{id}/hide` and `/unhide` |
 | `advertiser_pages` | `/advertisers` (tag, tokens, audiences), `/advertisers/{id}/promoted` (Promoted Pins) |
+| `report_pages` | `/advertisers/{id}/reports` (charts, table, CSV download) |
 | `search_pages` | `/search?q=` (search results with what matched and why) |
 | `offsite_pages` | `/widget/frame` (the save button's frame), `/pins/{id}/visit` (to the Pin's site) |
 | `assets` | `/widget.js`, `/tag.js`, `/static/demo-img/...`, `/ikea-images/...` |
@@ -35,6 +36,7 @@ from tastegraph.web import (
     offsite_pages,
     pin_it_pages,
     privacy_pages,
+    report_pages,
     search_pages,
     tuner_pages,
 )
@@ -66,5 +68,6 @@ def install(app: FastAPI, system: System) -> None:
     for group in groups:
         app.include_router(group.routes(pages))
     app.include_router(search_pages.routes(pages))  # issue 14: search by words
+    app.include_router(report_pages.routes(pages))  # issue 16: advertiser reports
     app.include_router(assets.routes())  # before the /static mount: /static/demo-img/... is generated
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
