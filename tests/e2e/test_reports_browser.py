@@ -9,10 +9,10 @@ import csv
 import io
 import re
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 

@@ -18,7 +18,15 @@ from tastegraph.measure.reports import cells, is_people_metric, local_day, windo
 from tastegraph.measure.settings import MeasurementSettings
 
 MAX_DAYS = 90
-_NOT_IN_OTHER = ("impressions", "spend_in_micro", "ctr", "cpc_in_micro", "cpm_in_micro", "cpa_in_micro", "roas")
+_NOT_IN_OTHER = (
+    "impressions",
+    "spend_in_micro",
+    "ctr",
+    "cpc_in_micro",
+    "cpm_in_micro",
+    "cpa_in_micro",
+    "roas",
+)
 
 
 @dataclass(frozen=True)
