@@ -235,3 +235,20 @@ def test_csv_columns_and_bad_requests(client: TestClient, system: System) -> Non
         ).status_code
         == 200
     )
+
+
+def test_a_daylight_saving_change_inside_the_range_keeps_each_click_on_its_local_day(
+    client: TestClient, system: System
+) -> None:
+    w = world(system, TREE, timezone="Europe/Berlin")
+    big = w.ads["big"]
+    # 00:30 local time on both days: UTC+1 before the change (March 29, 2026, 01:00 UTC), UTC+2 after.
+    clicks(system, w, big, people("a", 10), datetime(2026, 3, 28, 23, 30, tzinfo=UTC))
+    clicks(system, w, big, people("b", 11), datetime(2026, 3, 29, 22, 30, tzinfo=UTC))
+    clicks(system, w, big, people("c", 12), datetime(2026, 3, 29, 21, 59, tzinfo=UTC))  # 23:59 on the 29th
+    refresh(system)
+    report = get(client, w, level="ad", start_date="2026-03-28", end_date="2026-03-31")
+    assert [(r["date"], r["clicks"]) for r in report["rows"]] == [("2026-03-29", 22), ("2026-03-30", 11)]
+    # The totals the database adds up equal the day rows added up here.
+    total = get(client, w, level="ad", start_date="2026-03-28", end_date="2026-03-31", granularity="total")
+    assert total["rows"][0]["clicks"] == 33

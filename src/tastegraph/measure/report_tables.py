@@ -84,6 +84,7 @@ report_dirty = table(
     reference("ad_account_id", "ad_accounts.id", primary_key=True),
     Column("day", String(10), primary_key=True),
     Column("kind", String(4), primary_key=True),
+    Column("timezone", String(64), nullable=False),
     Column("start_at", UTCDateTime, nullable=False),
     Column("end_at", UTCDateTime, nullable=False),
     personal=False,

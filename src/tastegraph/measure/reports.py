@@ -50,6 +50,7 @@ from sqlalchemy.sql.expression import cast
 from sqlalchemy.types import Float, Integer, String
 
 from tastegraph.ads import ad_log
+from tastegraph.kernel.tables import UTCDateTime
 from tastegraph.measure.attribution_tables import ad_attributions
 from tastegraph.measure.report_tables import report_cells, report_dirty, report_state
 from tastegraph.measure.settings import Windows
@@ -184,6 +185,17 @@ def _timezones(conn: Connection, accounts: Iterable[int]) -> dict[int, str]:
     }
 
 
+def _zones(conn: Connection, dirty: list[dict[str, Any]], kind: str) -> list[_Zone]:
+    spans: dict[str, tuple[datetime, datetime]] = {}
+    for r in dirty:
+        if r["kind"] != kind:
+            continue
+        old = spans.get(r["timezone"])
+        lo, hi = r["start_at"], r["end_at"]
+        spans[r["timezone"]] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
+    return [_Zone(name, lo, hi, conn.dialect.name) for name, (lo, hi) in sorted(spans.items())]
+
+
 def _fill_dirty(
     conn: Connection, spans: dict[tuple[int, str], tuple[datetime, datetime]]
 ) -> list[dict[str, Any]]:
@@ -202,6 +214,7 @@ def _fill_dirty(
                     "ad_account_id": account,
                     "day": day.isoformat(),
                     "kind": kind,
+                    "timezone": zone,
                     "start_at": start,
                     "end_at": end,
                 }
@@ -222,12 +235,73 @@ def person_of(t: Any) -> ColumnElement[Any]:
     )
 
 
-def _in_day(t: Any, at: Any, kind: str) -> ColumnElement[bool]:
+@dataclass(frozen=True)
+class _Zone:
+    """The dirty account days of one time zone: rows are matched to their day by equality (an index
+    lookup), the local day computed in SQL (PostgreSQL knows time zones; on SQLite, the zone's UTC
+    offsets over the span, as a CASE)."""
+
+    name: str
+    lo: datetime
+    hi: datetime
+    dialect: str
+
+    def day_of(self, at: Any) -> ColumnElement[Any]:
+        if self.dialect == "postgresql":
+            return func.to_char(func.timezone(self.name, at), "YYYY-MM-DD")
+        pieces = _offsets(self.name, self.lo, self.hi)
+        if len(pieces) == 1:
+            return func.strftime("%Y-%m-%d", at, f"{pieces[0][1]:+d} seconds")
+        whens = [
+            (at < literal(until, UTCDateTime()), func.strftime("%Y-%m-%d", at, f"{offset:+d} seconds"))
+            for until, offset in pieces[:-1]
+            if until is not None
+        ]
+        return case(*whens, else_=func.strftime("%Y-%m-%d", at, f"{pieces[-1][1]:+d} seconds"))
+
+
+def _offset(zone: ZoneInfo, at: datetime) -> int:
+    delta = at.astimezone(zone).utcoffset()
+    return int(delta.total_seconds()) if delta else 0
+
+
+def _offsets(name: str, lo: datetime, hi: datetime) -> list[tuple[datetime | None, int]]:
+    """The zone's UTC offset over [lo, hi): [(until, offset seconds), ...], the last until None."""
+    zone = ZoneInfo(name)
+    out: list[tuple[datetime | None, int]] = []
+    step = timedelta(minutes=15)
+    current = _offset(zone, lo)
+    t = lo
+    while t < hi:
+        nxt = min(t + step, hi)
+        if _offset(zone, nxt) != current:
+            a, b = t, nxt  # the change is in (a, b]: find its second
+            while (b - a) > timedelta(seconds=1):
+                mid = a + (b - a) / 2
+                if _offset(zone, mid) == current:
+                    a = mid
+                else:
+                    b = mid
+            out.append((b, current))
+            current = _offset(zone, b)
+        t = nxt
+    out.append((None, current))
+    return out
+
+
+def _in_day(t: Any, at: Any, kind: str, zone: _Zone) -> ColumnElement[bool]:
     d = report_dirty.c
-    return and_(d.kind == kind, t.c.ad_account_id == d.ad_account_id, at >= d.start_at, at < d.end_at)
+    return and_(
+        d.kind == kind,
+        d.timezone == zone.name,
+        t.c.ad_account_id == d.ad_account_id,
+        d.day == zone.day_of(at),
+        at >= zone.lo,
+        at < zone.hi,
+    )
 
 
-def _log_sources() -> list[tuple[Select[Any], bool]]:
+def _log_sources(zone: _Zone) -> list[tuple[Select[Any], bool]]:
     """(source, counts people) for each log metric."""
     logs = ad_log.log_tables()
     d = report_dirty.c
@@ -239,7 +313,7 @@ def _log_sources() -> list[tuple[Select[Any], bool]]:
         literal("impressions").label("metric"),
         literal(1.0).label("value"),
         null().label("person"),
-    ).join_from(imp, report_dirty, _in_day(imp, imp.c.at, "logs"))
+    ).join_from(imp, report_dirty, _in_day(imp, imp.c.at, "logs", zone))
     spend = union_all(
         select(
             imp.c.ad_account_id,
@@ -248,7 +322,7 @@ def _log_sources() -> list[tuple[Select[Any], bool]]:
             literal("spend").label("metric"),
             cast(imp.c.charged_micro, Float).label("value"),
             null().label("person"),
-        ).join_from(imp, report_dirty, _in_day(imp, imp.c.at, "logs")),
+        ).join_from(imp, report_dirty, _in_day(imp, imp.c.at, "logs", zone)),
         select(
             clk.c.ad_account_id,
             d.day,
@@ -256,7 +330,7 @@ def _log_sources() -> list[tuple[Select[Any], bool]]:
             literal("spend").label("metric"),
             cast(clk.c.charged_micro, Float).label("value"),
             null().label("person"),
-        ).join_from(clk, report_dirty, _in_day(clk, clk.c.at, "logs")),
+        ).join_from(clk, report_dirty, _in_day(clk, clk.c.at, "logs", zone)),
     )
     clicks = select(
         clk.c.ad_account_id,
@@ -265,7 +339,7 @@ def _log_sources() -> list[tuple[Select[Any], bool]]:
         literal("clicks").label("metric"),
         literal(1.0).label("value"),
         person_of(clk).label("person"),
-    ).join_from(clk, report_dirty, _in_day(clk, clk.c.at, "logs"))
+    ).join_from(clk, report_dirty, _in_day(clk, clk.c.at, "logs", zone))
     engagements = select(
         eng.c.ad_account_id,
         d.day,
@@ -273,7 +347,7 @@ def _log_sources() -> list[tuple[Select[Any], bool]]:
         case((eng.c.kind == "save", literal("saves")), else_=literal("closeups")).label("metric"),
         literal(1.0).label("value"),
         person_of(eng).label("person"),
-    ).join_from(eng, report_dirty, _in_day(eng, eng.c.at, "logs"))
+    ).join_from(eng, report_dirty, _in_day(eng, eng.c.at, "logs", zone))
     return [
         (impressions, False),
         (select(*spend.subquery().c), False),
@@ -306,7 +380,7 @@ def credited(conn: Connection) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     return kind, ad
 
 
-def _conversion_sources(conn: Connection) -> list[tuple[Select[Any], bool]]:
+def _conversion_sources(conn: Connection, zone: _Zone) -> list[tuple[Select[Any], bool]]:
     a, d = ad_attributions.c, report_dirty.c
     kind, ad = credited(conn)
     base = (
@@ -320,7 +394,7 @@ def _conversion_sources(conn: Connection) -> list[tuple[Select[Any], bool]]:
             a.person_key.label("person"),
         )
         .select_from(ad_attributions)
-        .join(report_dirty, _in_day(ad_attributions, a.event_time, "conv"))
+        .join(report_dirty, _in_day(ad_attributions, a.event_time, "conv", zone))
         .outerjoin(measurement_settings, measurement_settings.c.ad_account_id == a.ad_account_id)
         .subquery()
     )
@@ -362,6 +436,16 @@ def _write_ad_cells(conn: Connection, source: Select[Any], people: bool, min_peo
         return n
     # The day's withheld ad cells of each metric, together, with the distinct people behind them all.
     c = report_cells.c
+    withheld = exists(
+        select(1).where(
+            c.ad_account_id == s.c.ad_account_id,
+            c.level == "ad",
+            c.day == s.c.day,
+            c.object_id == s.c.ad_id,
+            c.metric == s.c.metric,
+            c.people < min_people,
+        )
+    )
     other = (
         select(
             s.c.ad_account_id,
@@ -373,18 +457,7 @@ def _write_ad_cells(conn: Connection, source: Select[Any], people: bool, min_peo
             cast(func.count(distinct(s.c.person)), Integer),
             cast(func.count(distinct(s.c.ad_id)), Integer),
         )
-        .join_from(
-            s,
-            report_cells,
-            and_(
-                c.level == "ad",
-                c.ad_account_id == s.c.ad_account_id,
-                c.day == s.c.day,
-                c.object_id == s.c.ad_id,
-                c.metric == s.c.metric,
-                c.people < min_people,
-            ),
-        )
+        .where(withheld)
         .group_by(s.c.ad_account_id, s.c.day, s.c.metric)
     )
     return n + (conn.execute(insert(report_cells).from_select(cols, other)).rowcount or 0)
@@ -469,9 +542,10 @@ def refresh(
         if not any(r["kind"] == kind for r in dirty):
             continue
         conn.execute(delete(report_cells).where(_metric_filter(kind), _dirty_of(kind)))
-        sources = _log_sources() if kind == "logs" else _conversion_sources(conn)
-        for source, people in sources:
-            cells += _write_ad_cells(conn, source, people, min_people)
+        for zone in _zones(conn, dirty, kind):
+            sources = _log_sources(zone) if kind == "logs" else _conversion_sources(conn, zone)
+            for source, people in sources:
+                cells += _write_ad_cells(conn, source, people, min_people)
         cells += _write_parent_cells(conn, kind, min_people)
     del c
     conn.execute(delete(report_dirty))
@@ -509,4 +583,50 @@ def cells(
         out[key][str(r.metric)] = Cell(
             float(r.value), None if r.people is None else int(r.people), int(r.withheld)
         )
+    return dict(out)
+
+
+@dataclass(frozen=True)
+class Total:
+    """A metric of one object over a range of days: the sum of its published day cells."""
+
+    value: float
+    published_days: int
+    withheld_days: int
+    partial_days: int  # published days that leave some ad cells out (parents)
+
+
+def totals(
+    conn: Connection, ad_account_id: int, level: str, start: date, end: date, min_people: int
+) -> dict[int, dict[str, Total]]:
+    """object id (0: the other row) -> metric -> Total over start..end, added up by the database from
+    the day cells as a day report would publish them (never from the logs)."""
+    c = report_cells.c
+    published = case(
+        (c.people.isnot(None), c.people >= min_people),
+        else_=or_(c.value != 0, c.withheld == 0),
+    )
+    partial = and_(c.people.is_(None), c.withheld > 0, c.value != 0)
+    q = (
+        select(
+            c.level,
+            c.object_id,
+            c.metric,
+            func.sum(case((published, c.value), else_=0.0)),
+            func.sum(case((published, 1), else_=0)),
+            func.sum(case((published, 0), else_=1)),
+            func.sum(case((partial, 1), else_=0)),
+        )
+        .where(
+            c.ad_account_id == ad_account_id,
+            c.level.in_([level, "other"]),
+            c.day >= start.isoformat(),
+            c.day <= end.isoformat(),
+        )
+        .group_by(c.level, c.object_id, c.metric)
+    )
+    out: dict[int, dict[str, Total]] = defaultdict(dict)
+    for lvl, object_id, metric, value, pub, held, part in conn.execute(q):
+        key = 0 if lvl == "other" else int(object_id)
+        out[key][str(metric)] = Total(float(value or 0.0), int(pub or 0), int(held or 0), int(part or 0))
     return dict(out)

@@ -75,6 +75,7 @@ def upgrade() -> None:
     sa.Column('ad_account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('day', sa.String(length=10), nullable=False),
     sa.Column('kind', sa.String(length=4), nullable=False),
+    sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('start_at', tastegraph.kernel.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('end_at', tastegraph.kernel.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['ad_account_id'], ['ad_accounts.id'], name=op.f('fk_report_dirty_ad_account_id_ad_accounts'), ondelete='CASCADE'),
