@@ -91,7 +91,10 @@ class Figures:
     by: dict[str, Figure] = field(default_factory=dict)
 
     def get(self, name: str) -> Figure:
-        return self.by.setdefault(name, Figure())
+        fig = self.by.get(name)
+        if fig is None:
+            fig = self.by[name] = Figure()
+        return fig
 
     def merge(self, other: Figures) -> None:
         for name, fig in other.by.items():

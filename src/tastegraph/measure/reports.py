@@ -578,11 +578,9 @@ def cells(
         c.day >= start.isoformat(),
         c.day <= end.isoformat(),
     )
-    for r in conn.execute(q):
-        key = (str(r.day), 0 if r.level == "other" else int(r.object_id))
-        out[key][str(r.metric)] = Cell(
-            float(r.value), None if r.people is None else int(r.people), int(r.withheld)
-        )
+    for level_, day, object_id, metric, value, people, withheld in conn.execute(q).all():
+        key = (day, 0 if level_ == "other" else object_id)
+        out[key][metric] = Cell(value, people, withheld)
     return dict(out)
 
 
