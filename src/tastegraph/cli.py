@@ -63,12 +63,32 @@ def sweep() -> None:
     """Run the daily maintenance once: retention (off-site visits past their window, expired sessions and
     everything else past its period), then the private-set-intersection key's rotation and preparation."""
     from tastegraph.bootstrap import build
+    from tastegraph.usecases import reports as report_cases
 
     system = build(_settings())
     deleted = system.sweep()
     prepared = system.prepare_psi()
-    print(json.dumps({"deleted": deleted, "psi": prepared}))
+    # After attribution: the advertiser reports' rollups of the days touched since the last refresh.
+    rolled = report_cases.refresh(system)
+    print(json.dumps({"deleted": deleted, "psi": prepared, "reports": rolled.__dict__}))
     system.dispose()
+
+
+@app.command()
+def reports(
+    full: Annotated[bool, typer.Option("--full", help="recompute every day, not only those touched")] = False,
+) -> None:
+    """Bring the advertiser reports' rollups up to date (the days touched since the last refresh, and
+    every conversion cell of an account whose attribution windows changed); `sweep` does it too."""
+    from tastegraph.bootstrap import build
+    from tastegraph.usecases import reports as report_cases
+
+    system = build(_settings())
+    try:
+        done = report_cases.refresh(system, full=full)
+    finally:
+        system.dispose()
+    print(json.dumps(done.__dict__))
 
 
 T = TypeVar("T")

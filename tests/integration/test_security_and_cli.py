@@ -101,6 +101,7 @@ def test_cli_upgrade_demo_sweep(tmp_path: Path) -> None:
     report = json.loads(swept.stdout.strip().splitlines()[-1])
     assert report["deleted"]["offsite_visits"] == 1
     assert report["psi"]["key_id"] >= 1  # the private-set-intersection key is made and prepared
+    assert report["reports"]["full"] is True  # the reports' rollups: built the first time
     with system.read() as conn:
         assert conn.execute(select(func.count()).select_from(offsite_visits)).scalar_one() == 0
     system.dispose()

@@ -518,6 +518,10 @@ def refresh(
     refresh, a few minutes' slack included; everything on the first run or with `full`), and every
     conversion cell of an account whose attribution windows changed. Idempotent: running it again
     rewrites the same cells. Call it after attribution (`tastegraph measure`, `tastegraph sweep`)."""
+    if conn.dialect.name == "postgresql":  # one refresh at a time (SQLite's write lock does it there)
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(1916)")
+    else:
+        conn.execute(delete(report_dirty))  # takes the write lock before reading the state
     state = _state(conn)
     if state.get("min_people") != str(min_people) or "last_run" not in state:
         full = True
