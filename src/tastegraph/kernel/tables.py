@@ -53,10 +53,11 @@ PERSONAL = "personal"
 SUBJECT = "subject"
 
 
-def table(name: str, *items: SchemaItem, personal: bool) -> Table:
+def table(name: str, *items: SchemaItem, personal: bool, **dialect_options: Any) -> Table:
     """A table on the one `metadata`, marked PERSONAL or not: whether it holds data about a person, so
-    that export, erasure and the erasure test find it."""
-    return Table(name, metadata, *items, info={PERSONAL: personal})
+    that export, erasure and the erasure test find it. `dialect_options`: e.g. sqlite_with_rowid=False
+    (rows stored in primary-key order)."""
+    return Table(name, metadata, *items, info={PERSONAL: personal}, **dialect_options)
 
 
 def id_column() -> Column[Any]:

@@ -28,6 +28,8 @@ report_cells = table(
     Column("people", Integer, nullable=True),  # None for impressions and spend (not people's actions)
     Column("withheld", Integer, nullable=False, default=0),
     personal=False,
+    # On SQLite the rows are stored in key order: a report reads one contiguous range.
+    sqlite_with_rowid=False,
 )
 
 # What the cells were computed with: per account, the attribution windows ("w:{id}" -> "c,e,v"), and
@@ -53,6 +55,7 @@ report_dp_cells = table(
     Column("value", Float, nullable=False),
     Column("noise_sd", Float, nullable=False),
     personal=False,
+    sqlite_with_rowid=False,
 )
 
 # One row per released account day (what it cost, under which windows).

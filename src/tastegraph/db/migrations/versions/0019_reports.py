@@ -38,7 +38,8 @@ def upgrade() -> None:
     sa.Column('withheld', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['ad_account_id'], ['ad_accounts.id'], name=op.f('fk_report_cells_ad_account_id_ad_accounts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('ad_account_id', 'level', 'day', 'object_id', 'metric', name=op.f('pk_report_cells')),
-    info={'personal': False}
+    info={'personal': False},
+    sqlite_with_rowid=False
     )
     op.create_table('report_dp_cells',
     sa.Column('ad_account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -50,7 +51,8 @@ def upgrade() -> None:
     sa.Column('noise_sd', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['ad_account_id'], ['ad_accounts.id'], name=op.f('fk_report_dp_cells_ad_account_id_ad_accounts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('ad_account_id', 'level', 'day', 'object_id', 'metric', name=op.f('pk_report_dp_cells')),
-    info={'personal': False}
+    info={'personal': False},
+    sqlite_with_rowid=False
     )
     op.create_table('report_dp_ledger',
     sa.Column('ad_account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
