@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
 import numpy as np
 
@@ -185,9 +186,9 @@ def choose(
     # enters whenever those above it are paced out, unmatched or hidden.
     reachable = index.reachable(req.signals)
     entrants: list[_Entrant] = []
-    for start in range(0, len(reachable), RETRIEVAL_CHUNK):
+    while chunk := list(islice(reachable, RETRIEVAL_CHUNK)):
         live: list[_Entrant] = []
-        for g in reachable[start : start + RETRIEVAL_CHUNK]:
+        for g in chunk:
             if not g.live(now) or g.ad_account_id in req.hidden_ad_accounts:
                 continue
             # The cheap test for every reachable group; the reasons only for those shown (below).
