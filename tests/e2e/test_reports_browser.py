@@ -102,7 +102,18 @@ def test_the_report_page_charts_tables_and_csv(
     assert {r["name"] for r in table} >= {"Shoe", "Stove", "Sock"}
     assert all(r["clicks"] == "" for r in table if r["name"] == "Sock")
 
+    # The attribution windows, changed on the page.
+    page.select_option("#w-click_days", "7")
+    page.select_option("#w-view_days", "0")
+    page.click("#windows button[type=submit]")
+    page.wait_for_url(re.compile(r".*notice=windows_saved.*"))
+    assert page.input_value("#w-click_days") == "7" and page.input_value("#w-view_days") == "0"
+    assert "click 7 days" in (page.text_content("main") or "") and "view off" in (
+        page.text_content("main") or ""
+    )
     assert not errors, errors
+    # Another account's report is not found (the demo advertiser's, owned by no one here).
+    assert page.goto(world.platform + "/advertisers/1/reports").status == 404
     # A range over 90 days: the page answers 422 and says why, next to the field.
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(world.platform + f"/advertisers/{account_id}/reports?start_date=2026-01-01&end_date=2026-05-31")

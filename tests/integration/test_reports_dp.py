@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from tastegraph.bootstrap import System
 from tastegraph.measure import report_dp
-from tastegraph.measure import settings as measurement_settings
 from tastegraph.measure.report_tables import report_dp_cells, report_dp_ledger
 from tests.integration.report_support import World, clicks, conversion, impressions, people, refresh, world
 
@@ -26,12 +25,10 @@ def get(client: TestClient, w: World, **params: Any) -> dict[str, Any]:
     return dict(r.json())
 
 
-def dp_world(system: System) -> World:
+def dp_world(system: System, client: TestClient) -> World:
     w = world(system, {"Spring": {"Hikers": ["big", "small"]}})
-    with system.write() as conn:
-        measurement_settings.update(
-            conn, w.account_id, attribution=None, privacy="dp", now=system.clock.now()
-        )
+    r = client.patch(f"/v1/ad_accounts/{w.account_id}", json={"privacy": "dp"}, headers=w.auth)
+    assert r.status_code == 200, r.text
     return w
 
 
@@ -45,7 +42,7 @@ def spent(system: System, w: World) -> dict[str, float]:
 
 
 def test_a_released_day_is_noised_once_and_reused(client: TestClient, system: System) -> None:
-    w = dp_world(system)
+    w = dp_world(system, client)
     big = w.ads["big"]
     impressions(system, w, big, people("i", 40), MONDAY)
     clicks(system, w, big, people("a", 30), MONDAY)
@@ -87,7 +84,7 @@ def test_a_released_day_is_noised_once_and_reused(client: TestClient, system: Sy
 
 
 def test_the_budget_per_epoch_runs_out_and_the_report_says_so(client: TestClient, system: System) -> None:
-    w = dp_world(system)
+    w = dp_world(system, client)
     big = w.ads["big"]
     for i in range(7):
         at = MONDAY + timedelta(days=i)
@@ -101,10 +98,10 @@ def test_the_budget_per_epoch_runs_out_and_the_report_says_so(client: TestClient
         {"epoch_start": "2026-05-25", "spent": pytest.approx(1.0), "remaining": 0.0}
     ]
     # New windows need a new release of the conversions, which the epoch's budget cannot pay.
-    with system.write() as conn:
-        measurement_settings.update(
-            conn, w.account_id, attribution={"click_days": 7}, privacy=None, now=system.clock.now()
-        )
+    r = client.patch(
+        f"/v1/ad_accounts/{w.account_id}", json={"attribution": {"click_days": 7}}, headers=w.auth
+    )
+    assert r.status_code == 200, r.text
     refresh(system)
     after = get(client, w, level="ad", start_date="2026-05-25", end_date="2026-05-31")
     assert after["privacy"]["budget_exhausted"]

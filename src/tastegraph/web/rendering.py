@@ -56,6 +56,8 @@ NOTICES: dict[str, str] = {
     "ad_group_saved": "The ad group is saved.",
     "pin_uploaded": "The Pin is uploaded: you can now make an ad of it.",
     "ad_saved": "The ad is saved.",
+    # Reports (web.report_pages)
+    "windows_saved": "The attribution windows are saved: reports follow them from the next refresh.",
 }
 
 

@@ -20,9 +20,10 @@ from tastegraph.kernel import InvalidInput
 from tastegraph.usecases import ad_accounts as account_cases
 from tastegraph.usecases import reports as report_cases
 from tastegraph.usecases.callers import Caller
-from tastegraph.web.rendering import Pages, sentence, signed_in
+from tastegraph.web.rendering import FormStr, Pages, redirect, sentence, signed_in, signed_in_form
 
 SIGNED_IN = signed_in("/advertisers")
+SIGNED_IN_FORM = signed_in_form("/advertisers")
 CHART_W, CHART_H, PAD = 560, 140, 34
 SERIES = (
     ("spend_in_micro", "Spend", 1e-6),
@@ -117,10 +118,15 @@ def routes(pages: Pages) -> APIRouter:
             "end_date": q.get("end_date") or None,
         }
 
-    def render(request: Request, system: System, caller: Caller, ad_account_id: int) -> Response:
+    def render(
+        request: Request,
+        system: System,
+        caller: Caller,
+        ad_account_id: int,
+        error: InvalidInput | None = None,
+    ) -> Response:
         account = account_cases.ad_caller_for_owner(system, caller, ad_account_id)
         asked = params(request)
-        error = None
         try:
             total = report_cases.report(system, account, granularity="total", **asked)
             daily = report_cases.report(
@@ -131,7 +137,7 @@ def routes(pages: Pages) -> APIRouter:
                 **asked,
             )
         except InvalidInput as exc:
-            error = exc
+            error = error or exc
             total = report_cases.report(system, account, granularity="total")
             daily = report_cases.report(
                 system, account, granularity="day", columns="spend_in_micro,impressions,clicks,conversions"
@@ -152,6 +158,11 @@ def routes(pages: Pages) -> APIRouter:
                     ("end_date", total["end_date"]),
                 )
             ),
+            "choices": {
+                "click_days": [1, 7, 14, 30, 60],
+                "engagement_days": [1, 7, 14, 30, 60],
+                "view_days": [0, 1, 7, 14, 30, 60],
+            },
             "error_field": error.field if error else "",
             "error_message": sentence(error.message) if error else "",
         }
@@ -162,6 +173,31 @@ def routes(pages: Pages) -> APIRouter:
     )
     def report_page(ad_account_id: int, request: Request, system: SystemDep, caller: CallerDep) -> Response:
         return render(request, system, caller, ad_account_id)
+
+    @router.post("/advertisers/{ad_account_id:int}/reports/windows", dependencies=[SIGNED_IN_FORM])
+    def save_windows(
+        ad_account_id: int,
+        request: Request,
+        system: SystemDep,
+        caller: CallerDep,
+        click_days: FormStr = "",
+        engagement_days: FormStr = "",
+        view_days: FormStr = "",
+    ) -> Response:
+        account = account_cases.ad_caller_for_owner(system, caller, ad_account_id)
+        windows: dict[str, Any] = {}
+        for name, text in (
+            ("click_days", click_days),
+            ("engagement_days", engagement_days),
+            ("view_days", view_days),
+        ):
+            if text:
+                windows[name] = int(text) if text.isdigit() and len(text) < 4 else text
+        try:
+            account_cases.update_ad_account(system, account, attribution=windows, privacy=None)
+        except InvalidInput as exc:
+            return render(request, system, caller, ad_account_id, error=exc)
+        return redirect(f"/advertisers/{ad_account_id}/reports?notice=windows_saved")
 
     @router.get("/advertisers/{ad_account_id:int}/reports.csv", dependencies=[SIGNED_IN])
     def report_csv(ad_account_id: int, request: Request, system: SystemDep, caller: CallerDep) -> Response:
