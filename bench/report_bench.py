@@ -277,9 +277,9 @@ def main() -> None:
         "rollups": rollups,
         "latency": latency,
     }
+    print_json_line(result)
     if not args.no_docs:
         _write_docs(result)
-    print_json_line(result)
 
 
 def _write_docs(result: dict[str, Any]) -> None:
@@ -295,7 +295,7 @@ account, 20 campaigns x 5 ad groups x 5 ads, 90 days, {s["people"]:,} people. Ro
 {r["incremental_nothing_new_seconds"]} s. Latency of GET /v1/ad_accounts/{{id}}/reports, level=campaign,
 90 days, one request at a time over TCP to `tastegraph serve` (1 worker):
 
-{md_table(["granularity", "rows", "requests", "p50 ms", "p95 ms", "p99 ms"], [[g, v["rows"], v["requests"], v["p50_ms"], v["p95_ms"], v["p99_ms"]] for g, v in lat.items()])}
+{md_table(["granularity", "rows", "requests", "p50 ms", "p90 ms", "p99 ms", "max ms"], [[g, v["rows"], v["requests"], v["p50"], v["p90"], v["p99"], v["max"]] for g, v in lat.items()])}
 """
     replace_doc_section(f"reports-{result['backend']}", body)
 
