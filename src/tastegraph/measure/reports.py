@@ -431,9 +431,13 @@ def _write_ad_cells(conn: Connection, source: Select[Any], people: bool, min_peo
         literal(0),
     ).group_by(s.c.ad_account_id, s.c.day, s.c.ad_id, s.c.metric)
     cols = ["ad_account_id", "level", "day", "object_id", "metric", "value", "people", "withheld"]
-    n = conn.execute(insert(report_cells).from_select(cols, ad_cells)).rowcount or 0
+    n = max(0, conn.execute(insert(report_cells).from_select(cols, ad_cells)).rowcount or 0)
     if not people:
         return n
+    if conn.dialect.name == "postgresql":
+        # Statistics for the cells just written: without them the planner takes report_cells for
+        # empty and looks the withheld cells up by scanning it once per log row.
+        conn.exec_driver_sql("ANALYZE report_cells")
     # The day's withheld ad cells of each metric, together, with the distinct people behind them all.
     c = report_cells.c
     withheld = exists(
@@ -460,7 +464,7 @@ def _write_ad_cells(conn: Connection, source: Select[Any], people: bool, min_peo
         .where(withheld)
         .group_by(s.c.ad_account_id, s.c.day, s.c.metric)
     )
-    return n + (conn.execute(insert(report_cells).from_select(cols, other)).rowcount or 0)
+    return n + max(0, conn.execute(insert(report_cells).from_select(cols, other)).rowcount or 0)
 
 
 def _metric_filter(kind: str) -> ColumnElement[bool]:
@@ -502,7 +506,7 @@ def _write_parent_cells(conn: Connection, kind: str, min_people: int) -> int:
             .group_by(c.ad_account_id, c.day, parent, c.metric)
         )
         cols = ["ad_account_id", "level", "day", "object_id", "metric", "value", "people", "withheld"]
-        total += conn.execute(insert(report_cells).from_select(cols, q)).rowcount or 0
+        total += max(0, conn.execute(insert(report_cells).from_select(cols, q)).rowcount or 0)
     return total
 
 
