@@ -157,11 +157,11 @@ def _identifier_in(text: str) -> str | None:
     return None
 
 
-def check_url(url: Any, rules: Rules, field: str) -> str:
+def check_url(given: Any, rules: Rules, field: str) -> str:
     """The URL (trimmed) if it follows the rules above; InvalidInput on `field` otherwise."""
-    if not isinstance(url, str) or not url.strip():
+    if not isinstance(given, str) or not given.strip():
         raise InvalidInput("give a URL", field=field)
-    url = url.strip()
+    url: str = given.strip()
     if len(url) > MAX_URL_LENGTH:
         raise InvalidInput(f"a tracking URL is at most {MAX_URL_LENGTH} characters", field=field)
     if not url.isascii() or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
