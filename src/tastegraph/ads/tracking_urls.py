@@ -110,7 +110,7 @@ IDENTIFIER_PARAMETERS = frozenset(
 _EMAIL = re.compile(r"[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}", re.IGNORECASE)
 _PHONE = re.compile(r"(?<![\w])\+\d[\d .()\-]{6,18}\d(?!\d)|\(\d{3}\)\s?\d{3}[\s.\-]\d{4}(?!\d)")
 _HASH = re.compile(r"(?<![0-9a-f])(?:[0-9a-f]{64}|[0-9a-f]{40}|[0-9a-f]{32})(?![0-9a-f])", re.IGNORECASE)
-_UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.IGNORECASE)
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 _MACRO = re.compile(r"\{([^{}]*)\}")
 _FOREIGN_MACRO = re.compile(r"%%[^%]*%%|\$\{[^}]*\}|\[[A-Z][A-Z0-9_]*\]|__[A-Z][A-Z0-9_]*__")
 _NOT_PUBLIC_SUFFIXES = (".local", ".localhost", ".internal", ".lan", ".home", ".corp", ".intranet", ".arpa")
@@ -126,6 +126,7 @@ class Rules:
 
     platform_host: str
     insecure_hosts: frozenset[str] = frozenset()
+    platform_port: int | None = None
 
 
 def host_port(url: str) -> tuple[str, str, int]:
@@ -182,7 +183,10 @@ def check_url(given: Any, rules: Rules, field: str) -> str:
         raise InvalidInput("a tracking URL has no #fragment (it is never sent)", field=field)
     if "{" in parts.netloc or "}" in parts.netloc:
         raise InvalidInput("macros go in the path or query, not the host", field=field)
-    if rules.platform_host and _same_host(host, rules.platform_host):
+    # An allowed insecure host:port (a test receiver next to the platform) is the operator's choice,
+    # unless it is the platform's own port too.
+    own = bool(rules.platform_host) and _same_host(host, rules.platform_host)
+    if own and (not insecure_ok or port == rules.platform_port):
         raise InvalidInput("a tracking URL must not be on this platform's own host", field=field)
     if not insecure_ok:
         try:
@@ -200,7 +204,7 @@ def check_url(given: Any, rules: Rules, field: str) -> str:
     stripped = _MACRO.sub("", rest)
     if "{" in stripped or "}" in stripped:
         raise InvalidInput("an unclosed { or } (macros are written {name})", field=field)
-    if _FOREIGN_MACRO.search(unquote(stripped)):
+    if _FOREIGN_MACRO.search(stripped) or _FOREIGN_MACRO.search(unquote(stripped)):
         raise InvalidInput(
             "another ad server's macro syntax; the macros here are written {name}", field=field
         )

@@ -66,6 +66,7 @@ HOST_BACKOFF_CAP = 30.0
 DONE_KEPT = timedelta(days=3)
 BATCH = 200
 CONCURRENCY = 32
+MAX_ADDRESSES = 4  # of a host's checked addresses, tried in turn when one refuses the connection
 RETRY_STATUSES = frozenset({408, 425, 429})
 
 Outcome = Literal["sent", "unconfirmed", "refused", "retry", "deferred"]
@@ -299,8 +300,9 @@ class Sender:
     def _host_ok(self, host: str) -> None:
         self._hosts.pop(host, None)
 
-    async def _target(self, url: str) -> tuple[str, dict[str, str], dict[str, Any]] | str:
-        """(URL to connect to, headers, extensions), or why the URL may not be called."""
+    async def _target(self, url: str) -> tuple[list[str], dict[str, str], dict[str, Any]] | str:
+        """(URLs to connect to: the same URL at each checked address, headers, extensions), or why the
+        URL may not be called."""
         scheme, host, port = host_port(url)
         insecure_ok = f"{host}:{port}" in self.insecure_hosts
         if scheme != "https" and not insecure_ok:
@@ -313,15 +315,27 @@ class Sender:
         if not found:
             raise OSError(f"{host} has no address")
         addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in found]
+        # Every address must be public: a name answering one public and one private address could
+        # otherwise be tried on the private one.
         if not insecure_ok and not all(is_public_address(a) for a in addresses):
             return "refused: the host's address is not public"
-        first = str(addresses[0])
-        shown = f"[{first}]" if ":" in first else first
-        parts = httpx.URL(url)
-        connect = parts.copy_with(host=shown.strip("[]"), port=port)
+        parsed = httpx.URL(url)
+        connect = [str(parsed.copy_with(host=str(a), port=port)) for a in addresses[:MAX_ADDRESSES]]
         default = port == (443 if scheme == "https" else 80)
         host_header = host if default else f"{host}:{port}"
-        return str(connect), {"Host": host_header}, {"sni_hostname": host}
+        return connect, {"Host": host_header}, {"sni_hostname": host}
+
+    async def _get(self, target: tuple[list[str], dict[str, str], dict[str, Any]]) -> httpx.Response:
+        """One request, to the checked addresses in turn (the next only when one refuses to connect)."""
+        connect_urls, headers, extensions = target
+        refused: httpx.ConnectError | None = None
+        for connect_url in connect_urls:
+            try:
+                return await self._http().get(connect_url, headers=headers, extensions=extensions)
+            except httpx.ConnectError as exc:
+                refused = exc
+        assert refused is not None
+        raise refused
 
     async def _call(self, row: Claimed) -> Result:
         now = self.clock.now()
@@ -334,9 +348,8 @@ class Sender:
             return Result(row, "retry", f"resolve: {exc}", now + timedelta(seconds=wait))
         if isinstance(target, str):
             return Result(row, "refused", target)
-        connect_url, headers, extensions = target
         try:
-            response = await self._http().get(connect_url, headers=headers, extensions=extensions)
+            response = await self._get(target)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             wait = self._host_failed(row.host)
             return Result(row, "retry", f"connect: {type(exc).__name__}", now + timedelta(seconds=wait))

@@ -57,9 +57,11 @@ def url_rules(system: System) -> tracking_urls.Rules:
     """What an ad's tracking URLs may be here: never on the platform's own host; plain http only on the
     host:port pairs TASTEGRAPH_MEASUREMENT_INSECURE_HOSTS names (refused in production by config)."""
     settings = system.settings
+    origin = urlsplit(settings.public_origin)
     return tracking_urls.Rules(
-        platform_host=(urlsplit(settings.public_origin).hostname or "").lower(),
+        platform_host=(origin.hostname or "").lower(),
         insecure_hosts=settings.measurement_insecure_host_set,
+        platform_port=origin.port or (443 if origin.scheme == "https" else 80),
     )
 
 
