@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from tastegraph.ads import spend
+from tastegraph.ads import ad_log, spend
 from tastegraph.bootstrap import System
 from tastegraph.kernel import FrozenClock
 from tests.helpers import csrf_token, mini_world, sign_up_in
@@ -291,3 +291,33 @@ def test_delivery_counts_are_summed_across_flushes(
     tally.flush(system.engine)  # nothing new: nothing changes
     with system.read() as conn:
         assert delivery_stats.counts(conn, made["group"]["id"], day, "UTC", "browse")["served"] == 2
+
+
+def test_engagement_with_a_promoted_pin_counts_once_per_kind_for_whom_it_was_served(
+    client: TestClient, system: System, clock: FrozenClock, world: dict[str, Any]
+) -> None:
+    acct = ad_account(system, "Trailpeak", website="trailpeak-gear.com")
+    promote(TestClient(client.app), acct)
+    user = interested(client, world)
+    ((_, item),) = ads_in(feed(client))
+    token = item["promoted"]["token"]
+    post = lambda who, kind, t=token: who.post(  # noqa: E731
+        "/v1/ads/engagement", json={"token": t, "kind": kind}
+    )
+    assert post(client, "save").json() == {"status": "recorded"}
+    assert post(client, "save").json() == {"status": "duplicate"}
+    assert post(client, "closeup").json() == {"status": "recorded"}
+    # Someone else, or a forged token, counts nothing.
+    assert post(TestClient(client.app), "save").json() == {"status": "refused", "reason": "not_yours"}
+    forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    assert post(client, "save", forged).json() == {"status": "refused", "reason": "forged"}
+    assert post(client, "like").status_code == 422
+    # The person's export shows the two, and erasure removes them.
+    with system.read() as conn:
+        mine = ad_log.export(conn, user)["engagements"]
+    assert sorted(e["kind"] for e in mine) == ["closeup", "save"]
+    with system.write() as conn:
+        assert ad_log.erase(conn, user) >= 2
+        assert ad_log.export(conn, user)["engagements"] == []
+    clock.advance(timedelta(hours=2))
+    assert post(client, "save").json() == {"status": "refused", "reason": "expired"}

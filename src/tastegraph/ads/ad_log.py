@@ -1,6 +1,6 @@
-"""What people did with Promoted Pins — impressions, clicks and hides — and the personal-data duties
-for them (export, erasure, retention). Measurement reads these logs (next issue); charging is
-ads.spend's, against the same token ids."""
+"""What people did with Promoted Pins — impressions, clicks, engagement (saves, close-ups) and hides —
+and the personal-data duties for them (export, erasure, retention). Measurement reads these logs
+(attribution, reports); charging is ads.spend's, against the same token ids."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from tastegraph.ads.tables import ad_accounts, ad_clicks, ad_hides, ad_impressions, ads
+from tastegraph.ads.tables import ad_accounts, ad_clicks, ad_engagements, ad_hides, ad_impressions, ads
 from tastegraph.ads.tokens import AdToken
 from tastegraph.catalog import content
 from tastegraph.kernel import NotFound
@@ -21,6 +21,8 @@ from tastegraph.kernel import NotFound
 # swept (`tastegraph sweep`), for people and signed-out browsers alike.
 AD_LOG_RETENTION = timedelta(days=90)
 Recorded = Literal["recorded", "duplicate"]
+EngagementKind = Literal["save", "closeup"]
+ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("save", "closeup")
 
 
 def _insert_once(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
@@ -85,6 +87,27 @@ def record_click(conn: Connection, token: AdToken, charged_micro: int, now: date
         return "recorded", click_id
     first = conn.execute(select(ad_clicks.c.click_id).where(ad_clicks.c.token_id == token.id)).scalar_one()
     return "duplicate", str(first)
+
+
+def record_engagement(conn: Connection, token: AdToken, kind: EngagementKind, now: datetime) -> Recorded:
+    """The person saved the Promoted Pin or opened it up close where it was served; once per token and
+    kind (engagement is never charged: ads are billed by impression or click)."""
+    maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    values = {
+        "token_id": token.id,
+        "kind": kind,
+        "ad_id": token.ad_id,
+        "ad_group_id": token.ad_group_id,
+        "ad_account_id": token.ad_account_id,
+        **_who(token),
+        "placement": token.placement,
+        "position": token.position,
+        "at": now,
+    }
+    new = conn.execute(
+        maker(ad_engagements).values(**values).on_conflict_do_nothing().returning(ad_engagements.c.token_id)
+    ).first()
+    return "recorded" if new is not None else "duplicate"
 
 
 # --- what an ad group delivered (counts only) -----------------------------------------------------------
@@ -224,6 +247,7 @@ def unhide(conn: Connection, user_id: int | None, browser_key: str | None, hide_
 class AdActivity(TypedDict):
     impressions: list[dict[str, Any]]
     clicks: list[dict[str, Any]]
+    engagements: list[dict[str, Any]]
     hides: list[HideJson]
 
 
@@ -239,23 +263,25 @@ def export(conn: Connection, user_id: int) -> AdActivity:
     return {
         "impressions": _rows(conn, ad_impressions, user_id, common),
         "clicks": _rows(conn, ad_clicks, user_id, ["click_id", *common]),
+        "engagements": _rows(conn, ad_engagements, user_id, ["kind", *common]),
         "hides": list_hides(conn, user_id, None),
     }
 
 
 def erase(conn: Connection, user_id: int) -> int:
     n = 0
-    for table in (ad_impressions, ad_clicks, ad_hides):
+    for table in (ad_impressions, ad_clicks, ad_engagements, ad_hides):
         n += conn.execute(delete(table).where(table.c.user_id == user_id)).rowcount
     return n
 
 
 def sweep(conn: Connection, now: datetime) -> int:
-    """Impressions and clicks older than AD_LOG_RETENTION; hides stay until undone (a signed-out
+    """Impressions, clicks and engagement older than AD_LOG_RETENTION; hides stay until undone (a signed-out
     browser's after the same 90 days)."""
     cutoff = now - AD_LOG_RETENTION
     n = conn.execute(delete(ad_impressions).where(ad_impressions.c.at < cutoff)).rowcount
     n += conn.execute(delete(ad_clicks).where(ad_clicks.c.at < cutoff)).rowcount
+    n += conn.execute(delete(ad_engagements).where(ad_engagements.c.at < cutoff)).rowcount
     n += conn.execute(
         delete(ad_hides).where(ad_hides.c.user_id.is_(None), ad_hides.c.created_at < cutoff)
     ).rowcount

@@ -334,6 +334,17 @@ def _impression(system: System, token: AdToken) -> TokenResult:
     return TokenResult(status)
 
 
+def engagement(system: System, caller: Caller, token: str, kind: ad_log.EngagementKind) -> TokenResult:
+    """The caller saved the Promoted Pin the token served, or opened it up close: counted once per
+    token and kind (for measurement; engagement is never charged). Refused like an impression."""
+    try:
+        parsed = _verify(system, caller, token)
+    except TokenRefused as refused:
+        return TokenResult("refused", refused.why)
+    with system.write() as conn:
+        return TokenResult(ad_log.record_engagement(conn, parsed, kind, system.clock.now()))
+
+
 @dataclass(frozen=True)
 class Click:
     destination: str  # where to send the person (with tg_click when the click counted)

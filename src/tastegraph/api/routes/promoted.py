@@ -1,4 +1,5 @@
-"""What people do with Promoted Pins: impressions, clicks, hiding an ad or an advertiser, and undoing it.
+"""What people do with Promoted Pins: impressions, clicks, engagement (save, close-up), hiding an ad
+or an advertiser, and undoing it.
 
 Tokens come from the `promoted` field of a feed, related-Pins or search item. A token speaks only for
 whom it was served to (the signed-in person, or the signed-out browser by its cookie): reported by
@@ -45,6 +46,23 @@ class ImpressionsOut(BaseModel):
 def post_impressions(body: ImpressionsBody, system: SystemDep, caller: CallerDep) -> ImpressionsOut:
     results = cases.impressions(system, caller, body.tokens)
     return ImpressionsOut(results=[TokenStatus(status=r.status, reason=r.reason) for r in results])
+
+
+class EngagementBody(StrictModel):
+    token: Token
+    kind: Literal["save", "closeup"]
+
+
+@router.post(
+    "/ads/engagement",
+    response_model=TokenStatus,
+    response_model_exclude_none=True,
+    summary="Report engagement with a Promoted Pin where it was served (saved it, or opened it up close)",
+    dependencies=[SameOriginJson],
+)
+def post_engagement(body: EngagementBody, system: SystemDep, caller: CallerDep) -> TokenStatus:
+    result = cases.engagement(system, caller, body.token, body.kind)
+    return TokenStatus(status=result.status, reason=result.reason)
 
 
 @router.get(
