@@ -73,7 +73,7 @@ def tracked(receiver: Receiver) -> dict[str, list[str]]:
             receiver.url("/imp/b/{ad_id}"),
         ],
         "click": [receiver.url("/clk?ad={ad_id}")],
-        "engagement": [],
+        "engagement": [receiver.url("/eng?ad={ad_id}&cb={cachebuster}")],
     }
 
 
@@ -126,18 +126,29 @@ def test_each_counted_event_reaches_each_url_once_with_nothing_of_the_person(
         r = pclient.get(f"/v1/ads/click/{token}", headers=PERSON_HEADERS, follow_redirects=False)
         assert r.status_code == 302
     assert stranger.get(f"/v1/ads/click/{token}", follow_redirects=False).status_code == 302
+    # A save and a close-up: two engagements, each once; repeats and strangers count nothing.
+    for kind in ("save", "save", "closeup", "closeup"):
+        r = pclient.post("/v1/ads/engagement", json={"token": token, "kind": kind}, headers=PERSON_HEADERS)
+        assert r.status_code == 200, r.text
+    assert (
+        stranger.post("/v1/ads/engagement", json={"token": token, "kind": "save"}).json()["status"]
+        == "refused"
+    )
     rows = outbox(psystem)
     assert sorted((r["event"], r["url_index"]) for r in rows) == [
         ("click", 0),
+        ("engagement", 0),
+        ("engagement", 0),
         ("impression", 0),
         ("impression", 1),
     ]
     assert receiver.count() == 0  # queued, not yet sent (no background task in this client)
 
     sent = measurement_pixels.drain(psystem)
-    assert sent["sent"] == 3 and sent["pending"] == 0
+    assert sent["sent"] == 5 and sent["pending"] == 0
     paths = receiver.paths()
-    assert len(paths) == 3
+    assert len(paths) == 5
+    assert len([p for p in paths if p.startswith(f"/eng?ad={ad['id']}&cb=")]) == 2
     imp_a = next(p for p in paths if p.startswith("/imp/a"))
     query = {k: v[0] for k, v in parse_qs(urlsplit(imp_a).query).items()}
     assert query["ad"] == str(ad["id"]) and query["g"] == str(ad["ad_group_id"])
@@ -155,11 +166,11 @@ def test_each_counted_event_reaches_each_url_once_with_nothing_of_the_person(
     # Sending again sends nothing more: each event and URL once.
     clock.advance(timedelta(hours=1))
     assert measurement_pixels.drain(psystem)["claimed"] == 0
-    assert receiver.count() == 3
+    assert receiver.count() == 5
     assert {r["outcome"] for r in outbox(psystem)} == {"sent"}
     # Done rows go three days after.
     clock.advance(pixels.DONE_KEPT)
-    assert psystem.sweep()["pixel_outbox_done"] == 3
+    assert psystem.sweep()["pixel_outbox_done"] == 5
     assert outbox(psystem) == []
 
 

@@ -341,8 +341,12 @@ def engagement(system: System, caller: Caller, token: str, kind: ad_log.Engageme
         parsed = _verify(system, caller, token)
     except TokenRefused as refused:
         return TokenResult("refused", refused.why)
+    now = system.clock.now()
     with system.write() as conn:
-        return TokenResult(ad_log.record_engagement(conn, parsed, kind, system.clock.now()))
+        status = ad_log.record_engagement(conn, parsed, kind, now)
+        if status == "recorded":  # each kind is an engagement of its own: the URLs hear of each once
+            _queue_pixels(system, conn, "engagement", parsed, now, kind)
+    return TokenResult(status)
 
 
 @dataclass(frozen=True)
