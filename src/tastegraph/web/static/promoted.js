@@ -107,7 +107,20 @@
   }, true);
   document.addEventListener("click", function (event) {
     var link = event.target.closest("[data-ad-closeup]");
-    if (link) engaged(link, "closeup");
+    if (!link) return;
+    var box = link.closest("[data-ad-token].card-promoted");
+    var token = box && box.getAttribute("data-ad-token");
+    var plain = event.button === 0 && !(event.metaKey || event.ctrlKey || event.shiftKey || event.altKey);
+    if (!token || !plain || !((pixelsOf[token] || {}).engagement || []).length) {
+      engaged(link, "closeup");
+      return;
+    }
+    // With engagement pixels: the page must still be here when the platform answers, to call them.
+    event.preventDefault();
+    post("/v1/ads/engagement", { token: token, kind: "closeup" })
+      .then(recordedThen(token, "engagement"))
+      .catch(function () {})
+      .then(function () { window.location.assign(link.getAttribute("href")); });
   });
 
   // A click on a card with click pixels: ask the platform to count it (the same click link, as JSON),
