@@ -10,13 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
-from tastegraph.ads import accounts
 from tests.e2e.conftest import World, shot, sign_up_and_in, watch
-from tests.e2e.test_promoted_card_browser import _keyword_ad, default_browser  # noqa: F401
+from tests.e2e.test_promoted_card_browser import default_browser  # noqa: F401
+from tests.integration.ads_support import ad_account
 from tests.integration.pixel_receiver import Receiver
-from tests.integration.test_promoted_pins_objects import BASE
+from tests.integration.test_promoted_pins_objects import BASE, make_campaign, make_pin
 
 pytestmark = pytest.mark.e2e
 
@@ -49,30 +48,42 @@ def test_the_page_calls_the_ads_urls_after_each_counted_event_without_cookies_or
     screenshots: Any,
 ) -> None:
     receiver = browser_mode
-    ad_id = _keyword_ad(world)
-    with world.system.read() as conn:
-        account_id = conn.execute(
-            text("SELECT ad_account_id FROM ads WHERE id = :a"), {"a": ad_id}
-        ).scalar_one()
+    acct = ad_account(world.system, "Beamwise", website="beamwise.example")
+    urls = {
+        "impression": [receiver.url("/imp?ad={ad_id}&cb={cachebuster}")],
+        "click": [receiver.url("/clk?ad={ad_id}")],
+        "engagement": [receiver.url("/eng?ad={ad_id}&cb={cachebuster}")],
+    }
     with httpx.Client(base_url=world.platform) as api:
-        urls = {
-            "impression": [receiver.url("/imp?ad={ad_id}&cb={cachebuster}")],
-            "click": [receiver.url("/clk?ad={ad_id}")],
-            "engagement": [receiver.url("/eng?ad={ad_id}&cb={cachebuster}")],
-        }
-        token = _token_of(world, account_id)
-        r = api.patch(
-            f"{BASE}/{account_id}/ads/{ad_id}",
-            json={"tracking_urls": urls},
-            headers={"Authorization": f"Bearer {token}"},
+        pin = make_pin(api, acct, title="Beamwise headlamp", topics=[], link="https://beamwise.example/h")  # type: ignore[arg-type]
+        campaign = make_campaign(api, acct)  # type: ignore[arg-type]
+        group = api.post(
+            f"{BASE}/{acct.id}/ad_groups",
+            headers=acct.auth,
+            json={
+                "campaign_id": campaign["id"],
+                "name": "Headlamp searches",
+                "billable_event": "impression",
+                "bid_in_micro": 40_000_000,  # outbids any other ad on the word
+                "budget_in_micro": 500_000_000,
+                "budget_type": "daily",
+                "pacing_delivery_type": "accelerated",
+                "placement": "search",
+                "targeting_spec": {"keywords": ["tent"]},
+            },
         )
-        assert r.status_code == 200, r.text
+        assert group.status_code == 201, group.text
+        body = {"ad_group_id": group.json()["id"], "pin_id": pin["id"], "tracking_urls": urls}
+        made = api.post(f"{BASE}/{acct.id}/ads", headers=acct.auth, json=body)
+        assert made.status_code == 201, made.text
+        ad_id = made.json()["id"]
+    ours = f"li.card-promoted[data-pin-id='{pin['id']}']"
     page = default_browser.new_page()
     errors: list[str] = []
     watch(page, errors)
     sign_up_and_in(page, world, "pixels@example.com", "a long enough password", "Pia")
     page.goto(world.platform + "/search?q=tent")
-    card = page.locator("li.card-promoted").first
+    card = page.locator(ours)
     assert card.get_attribute("data-ad-pixels")
     _wait_for(lambda: any(h.path.startswith("/imp") for h in receiver.hits))
     shot(page, screenshots, "measurement-pixels-browser-01-search", full_page=False)
@@ -81,7 +92,7 @@ def test_the_page_calls_the_ads_urls_after_each_counted_event_without_cookies_or
     card.locator("[data-ad-closeup]").click()
     _wait_for(lambda: any(h.path.startswith("/eng") for h in receiver.hits))
     page.goto(world.platform + "/search?q=tent")
-    page.locator("li.card-promoted a.card-title").first.click()
+    page.locator(ours + " a.card-title").click()
     _wait_for(lambda: any(h.path.startswith("/clk") for h in receiver.hits))
     time.sleep(0.5)
 
@@ -92,9 +103,3 @@ def test_the_page_calls_the_ads_urls_after_each_counted_event_without_cookies_or
     for hit in receiver.hits:
         assert "cookie" not in hit.headers, hit.headers
         assert "referer" not in hit.headers, hit.headers
-
-
-def _token_of(world: World, account_id: int) -> str:
-    """A fresh token of the ad account (the API authenticates advertisers by token)."""
-    with world.system.write() as conn:
-        return accounts.create_token(conn, account_id, world.system.clock.now()).token
