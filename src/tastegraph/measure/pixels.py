@@ -310,11 +310,14 @@ class Sender:
         """Hold the host back; seconds until it may be tried again."""
         with self._lock:
             state = self._hosts.setdefault(host, _HostState())
+            now = time.monotonic()
+            if state.down_until > now:  # calls already in flight when it went down: one round, one step
+                return state.down_until - now
             state.failures += 1
             wait = min(HOST_BACKOFF_CAP, HOST_BACKOFF_BASE * 2.0 ** min(state.failures - 1, 30))
             wait *= 0.5 + 0.5 * self.rng.random()
-            state.down_until = max(state.down_until, time.monotonic() + wait)
-            return state.down_until - time.monotonic()
+            state.down_until = now + wait
+            return wait
 
     def _host_ok(self, host: str) -> None:
         with self._lock:
