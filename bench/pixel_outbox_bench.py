@@ -27,6 +27,7 @@ import asyncio
 import base64
 import io
 import multiprocessing
+import os
 import random
 import socket
 import sys
@@ -355,6 +356,7 @@ def docs(results: list[dict[str, Any]], args: argparse.Namespace, info: dict[str
                 f"{o['drain_s']} s",
                 f"{o['attempts_while_down_per_s']}/s",
                 "yes" if t["exactly_once"] and o["exactly_once"] else "NO",
+                " → ".join(str(x) for x in r["load_average_1min"]),
             ]
         )
     table = md_table(
@@ -366,6 +368,7 @@ def docs(results: list[dict[str, Any]], args: argparse.Namespace, info: dict[str
             "drain time after it returns",
             "tries while it is down",
             "every call received exactly once",
+            "machine load (1-min average, before → after)",
         ],
         rows,
     )
@@ -412,7 +415,12 @@ def main() -> None:
         args.events, args.rate, args.outage, args.outage_real, args.cost_events = 200, 20, 20, 1.0, 20
         args.no_docs, args.held_back = True, False
     info = machine_info()
-    results = [run_backend(b.strip(), args) for b in args.backends.split(",") if b.strip()]
+    results = []
+    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+        load_before = os.getloadavg()[0]
+        result = run_backend(backend, args)
+        result["load_average_1min"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
+        results.append(result)
     if not args.no_docs:
         replace_doc_section("pixel-outbox", docs(results, args, info))
     print_json_line({"results": results})

@@ -172,24 +172,50 @@ def backoff(attempts: int, rng: random.Random) -> float:
 
 
 def record(conn: Connection, lease_id: str, results: Sequence[Result], now: datetime) -> None:
-    """Write a batch's outcomes (only rows this lease still holds)."""
+    """Write a batch's outcomes (only rows this lease still holds): one statement per final outcome,
+    one per row to try again (each has its own time)."""
     t = pixel_outbox
+    done: dict[str, list[int]] = {}
     for r in results:
-        values: dict[str, Any] = {"lease_id": None, "lease_until": None}
-        attempted = r.outcome != "deferred"
-        if attempted:
-            values["attempts"] = r.row.attempts + 1
-        if r.error is not None:
-            values["last_error"] = r.error[:200]
         outcome: str = r.outcome
         if outcome in ("retry", "deferred") and now - r.row.created_at >= GIVE_UP_AFTER:
             outcome = "gave_up"
         if outcome in ("retry", "deferred"):
-            values["next_attempt_at"] = r.retry_at or now
+            values: dict[str, Any] = {
+                "lease_id": None,
+                "lease_until": None,
+                "next_attempt_at": r.retry_at or now,
+            }
+            if outcome == "retry":
+                values["attempts"] = r.row.attempts + 1
+            if r.error is not None:
+                values["last_error"] = r.error[:200]
+            conn.execute(update(t).where(t.c.id == r.row.id, t.c.lease_id == lease_id).values(**values))
+        elif r.error is not None or outcome == "gave_up":
+            attempts = r.row.attempts + (0 if r.outcome == "deferred" else 1)
+            conn.execute(
+                update(t)
+                .where(t.c.id == r.row.id, t.c.lease_id == lease_id)
+                .values(
+                    lease_id=None,
+                    lease_until=None,
+                    done_at=now,
+                    outcome=outcome,
+                    attempts=attempts,
+                    last_error=None if r.error is None else r.error[:200],
+                )
+            )
         else:
-            values["done_at"] = now
-            values["outcome"] = outcome
-        conn.execute(update(t).where(t.c.id == r.row.id, t.c.lease_id == lease_id).values(**values))
+            done.setdefault(outcome, []).append(r.row.id)
+    for outcome, ids in done.items():
+        for chunk in range(0, len(ids), 500):
+            conn.execute(
+                update(t)
+                .where(t.c.id.in_(ids[chunk : chunk + 500]), t.c.lease_id == lease_id)
+                .values(
+                    lease_id=None, lease_until=None, done_at=now, outcome=outcome, attempts=t.c.attempts + 1
+                )
+            )
 
 
 def release(conn: Connection, lease_id: str) -> None:
