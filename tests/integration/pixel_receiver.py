@@ -47,6 +47,8 @@ class Receiver:
                     receiver.hits.append(Hit(self.path, {k.lower(): v for k, v in self.headers.items()}))
                     status = receiver.status
                 self.send_response(status)
+                # A third party trying to tag the caller: the platform's calls must never send it back.
+                self.send_header("Set-Cookie", "tp_id=tracked-caller; Path=/; Max-Age=3600")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

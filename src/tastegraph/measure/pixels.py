@@ -43,6 +43,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Literal
 
 import httpx
@@ -305,12 +306,17 @@ class Sender:
         return self._pool
 
     def _http(self) -> httpx.Client:
+        with self._lock:
+            return self._client or self._new_client()
+
+    def _new_client(self) -> httpx.Client:
         if self._client is None:
             self._client = httpx.Client(
                 timeout=httpx.Timeout(self.timeout),
                 follow_redirects=False,
                 trust_env=False,  # no proxy from the environment: it would connect where we did not check
-                cookies=None,
+                # A jar that keeps nothing: a receiver's Set-Cookie never comes back on a later call.
+                cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
                 headers={"User-Agent": USER_AGENT, "Accept": "*/*"},
                 limits=httpx.Limits(
                     max_connections=self.concurrency, max_keepalive_connections=self.concurrency
