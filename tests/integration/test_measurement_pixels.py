@@ -416,3 +416,41 @@ def test_two_senders_never_claim_the_same_rows(psystem: System) -> None:
     with psystem.write() as conn:
         pixels.record(conn, "lease-a", [pixels.Result(a[0], "sent")], now)
     assert all(r["done_at"] is None for r in outbox(psystem))
+
+
+def test_the_sender_never_sends_back_a_receivers_cookie(psystem: System, receiver: Receiver) -> None:
+    """The receiver answers every call with Set-Cookie; one call after another (one at a time), none
+    carries it back."""
+    import asyncio
+
+    mini_world(psystem, pins_per_site=2)
+    acct = ad_account(psystem, "Trailpeak", website="trailpeak-gear.com")
+    with TestClient(compose(psystem, run_sweeper=False), base_url="http://127.0.0.1:8000") as c:
+        ad = promote(c, acct)["ad"]
+    now = psystem.clock.now()
+    with psystem.write() as conn:
+        for i in range(4):
+            conn.execute(
+                pixel_outbox.insert().values(
+                    event_key=f"impression:c{i}",
+                    url_index=0,
+                    ad_id=ad["id"],
+                    event="impression",
+                    url=receiver.url(f"/c/{i}"),
+                    host=receiver.host,
+                    created_at=now,
+                    next_attempt_at=now,
+                    attempts=0,
+                )
+            )
+    sender = pixels.Sender(psystem.engine, psystem.clock, frozenset({receiver.host}), concurrency=1, batch=1)
+
+    async def run() -> pixels.Stats:
+        try:
+            return await sender.drain()
+        finally:
+            await sender.close()
+
+    assert asyncio.run(run()).sent == 4
+    assert receiver.count() == 4
+    assert all("cookie" not in h.headers for h in receiver.hits), [h.headers for h in receiver.hits]
