@@ -61,16 +61,25 @@ def db_upgrade() -> None:
 @app.command()
 def sweep() -> None:
     """Run the daily maintenance once: retention (off-site visits past their window, expired sessions and
-    everything else past its period), then the private-set-intersection key's rotation and preparation."""
+    everything else past its period), then the private-set-intersection key's rotation and preparation,
+    then the third-party measurement pixels that are due (at most a minute of sending)."""
     from tastegraph.bootstrap import build
+    from tastegraph.usecases import measurement_pixels
     from tastegraph.usecases import reports as report_cases
 
     system = build(_settings())
     deleted = system.sweep()
     prepared = system.prepare_psi()
+    # Third-party measurement pixels due now (the server sends them continuously; this drains what a
+    # deployment without a running server, or a receiver that was down, left behind).
+    sent = measurement_pixels.drain(system)
     # After attribution: the advertiser reports' rollups of the days touched since the last refresh.
     rolled = report_cases.refresh(system)
-    print(json.dumps({"deleted": deleted, "psi": prepared, "reports": rolled.__dict__}))
+    print(
+        json.dumps(
+            {"deleted": deleted, "psi": prepared, "measurement_pixels": sent, "reports": rolled.__dict__}
+        )
+    )
     system.dispose()
 
 

@@ -3,6 +3,8 @@ attribution to Promoted Pins, and advertiser reports that never describe a handf
 (Other packages use these modules; the tables are private.)"""
 
 from tastegraph.measure import attribution_tables as _attribution_tables  # noqa: F401  (registers)
+from tastegraph.measure import pixel_tables as _pixel_tables  # noqa: F401  (registers)
+from tastegraph.measure import pixels as pixels
 from tastegraph.measure import report_build as report_build
 from tastegraph.measure import report_dp as report_dp
 from tastegraph.measure import report_rows as report_rows
@@ -15,6 +17,7 @@ from tastegraph.measure.settings import MeasurementSettings, Windows
 __all__ = [
     "MeasurementSettings",
     "Windows",
+    "pixels",
     "report_build",
     "report_dp",
     "report_rows",
