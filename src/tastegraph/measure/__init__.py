@@ -2,9 +2,10 @@
 attribution to Promoted Pins, and advertiser reports that never describe a handful of people.
 (Other packages use these modules; the tables are private.)"""
 
+from tastegraph.measure import attribution as attribution
 from tastegraph.measure import attribution_tables as _attribution_tables  # noqa: F401  (registers)
 from tastegraph.measure import settings as settings
 from tastegraph.measure import tables as _tables  # noqa: F401  (registers the tables)
 from tastegraph.measure.settings import MeasurementSettings, Windows
 
-__all__ = ["MeasurementSettings", "Windows", "settings"]
+__all__ = ["MeasurementSettings", "Windows", "attribution", "settings"]

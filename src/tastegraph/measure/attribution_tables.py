@@ -38,6 +38,8 @@ ad_attributions = table(
     Column("view_at", UTCDateTime, nullable=True),
     Column("computed_at", UTCDateTime, nullable=False),
     Index("ix_ad_attributions_account_time", "ad_account_id", "event_time"),
+    # The retention sweep (measure.attribution.sweep) deletes by conversion time across accounts.
+    Index("ix_ad_attributions_event_time", "event_time"),
     personal=True,
 )
 

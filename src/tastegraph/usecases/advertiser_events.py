@@ -10,23 +10,26 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tastegraph.ads import accounts
+from sqlalchemy import Connection
+
+from tastegraph.ads import accounts, ad_log
 from tastegraph.bootstrap import System
 from tastegraph.collect import advertiser_events
 from tastegraph.collect.advertiser_events import (
-    ConversionEvent as ConversionEvent,  # the schema /openapi.json publishes for one event
-)
-from tastegraph.collect.advertiser_events import (
+    ClickOwner,
     EventError,
     EventOutcome,
     Ingest,
     PreparedEvent,
     Status,
     SummaryRow,
+)
+from tastegraph.collect.advertiser_events import (
+    ConversionEvent as ConversionEvent,  # the schema /openapi.json publishes for one event
 )
 from tastegraph.kernel import InvalidInput, NotFound
 from tastegraph.kernel.untrusted_text import TOO_DEEP
@@ -80,12 +83,21 @@ def event_counts(rows: Sequence[SummaryRow]) -> list[EventCount]:
     return [EventCount(r["event_name"], r["currency"], r["events"], r["value"]) for r in rows]
 
 
+def _click_owners(conn: Connection, ad_account_id: int, click_ids: Collection[str]) -> dict[str, ClickOwner]:
+    """The ad account's own clicks among these click ids, and who made them (for the attribution decision
+    taken as each event arrives)."""
+    return {
+        click_id: ClickOwner(user_id, browser_key)
+        for click_id, (user_id, browser_key) in ad_log.click_owners(conn, ad_account_id, click_ids).items()
+    }
+
+
 def record_events(system: System, caller: AdCaller, data: Sequence[object], *, test: bool) -> EventsRecorded:
     """The conversions API: validate each event (a bad one fails alone), then store the new ones in one
     transaction, matched to people. `test` validates and stores nothing (a read transaction)."""
     now = system.clock.now()
     items = [advertiser_events.prepare(raw, f"data[{i}]", now) for i, raw in enumerate(data)]
-    ingest = Ingest(caller.ad_account_id, "api", test_only=test)
+    ingest = Ingest(caller.ad_account_id, "api", test_only=test, click_owners=_click_owners)
     with system.read() if test else system.write() as conn:
         outcomes = advertiser_events.record_events(conn, system.identity, system.consent, ingest, items, now)
     return EventsRecorded(outcomes, test)
@@ -190,5 +202,10 @@ def record_tag_event(system: System, caller: Caller, tag_id: str, params: Mappin
     item.site_visitor_id = fp if fp and _FP.match(fp) else None
     with system.write() as conn:
         advertiser_events.record_events(
-            conn, system.identity, system.consent, Ingest(account, "tag", caller.signals), [item], now
+            conn,
+            system.identity,
+            system.consent,
+            Ingest(account, "tag", caller.signals, click_owners=_click_owners),
+            [item],
+            now,
         )

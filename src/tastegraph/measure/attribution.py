@@ -1,0 +1,607 @@
+"""Conversion attribution: which Promoted Pin a conversion is credited to, computed inside the database.
+
+A conversion is an advertiser's event (tag or conversions API) of one of the kinds in `CONVERSION_KINDS`
+that consent allowed to be attributed when it arrived (`attributable`, decided at ingest by
+collect.advertiser_events). For each one, `run` stores one row in `ad_attributions` with the candidates
+(measure.attribution_tables): the same person's last click, last engagement and last counted impression
+of the same ad account's Promoted Pins in the `MAX_WINDOW_DAYS` before the conversion. The credited one is
+chosen when a report is computed, by the windows then in force (`credited_expr`): click beats engagement
+beats view, each inside its window. A conversion counts once: one row per stored event (the tag and the
+API reporting the same conversion are one stored event: ingest's 48-hour dedupe), however many ads
+touched the person; only the last touch of each kind is kept.
+
+Matching: the event's person (`user_id`) to the ad logs' person. A `click_id` (the `tg_click` value) names
+its click directly, even when no person was matched: only a click of the same ad account (another
+account's click id names nothing), in the window, and then only that click is a candidate (a click id
+ties the conversion to one click, not to the rest of that person's or browser's history). The row is the
+click's person's (`u:<id>`), or, for a click made signed out, its browser's ad-log key (`b:<key>`).
+
+Incremental and idempotent: a run processes the events stored since the last run (by id, and by arrival
+time with a grace period for transactions that committed late), and re-evaluates the conversions that
+ad-log rows recorded since the last run could change (a touch recorded after the conversion was processed
+but earlier than it). Rows are only written when what they hold changes, so a rerun changes nothing.
+`since` recomputes every conversion from that time on (e.g. after bulk-loading old ad logs). Work is done
+in chunks of conversions, each in its own transaction: an interrupted run leaves correct rows and the
+next run redoes what is missing (the watermarks move only when a run completes).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Connection,
+    Engine,
+    FromClause,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from tastegraph.ads import ad_log
+from tastegraph.collect import advertiser_events
+from tastegraph.kernel.tables import UTCDateTime
+from tastegraph.measure.attribution_tables import ad_attributions, attribution_progress
+from tastegraph.measure.settings import MAX_WINDOW_DAYS, Windows
+
+CONVERSION_KINDS: tuple[str, ...] = tuple(e.value for e in advertiser_events.EventName)
+# How far before the last run an event's arrival or an ad-log row's time may lie and still be picked
+# up: covers transactions that were open while the last run read (their rows committed after it).
+GRACE = timedelta(minutes=15)
+# Attribution rows are derived from the ad logs: they go when the logs they come from go.
+RETENTION = ad_log.AD_LOG_RETENTION
+CHUNK = 50_000  # conversions per transaction
+_PG_LOCK = 0x7A771B  # pg advisory lock: one run at a time
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+# --- time arithmetic both databases understand ------------------------------------------------------
+
+
+class days_before(FunctionElement[datetime]):
+    """`ts` minus `days` whole days of 86,400 seconds (no calendar or DST rules): ts - N * 1 day."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+    name = "days_before"
+
+    def __init__(self, ts: ColumnElement[Any], days: int) -> None:
+        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 3650:
+            raise ValueError("days must be an int from 0 to 3650")
+        # A literal (the windows come from closed sets): part of the statement's cache key.
+        super().__init__(ts, literal_column(str(days), Integer))
+
+
+@compiles(days_before, "postgresql")
+def _days_before_pg(element: days_before, compiler: SQLCompiler, **kw: Any) -> str:
+    ts, days = list(element.clauses)
+    return f"({compiler.process(ts, **kw)} - {compiler.process(days, **kw)} * interval '86400 seconds')"
+
+
+@compiles(days_before, "sqlite")
+def _days_before_sqlite(element: days_before, compiler: SQLCompiler, **kw: Any) -> str:
+    ts, days = list(element.clauses)
+    # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' text (UTCDateTime): the result in the same shape, so
+    # that comparing the text compares the times.
+    return (
+        f"strftime('%Y-%m-%d %H:%M:%f000', {compiler.process(ts, **kw)}, "
+        f"'-' || {compiler.process(days, **kw)} || ' days')"
+    )
+
+
+# --- what reports apply ------------------------------------------------------------------------------
+
+
+def credited_expr(
+    windows: Windows, attributions: FromClause | None = None
+) -> tuple[ColumnElement[str | None], ColumnElement[int | None]]:
+    """The credited interaction of an `ad_attributions` row under `windows`, as SQL expressions:
+    (kind: 'click' | 'engagement' | 'view' | NULL, the credited ad's id or NULL). Click beats engagement
+    beats view, each inside its window (a touch exactly N days before the conversion is inside an N-day
+    window); a view window of 0 days credits no view. `attributions`: an alias of the table, if the
+    report's query uses one."""
+    a = ad_attributions if attributions is None else attributions
+    t = a.c.event_time
+
+    def inside(at: ColumnElement[Any], days: int) -> ColumnElement[bool]:
+        if days <= 0:
+            return false()
+        return and_(at.is_not(None), at >= days_before(t, days))
+
+    in_click = inside(a.c.click_at, windows.click_days)
+    in_engagement = inside(a.c.engagement_at, windows.engagement_days)
+    in_view = inside(a.c.view_at, windows.view_days)
+    kind: ColumnElement[str | None] = case(
+        (in_click, literal("click")),
+        (in_engagement, literal("engagement")),
+        (in_view, literal("view")),
+        else_=null(),
+    )
+    ad_id: ColumnElement[int | None] = case(
+        (in_click, a.c.click_ad_id),
+        (in_engagement, a.c.engagement_ad_id),
+        (in_view, a.c.view_ad_id),
+        else_=null(),
+    )
+    return kind, ad_id
+
+
+# --- the run ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunResult:
+    considered: int  # conversions (re)evaluated
+    inserted: int
+    updated: int
+    deleted: int
+    full: bool  # no watermark (first run) or `since` given
+    skipped: bool = False  # another run held the lock (PostgreSQL)
+
+
+_scratch = MetaData()
+_todo = Table(
+    "tmp_attribution_todo", _scratch, Column("event_id", BigInteger, primary_key=True), prefixes=["TEMPORARY"]
+)
+_cand = Table(
+    "tmp_attribution_cand",
+    _scratch,
+    Column("event_id", BigInteger, primary_key=True),
+    Column("ad_account_id", BigInteger),
+    Column("match_user_id", BigInteger),  # the event's own person (None: click id only)
+    Column("user_id", BigInteger),
+    Column("person_key", String(40)),
+    Column("event_name", String(20)),
+    Column("event_time", UTCDateTime),
+    Column("value", Numeric(18, 4)),
+    Column("currency", String(3)),
+    Column("id_click_id", String(32)),  # the click the event's click id names
+    Column("id_click_at", UTCDateTime),
+    Column("user_click_at", UTCDateTime),  # the person's last click
+    Column("engagement_at", UTCDateTime),
+    Column("view_at", UTCDateTime),
+    prefixes=["TEMPORARY"],
+)
+_ROW_COLUMNS = (
+    "event_id",
+    "ad_account_id",
+    "user_id",
+    "person_key",
+    "event_name",
+    "event_time",
+    "value",
+    "currency",
+    "click_ad_id",
+    "click_at",
+    "click_id",
+    "engagement_ad_id",
+    "engagement_at",
+    "view_ad_id",
+    "view_at",
+)
+_final = Table(
+    "tmp_attribution_final",
+    _scratch,
+    *(
+        Column(c.name, c.type, primary_key=c.name == "event_id")
+        for c in ad_attributions.c
+        if c.name in _ROW_COLUMNS
+    ),
+    prefixes=["TEMPORARY"],
+)
+_SCRATCH = (_todo, _cand, _final)
+# What a recomputation may change (the event's own fields never change).
+_CHANGEABLE = (
+    "user_id",
+    "person_key",
+    "click_ad_id",
+    "click_at",
+    "click_id",
+    "engagement_ad_id",
+    "engagement_at",
+    "view_ad_id",
+    "view_at",
+)
+
+
+@dataclass(frozen=True)
+class _Marks:
+    last_event_id: int | None
+    last_run_at: datetime | None
+    last_log_at: datetime | None
+
+
+def _marks(conn: Connection) -> _Marks:
+    rows = {r.name: r for r in conn.execute(select(attribution_progress))}
+    events, logs = rows.get("events"), rows.get("ad_logs")
+    return _Marks(
+        None if events is None or events.value is None else int(events.value),
+        None if events is None else events.at,
+        None if logs is None else logs.at,
+    )
+
+
+def _save_mark(conn: Connection, name: str, value: int | None, at: datetime | None) -> None:
+    done = conn.execute(
+        update(attribution_progress).where(attribution_progress.c.name == name).values(value=value, at=at)
+    ).rowcount
+    if not done:
+        conn.execute(insert(attribution_progress).values(name=name, value=value, at=at))
+
+
+def _drop_scratch(conn: Connection) -> None:
+    for t in reversed(_SCRATCH):
+        conn.execute(text(f"DROP TABLE IF EXISTS {t.name}"))
+
+
+def _qualified(e: FromClause) -> ColumnElement[bool]:
+    """A conversion consent allowed to attribute when it arrived, with someone or a click to match."""
+    return and_(
+        e.c.attributable.is_(true()),
+        e.c.event_name.in_(CONVERSION_KINDS),
+        or_(e.c.user_id.is_not(None), e.c.click_id.is_not(None)),
+    )
+
+
+def _add_todo(conn: Connection, ids: Any) -> None:
+    """Add the event ids `ids` (a select of one column) to the work list, once each."""
+    sub = ids.subquery()
+    conn.execute(
+        insert(_todo).from_select(
+            ["event_id"],
+            select(sub.c[0]).distinct().where(~exists().where(_todo.c.event_id == sub.c[0])),
+        )
+    )
+
+
+def _fill_todo(conn: Connection, marks: _Marks, top_id: int, since: datetime | None) -> bool:
+    """The conversions this run (re)evaluates; True when it is a full pass."""
+    e = advertiser_events.event_log()
+    base = select(e.c.id).where(_qualified(e), e.c.id <= top_id)
+    if marks.last_event_id is None:
+        _add_todo(conn, base)
+        return True
+    new = e.c.id > marks.last_event_id
+    if marks.last_run_at is not None:
+        new = or_(new, e.c.received_at >= marks.last_run_at - GRACE)
+    if since is not None:
+        _add_todo(conn, base.where(or_(new, e.c.event_time >= since)))
+        # Rows whose event no longer qualifies are re-evaluated too (and so deleted).
+        a = ad_attributions
+        _add_todo(conn, select(a.c.event_id).where(a.c.event_time >= since))
+        return True
+    _add_todo(conn, base.where(new))
+    if marks.last_log_at is not None:
+        cutoff = marks.last_log_at - GRACE
+        logs = ad_log.touch_logs()
+        for log in (logs.clicks, logs.engagements, logs.impressions):
+            touched = and_(
+                e.c.ad_account_id == log.c.ad_account_id,
+                e.c.event_time >= log.c.at,
+                log.c.at >= days_before(e.c.event_time, MAX_WINDOW_DAYS),
+            )
+            by_person = and_(touched, e.c.user_id == log.c.user_id)
+            _add_todo(conn, base.join_from(log, e, by_person).where(log.c.at >= cutoff))
+            if log is logs.clicks:
+                by_click = and_(touched, e.c.click_id == log.c.click_id)
+                _add_todo(conn, base.join_from(log, e, by_click).where(log.c.at >= cutoff))
+    return False
+
+
+def _compute(conn: Connection, lo: int, hi: int) -> None:
+    """The candidates of the conversions lo < event_id <= hi of the work list, into _final."""
+    conn.execute(delete(_cand))
+    conn.execute(delete(_final))
+    e = advertiser_events.event_log()
+    logs = ad_log.touch_logs()
+    k = logs.clicks.alias("k")  # the click the event's click id names
+    start = days_before(e.c.event_time, MAX_WINDOW_DAYS)
+
+    def in_window(at: ColumnElement[Any]) -> ColumnElement[bool]:
+        return and_(at <= e.c.event_time, at >= start)
+
+    def last_at(log: Table) -> Any:
+        t = log.alias()
+        return (
+            select(func.max(t.c.at))
+            .where(t.c.user_id == e.c.user_id, t.c.ad_account_id == e.c.ad_account_id, in_window(t.c.at))
+            .scalar_subquery()
+        )
+
+    person_key = case(
+        (e.c.user_id.is_not(None), literal("u:") + cast(e.c.user_id, String)),
+        (k.c.user_id.is_not(None), literal("u:") + cast(k.c.user_id, String)),
+        else_=literal("b:") + k.c.browser_key,
+    )
+    chunk = select(_todo.c.event_id).where(_todo.c.event_id > lo, _todo.c.event_id <= hi).subquery()
+    candidates = (
+        select(
+            e.c.id,
+            e.c.ad_account_id,
+            e.c.user_id,
+            func.coalesce(e.c.user_id, k.c.user_id),
+            person_key,
+            e.c.event_name,
+            e.c.event_time,
+            e.c.value,
+            e.c.currency,
+            k.c.click_id,
+            k.c.at,
+            last_at(logs.clicks),
+            last_at(logs.engagements),
+            last_at(logs.impressions),
+        )
+        .select_from(chunk)
+        .join(e, e.c.id == chunk.c.event_id)
+        .outerjoin(
+            k, and_(k.c.click_id == e.c.click_id, k.c.ad_account_id == e.c.ad_account_id, in_window(k.c.at))
+        )
+        .where(_qualified(e), or_(e.c.user_id.is_not(None), k.c.click_id.is_not(None)))
+    )
+    conn.execute(
+        insert(_cand).from_select(
+            [
+                "event_id",
+                "ad_account_id",
+                "match_user_id",
+                "user_id",
+                "person_key",
+                "event_name",
+                "event_time",
+                "value",
+                "currency",
+                "id_click_id",
+                "id_click_at",
+                "user_click_at",
+                "engagement_at",
+                "view_at",
+            ],
+            candidates,
+        )
+    )
+
+    c = _cand
+    cl, g, im = logs.clicks.alias("cl"), logs.engagements.alias("g"), logs.impressions.alias("im")
+    use_id_click = and_(
+        c.c.id_click_at.is_not(None), or_(c.c.user_click_at.is_(None), c.c.id_click_at >= c.c.user_click_at)
+    )
+    # Ties (two touches at the same instant) are broken by the larger id: the same answer every run.
+    person_click = (
+        select(cl.c.click_id)
+        .where(
+            cl.c.user_id == c.c.match_user_id,
+            cl.c.ad_account_id == c.c.ad_account_id,
+            cl.c.at == c.c.user_click_at,
+        )
+        .order_by(cl.c.click_id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+    def ad_at(t: FromClause, at: ColumnElement[Any]) -> Any:
+        return (
+            select(t.c.ad_id)
+            .where(t.c.user_id == c.c.match_user_id, t.c.ad_account_id == c.c.ad_account_id, t.c.at == at)
+            .order_by(t.c.ad_id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    chosen = (
+        select(
+            c.c.event_id,
+            c.c.ad_account_id,
+            c.c.user_id,
+            c.c.person_key,
+            c.c.event_name,
+            c.c.event_time,
+            c.c.value,
+            c.c.currency,
+            case((use_id_click, c.c.id_click_at), else_=c.c.user_click_at).label("click_at"),
+            case((use_id_click, c.c.id_click_id), else_=person_click).label("click_id"),
+            c.c.engagement_at,
+            ad_at(g, c.c.engagement_at).label("engagement_ad_id"),
+            c.c.view_at,
+            ad_at(im, c.c.view_at).label("view_ad_id"),
+        )
+        .where(
+            c.c.person_key.is_not(None),
+            or_(
+                c.c.id_click_at.is_not(None),
+                c.c.user_click_at.is_not(None),
+                c.c.engagement_at.is_not(None),
+                c.c.view_at.is_not(None),
+            ),
+        )
+        .subquery()
+    )
+    ck = logs.clicks.alias("ck")
+    click_ad = select(ck.c.ad_id).where(ck.c.click_id == chosen.c.click_id).scalar_subquery()
+    conn.execute(
+        insert(_final).from_select(
+            list(_ROW_COLUMNS),
+            select(
+                chosen.c.event_id,
+                chosen.c.ad_account_id,
+                chosen.c.user_id,
+                chosen.c.person_key,
+                chosen.c.event_name,
+                chosen.c.event_time,
+                chosen.c.value,
+                chosen.c.currency,
+                click_ad,
+                chosen.c.click_at,
+                chosen.c.click_id,
+                chosen.c.engagement_ad_id,
+                chosen.c.engagement_at,
+                chosen.c.view_ad_id,
+                chosen.c.view_at,
+            ),
+        )
+    )
+
+
+def _apply(conn: Connection, lo: int, hi: int, now: datetime) -> tuple[int, int, int]:
+    """Make ad_attributions agree with _final for the chunk, writing only what differs:
+    (inserted, updated, deleted)."""
+    a, f = ad_attributions, _final
+    chunk = select(_todo.c.event_id).where(_todo.c.event_id > lo, _todo.c.event_id <= hi)
+    deleted = conn.execute(
+        delete(a).where(a.c.event_id.in_(chunk), ~exists().where(f.c.event_id == a.c.event_id))
+    ).rowcount
+    updated = conn.execute(
+        update(a)
+        .where(a.c.event_id == f.c.event_id, or_(*(a.c[n].is_distinct_from(f.c[n]) for n in _CHANGEABLE)))
+        .values({**{n: f.c[n] for n in _CHANGEABLE}, "computed_at": now})
+    ).rowcount
+    inserted = conn.execute(
+        insert(a).from_select(
+            [*_ROW_COLUMNS, "computed_at"],
+            select(*(f.c[n] for n in _ROW_COLUMNS), literal(now, UTCDateTime())).where(
+                ~exists().where(a.c.event_id == f.c.event_id)
+            ),
+        )
+    ).rowcount
+    return int(inserted or 0), int(updated or 0), int(deleted or 0)
+
+
+def _chunks(conn: Connection) -> list[tuple[int, int]]:
+    """(lo, hi] ranges of the work list's event ids, about CHUNK conversions each."""
+    ids = select(_todo.c.event_id, func.row_number().over(order_by=_todo.c.event_id).label("n")).subquery()
+    bounds = [
+        int(r[0])
+        for r in conn.execute(select(ids.c.event_id).where(ids.c.n % CHUNK == 0).order_by(ids.c.event_id))
+    ]
+    top = conn.execute(select(func.max(_todo.c.event_id))).scalar()
+    if top is None:
+        return []
+    edges = [0, *bounds]
+    if edges[-1] != int(top):
+        edges.append(int(top))
+    return list(itertools.pairwise(edges))
+
+
+def run(
+    engine: Engine, now: datetime, *, since: datetime | None = None, progress: Progress | None = None
+) -> RunResult:
+    """Bring ad_attributions up to date with the events and ad logs stored now (see the module's
+    docstring). `since`: recompute every conversion from that time on."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            if not conn.execute(select(func.pg_try_advisory_lock(_PG_LOCK))).scalar():
+                conn.rollback()
+                return RunResult(0, 0, 0, 0, since is not None, skipped=True)
+            conn.commit()
+        try:
+            return _run(conn, now, since, progress)
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+            with conn.begin():
+                _drop_scratch(conn)
+            if conn.dialect.name == "postgresql":
+                conn.execute(select(func.pg_advisory_unlock(_PG_LOCK)))
+                conn.commit()
+
+
+def _run(conn: Connection, now: datetime, since: datetime | None, progress: Progress | None) -> RunResult:
+    e = advertiser_events.event_log()
+    logs = ad_log.touch_logs()
+    with conn.begin():
+        _drop_scratch(conn)
+        _scratch.create_all(conn)
+        marks = _marks(conn)
+        top_id = int(conn.execute(select(func.coalesce(func.max(e.c.id), 0))).scalar_one())
+        log_tops = [
+            conn.execute(select(func.max(t.c.at))).scalar()
+            for t in (logs.clicks, logs.engagements, logs.impressions)
+        ]
+        top_log_at = max((t for t in log_tops if t is not None), default=marks.last_log_at)
+        full = _fill_todo(conn, marks, top_id, since)
+        total = int(conn.execute(select(func.count()).select_from(_todo)).scalar_one())
+        chunks = _chunks(conn)
+    if progress is not None:
+        progress("attribution", 0, total)
+    inserted = updated = deleted = done = 0
+    for lo, hi in chunks:
+        with conn.begin():
+            _compute(conn, lo, hi)
+            i, u, d = _apply(conn, lo, hi, now)
+            n = int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(_todo)
+                    .where(_todo.c.event_id > lo, _todo.c.event_id <= hi)
+                ).scalar_one()
+            )
+        inserted, updated, deleted, done = inserted + i, updated + u, deleted + d, done + n
+        if progress is not None:
+            progress("attribution", done, total)
+    with conn.begin():
+        _save_mark(conn, "events", top_id, now)
+        _save_mark(conn, "ad_logs", None, top_log_at)
+    return RunResult(total, inserted, updated, deleted, full)
+
+
+# --- personal data ------------------------------------------------------------------------------------
+
+
+def export(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+    """The person's attributed conversions: which ad interactions each could be credited to."""
+    a = ad_attributions
+    rows = conn.execute(
+        select(
+            a.c.event_id,
+            a.c.ad_account_id,
+            a.c.event_name,
+            a.c.event_time,
+            a.c.click_ad_id,
+            a.c.click_at,
+            a.c.engagement_ad_id,
+            a.c.engagement_at,
+            a.c.view_ad_id,
+            a.c.view_at,
+        )
+        .where(a.c.user_id == user_id)
+        .order_by(a.c.event_time, a.c.event_id)
+    ).mappings()
+    return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in rows]
+
+
+def erase(conn: Connection, user_id: int) -> int:
+    return int(conn.execute(delete(ad_attributions).where(ad_attributions.c.user_id == user_id)).rowcount)
+
+
+def sweep(conn: Connection, now: datetime) -> int:
+    """Rows of conversions older than RETENTION (the ad logs they were derived from are gone too)."""
+    cutoff = now - RETENTION
+    return int(conn.execute(delete(ad_attributions).where(ad_attributions.c.event_time < cutoff)).rowcount)
