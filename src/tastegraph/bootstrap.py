@@ -24,6 +24,7 @@ from tastegraph.db.engine import LONG_RUNNING, READ_ONLY, Limits
 from tastegraph.identity import IdentityService, SignInGuard, psi, psi_keys
 from tastegraph.kernel import Clock, SettableClock, SystemClock
 from tastegraph.kernel.counters import CounterStore, DatabaseCounters, Limiter, RedisCounters
+from tastegraph.measure import attribution
 from tastegraph.privacy import PersonalDataStore, PrivacyRegistry
 from tastegraph.recommend import ModelHolder
 
@@ -92,6 +93,9 @@ class System:
         deleted["rate_counters"] = self.counters.sweep(self.clock.now())
         # Budget held by served ads whose tokens expired unseen (the server also does this every minute).
         deleted["ad_reservations_released"] = self.ad_spend.release_expired(self.clock.now())
+        # Conversion attribution, incremental (measure.attribution): rows written or removed.
+        done = attribution.run(self.engine.execution_options(**{LONG_RUNNING: True}), self.clock.now())
+        deleted["attributions_changed"] = done.inserted + done.updated + done.deleted
         return deleted
 
     def prepare_psi(self, progress: psi_keys.Progress | None = None) -> dict[str, int]:
@@ -191,6 +195,11 @@ def _wire(system: System, retention: timedelta, ad_retention: timedelta) -> None
         )
     )
     reg.register(PersonalDataStore("audiences", audiences.export, audiences.erase))
+    # Conversions attributed to Promoted Pins (issue 16): derived from the ad logs and the advertiser's
+    # events, so erased before them and kept no longer than the ad logs.
+    reg.register(
+        PersonalDataStore("ad_attributions", attribution.export, attribution.erase, attribution.sweep)
+    )
     # Promoted Pins the person saw, clicked or hid (issue 15), kept 90 days.
     reg.register(PersonalDataStore("ad_activity", ad_log.export, ad_log.erase, ad_log.sweep))
     # How many Promoted Pins of each ad group were served to the person (frequency caps).

@@ -483,14 +483,15 @@ def _apply(conn: Connection, lo: int, hi: int, now: datetime) -> tuple[int, int,
         .where(a.c.event_id == f.c.event_id, or_(*(a.c[n].is_distinct_from(f.c[n]) for n in _CHANGEABLE)))
         .values({**{n: f.c[n] for n in _CHANGEABLE}, "computed_at": now})
     ).rowcount
-    inserted = conn.execute(
+    missing = ~exists().where(a.c.event_id == f.c.event_id)
+    # (Counted first: psycopg reports no row count for an INSERT ... SELECT.)
+    inserted = conn.execute(select(func.count()).select_from(f).where(missing)).scalar_one()
+    conn.execute(
         insert(a).from_select(
             [*_ROW_COLUMNS, "computed_at"],
-            select(*(f.c[n] for n in _ROW_COLUMNS), literal(now, UTCDateTime())).where(
-                ~exists().where(a.c.event_id == f.c.event_id)
-            ),
+            select(*(f.c[n] for n in _ROW_COLUMNS), literal(now, UTCDateTime())).where(missing),
         )
-    ).rowcount
+    )
     return int(inserted or 0), int(updated or 0), int(deleted or 0)
 
 
