@@ -328,3 +328,27 @@ def test_candidates_are_the_same_on_a_full_and_an_incremental_run(system: System
         )
     finally:
         attribution.CHUNK = old
+
+
+def test_an_ad_log_row_written_late_re_evaluates_the_conversions_it_precedes(
+    system: System, clock: FrozenClock
+) -> None:
+    """A touch whose time is earlier than its commit (a writer that held it, e.g. another server's
+    delayed flush) reaches conversions processed long before: the ad logs' own watermark finds it."""
+    acct = ad_account(system)
+    ad1, ad2 = make_ads(system, acct.id, 2)
+    ann = person(system, "ann@example.com")
+    t0 = clock.now()
+    touch(system, "view", ad1, t0 - 3 * H, ann)
+    ev = convert(system, acct.id, "o1", t0 - H, email="ann@example.com")
+    run(system)
+    clock.advance(H)
+    run(system)  # the event is now past the arrival grace: only the ad-log watermark can reach it
+    assert rows(system)[ev]["view_ad_id"] == ad1
+    # Committed now, timed 2 hours before the conversion (after the latest touch the last run saw).
+    touch(system, "view", ad2, t0 - 2 * H, ann)
+    result = run(system)
+    assert result.updated == 1
+    assert rows(system)[ev]["view_ad_id"] == ad2
+    clock.advance(H)
+    assert run(system).updated == 0
