@@ -298,3 +298,38 @@ def test_ad_account_currency_and_timezone(client: TestClient, system: System) ->
         with pytest.raises(InvalidInput) as caught, system.write() as conn:
             accounts.create_account(conn, "Bad", system.clock.now(), **kwargs)
         assert caught.value.field == field
+
+
+def test_attribution_windows_and_report_privacy_are_the_accounts_to_change(
+    client: TestClient, system: System
+) -> None:
+    acct = ad_account(system, "Trailpeak", website="trailpeak.example")
+    other = ad_account(system, "Rival", website="rival.example")
+    shown = client.get(f"{BASE}/{acct.id}", headers=acct.auth).json()
+    assert shown["attribution"] == {"click_days": 30, "engagement_days": 30, "view_days": 1}
+    assert shown["privacy"] == "threshold"
+    r = client.patch(f"{BASE}/{acct.id}", json={"attribution": {"view_days": 7}}, headers=acct.auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["attribution"] == {"click_days": 30, "engagement_days": 30, "view_days": 7}
+    r = client.patch(f"{BASE}/{acct.id}", json={"privacy": "dp"}, headers=acct.auth)
+    assert r.json()["privacy"] == "dp" and r.json()["attribution"]["view_days"] == 7
+    # Refused, changing nothing: a window not offered, an unknown field, another account's token.
+    for bad in (
+        {"attribution": {"click_days": 3}},
+        {"attribution": {"hours": 1}},
+        {"privacy": "none"},
+        {"name": "x"},
+    ):
+        r = client.patch(f"{BASE}/{acct.id}", json=bad, headers=acct.auth)
+        assert r.status_code == 422, (bad, r.text)
+    assert client.patch(
+        f"{BASE}/{acct.id}", json={"privacy": "threshold"}, headers=other.auth
+    ).status_code in (
+        401,
+        403,
+        404,
+    )
+    assert client.patch(f"{BASE}/{acct.id}", content=b"privacy=dp", headers=acct.auth).status_code == 415
+    final = client.get(f"{BASE}/{acct.id}", headers=acct.auth).json()
+    assert final["privacy"] == "dp" and final["attribution"]["view_days"] == 7
+    assert client.get(f"{BASE}/{other.id}", headers=other.auth).json()["privacy"] == "threshold"

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from tastegraph.ads import accounts, audiences
 from tastegraph.ads.accounts import AdAccount, NewToken, TokenRow
 from tastegraph.bootstrap import System
 from tastegraph.collect import advertiser_events
 from tastegraph.kernel import NotFound, Unauthenticated
+from tastegraph.measure import settings as measurement
 from tastegraph.usecases.advertiser_events import EventCount, event_counts
 from tastegraph.usecases.audiences import AudienceView
 from tastegraph.usecases.callers import AdCaller, Caller
@@ -105,6 +107,28 @@ def create_advertiser(
 def ad_account(system: System, caller: AdCaller) -> AdAccount:
     with system.read() as conn:
         return accounts.get_account(conn, caller.ad_account_id)
+
+
+def ad_account_view(system: System, caller: AdCaller) -> dict[str, Any]:
+    """The account as GET /v1/ad_accounts/{id} shows it: with its attribution windows and how its
+    reports protect people (measure.settings)."""
+    with system.read() as conn:
+        account = accounts.get_account(conn, caller.ad_account_id)
+        measured = measurement.get(conn, caller.ad_account_id)
+    return {**account.as_dict(), **measured.as_dict()}
+
+
+def update_ad_account(
+    system: System, caller: AdCaller, *, attribution: dict[str, Any] | None, privacy: str | None
+) -> dict[str, Any]:
+    """PATCH /v1/ad_accounts/{id}: change the attribution windows and/or the report privacy mode (only
+    the fields given; reports computed from now on follow them)."""
+    with system.write() as conn:
+        account = accounts.get_account(conn, caller.ad_account_id)
+        measured = measurement.update(
+            conn, caller.ad_account_id, attribution=attribution, privacy=privacy, now=system.clock.now()
+        )
+    return {**account.as_dict(), **measured.as_dict()}
 
 
 def list_tokens(system: System, caller: AdCaller) -> list[TokenView]:

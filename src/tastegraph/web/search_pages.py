@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from tastegraph.edge.deps import CallerDep, SystemDep
 from tastegraph.kernel import InvalidInput
+from tastegraph.usecases import boards
 from tastegraph.usecases import search as search_usecase
 from tastegraph.web.images import image_size, image_src
 from tastegraph.web.rendering import Pages
@@ -28,6 +31,7 @@ def routes(pages: Pages) -> APIRouter:
             shown = q[: search_usecase.MAX_QUERY_CHARS]
             context = {"q": shown, "search_q": shown, "asked": True, "problem": exc.message}
             return pages.render(request, "search.html", caller, context, status=422)
+        save = boards.save_state(system, caller.user_id, [item.pin["id"] for item in page.items])
         cards = []
         for item in page.items:
             src = image_src(item.pin)
@@ -52,6 +56,8 @@ def routes(pages: Pages) -> APIRouter:
                 "cards": cards,
                 "personalized": page.personalized,
                 "note": page.personalization_note,
+                "save": save,
+                "back": "/search?" + urlencode({"q": page.query}),
             },
         )
 

@@ -401,11 +401,44 @@ def refresh_audience(
 # --- the account and its tokens ----------------------------------------------------------------------
 
 
-@router.get("/ad_accounts/{ad_account_id}", summary="The ad account, with its tag id")
+@router.get(
+    "/ad_accounts/{ad_account_id}",
+    summary="The ad account, with its tag id, attribution windows and report privacy mode",
+)
 def get_ad_account(
     ad_account_id: AccountId, system: SystemDep, account: AdAccountDep
 ) -> Mapping[str, object]:
-    return account_cases.ad_account(system, account).as_dict()
+    return account_cases.ad_account_view(system, account)
+
+
+class AttributionWindows(BaseModel):
+    """Days after a click, an engagement (save, close-up) or a counted impression (view; 0: never) in
+    which a conversion is credited to it. Click beats engagement beats view."""
+
+    model_config = ConfigDict(extra="forbid")
+    click_days: Literal[1, 7, 14, 30, 60] | None = None
+    engagement_days: Literal[1, 7, 14, 30, 60] | None = None
+    view_days: Literal[0, 1, 7, 14, 30, 60] | None = None
+
+
+class AdAccountPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    attribution: AttributionWindows | None = None
+    # threshold: cells from fewer than TASTEGRAPH_REPORT_MIN_PEOPLE people withheld; dp: noisy counts
+    # under a privacy budget (docs/privacy.md).
+    privacy: Literal["threshold", "dp"] | None = None
+
+
+@router.patch(
+    "/ad_accounts/{ad_account_id}",
+    summary="Change the attribution windows or the report privacy mode (only the fields given)",
+    dependencies=[Depends(json_only)],
+)
+def patch_ad_account(
+    ad_account_id: AccountId, body: AdAccountPatch, system: SystemDep, account: AdAccountDep
+) -> Mapping[str, object]:
+    windows = None if body.attribution is None else body.attribution.model_dump(exclude_none=True)
+    return account_cases.update_ad_account(system, account, attribution=windows, privacy=body.privacy)
 
 
 @router.get("/ad_accounts/{ad_account_id}/tokens", summary="The account's API tokens (never their values)")

@@ -1,5 +1,6 @@
 // Promoted Pins on a page: report an ad's impression once at least half of its card has been in view
-// for one second (batched), and let a person hide an ad or its advertiser (with undo).
+// for one second (batched), report saving it or opening it up close (engagement), and let a person hide
+// an ad or its advertiser (with undo).
 (function () {
   "use strict";
   var cards = document.querySelectorAll("[data-ad-token].card-promoted");
@@ -10,6 +11,7 @@
     return fetch(url, {
       method: "POST",
       credentials: "same-origin",
+      keepalive: true,
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),
     });
@@ -47,6 +49,23 @@
     cards.forEach(function (card) { observer.observe(card); });
   }
   window.addEventListener("pagehide", flush);
+
+  function engaged(element, kind) {
+    var box = element.closest("[data-ad-token].card-promoted");
+    if (!box) return;
+    post("/v1/ads/engagement", { token: box.getAttribute("data-ad-token"), kind: kind }).catch(function () {});
+  }
+  // Capture: app.js sends the save with fetch and replaces the form.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form && form.matches && form.matches("form[data-save-form]") && /\/save$/.test(form.action)) {
+      engaged(form, "save");
+    }
+  }, true);
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-ad-closeup]");
+    if (link) engaged(link, "closeup");
+  });
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-ad-hide]");
