@@ -75,6 +75,11 @@ class System:
             with conn.begin():
                 yield conn
 
+    def batch_engine(self) -> Engine:
+        """The engine for batch work that manages its own transactions (exempt from the statement
+        timeout), e.g. attribution runs."""
+        return self.engine.execution_options(**{LONG_RUNNING: True})
+
     def check_database(self) -> None:
         """A trivial query (readiness): raises what the database raises when it cannot answer."""
         with self.read() as conn:
@@ -94,7 +99,7 @@ class System:
         # Budget held by served ads whose tokens expired unseen (the server also does this every minute).
         deleted["ad_reservations_released"] = self.ad_spend.release_expired(self.clock.now())
         # Conversion attribution, incremental (measure.attribution): rows written or removed.
-        done = attribution.run(self.engine.execution_options(**{LONG_RUNNING: True}), self.clock.now())
+        done = attribution.run(self.batch_engine(), self.clock.now())
         deleted["attributions_changed"] = done.inserted + done.updated + done.deleted
         return deleted
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -69,6 +70,27 @@ def sweep() -> None:
     prepared = system.prepare_psi()
     print(json.dumps({"deleted": deleted, "psi": prepared}))
     system.dispose()
+
+
+@app.command()
+def measure(
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"], help="Recompute every conversion from this UTC day on (YYYY-MM-DD)"
+        ),
+    ] = None,
+) -> None:
+    """Bring conversion attribution up to date: the conversions stored since the last run, and those
+    that ad-log rows recorded since could change (the daily sweep runs this too). Progress on stderr,
+    one JSON object on stdout."""
+    from tastegraph.usecases import measurement
+
+    def work(system: Any) -> Any:
+        with _stage_bars(11) as report:
+            return measurement.attribute(system, None if since is None else since.date(), report)
+
+    print(json.dumps(_use_case(work).as_dict()))
 
 
 T = TypeVar("T")

@@ -352,3 +352,41 @@ def test_an_ad_log_row_written_late_re_evaluates_the_conversions_it_precedes(
     assert rows(system)[ev]["view_ad_id"] == ad2
     clock.advance(H)
     assert run(system).updated == 0
+
+
+def test_the_measure_command_and_the_sweep_run_attribution(
+    system: System, clock: FrozenClock, database_url: str
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from tastegraph.cli import app as cli_app
+
+    acct = ad_account(system)
+    (ad,) = make_ads(system, acct.id, 1)
+    ann = person(system, "ann@example.com")
+    bob = person(system, "bob@example.com")
+    t0 = clock.now()
+    touch(system, "click", ad, t0 - H, ann)
+    ev = convert(system, acct.id, "o1", t0, email="ann@example.com")
+
+    def measure(*args: str) -> tuple[int, str]:
+        r = CliRunner().invoke(cli_app, ["measure", *args], env={"TASTEGRAPH_DATABASE_URL": database_url})
+        return r.exit_code, r.stdout
+
+    code, out = measure()
+    assert code == 0, out
+    done = json.loads(out.strip().splitlines()[-1])
+    assert (done["considered"], done["inserted"], done["full"]) == (1, 1, True)
+    assert set(rows(system)) == {ev}
+    code, out = measure("--since", t0.date().isoformat())
+    assert code == 0 and json.loads(out.strip().splitlines()[-1])["inserted"] == 0
+    assert measure("--since", "2999-01-01")[0] == 2
+    assert measure("--since", "June 1")[0] == 2
+    # The sweep attributes what arrived since.
+    touch(system, "view", ad, t0 + H, bob)
+    clock.advance(2 * H)
+    ev2 = convert(system, acct.id, "o2", clock.now(), email="bob@example.com")
+    assert system.sweep()["attributions_changed"] == 1
+    assert set(rows(system)) == {ev, ev2}
