@@ -17,7 +17,14 @@ down_revision = "0017"
 branch_labels = None
 depends_on = None
 
-_LOGS = ("ad_clicks", "ad_engagements", "ad_impressions")
+_LOGS = {"ad_clicks": "click_id", "ad_engagements": "ad_id", "ad_impressions": "ad_id"}
+# Plain ids from now on (measure.attribution_tables says why).
+_PLAIN = {
+    "ad_account_id": "ad_accounts",
+    "click_ad_id": "ads",
+    "engagement_ad_id": "ads",
+    "view_ad_id": "ads",
+}
 
 
 def upgrade() -> None:
@@ -25,20 +32,26 @@ def upgrade() -> None:
     # arrived, so they are never attributed (they stay in the advertiser's totals).
     with op.batch_alter_table("advertiser_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("attributable", sa.Boolean(), nullable=True))
-    for name in _LOGS:
+    for name, last in _LOGS.items():
         with op.batch_alter_table(name, schema=None) as batch_op:
             batch_op.create_index(f"ix_{name}_at", ["at"], unique=False)
             batch_op.create_index(
-                f"ix_{name}_person_account_at", ["user_id", "ad_account_id", "at"], unique=False
+                f"ix_{name}_person_account_at", ["user_id", "ad_account_id", "at", last], unique=False
             )
     with op.batch_alter_table("ad_attributions", schema=None) as batch_op:
+        for column, target in _PLAIN.items():
+            batch_op.drop_constraint(f"fk_ad_attributions_{column}_{target}", type_="foreignkey")
         batch_op.create_index("ix_ad_attributions_event_time", ["event_time"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("ad_attributions", schema=None) as batch_op:
         batch_op.drop_index("ix_ad_attributions_event_time")
-    for name in reversed(_LOGS):
+        for column, target in _PLAIN.items():
+            batch_op.create_foreign_key(
+                f"fk_ad_attributions_{column}_{target}", target, [column], ["id"], ondelete="CASCADE"
+            )
+    for name in reversed(list(_LOGS)):
         with op.batch_alter_table(name, schema=None) as batch_op:
             batch_op.drop_index(f"ix_{name}_person_account_at")
             batch_op.drop_index(f"ix_{name}_at")
