@@ -62,7 +62,8 @@ def db_upgrade() -> None:
 @app.command()
 def sweep() -> None:
     """Run the daily maintenance once: retention (off-site visits past their window, expired sessions and
-    everything else past its period), then the private-set-intersection key's rotation and preparation."""
+    everything else past its period), conversion attribution (as `tastegraph measure`), then the
+    private-set-intersection key's rotation and preparation."""
     from tastegraph.bootstrap import build
 
     system = build(_settings())

@@ -3,7 +3,9 @@ event from a person's browser), and the aggregate counts an advertiser sees.
 
 Every event is validated on its own; what consent allows is decided when the events are read
 (collect.advertiser_events.usable_people), except that a Global Privacy Control signal from a browser
-tied to a person turns that person's sharing off as the event is stored.
+tied to a person turns that person's sharing off as the event is stored, and that whether a conversion
+may ever be attributed to an ad is decided as it arrives (its person's settings then, the click its
+click id names: ads.ad_log.click_owners, the account's own clicks only).
 """
 
 from __future__ import annotations
