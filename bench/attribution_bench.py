@@ -13,7 +13,7 @@ Measured, each in a fresh child process (so its peak memory is the run's, not th
   full        the first run over everything (target: <= 120 s on PostgreSQL on this 2-core machine)
   rerun       an immediate second run (changes nothing)
   day         an incremental run after one more day of data (1/60 of each kind) arrived
-Peak memory: the child's maximum resident set (ru_maxrss; on SQLite the database engine runs inside it),
+Peak memory: the child's maximum resident set (VmHWM; on SQLite the database engine runs inside it),
 and on PostgreSQL the server backend's VmHWM (/proc/<pid>/status) as well.
 
     python bench/attribution_bench.py [--backend postgresql|sqlite|both] [--scale 1.0] [--quick] [--write-doc]
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -587,7 +586,8 @@ def child_run(url: str, now: str) -> dict[str, Any]:
         "inserted": result.inserted,
         "updated": result.updated,
         "deleted": result.deleted,
-        "rss_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        # VmHWM, not ru_maxrss: Linux carries the parent's peak over exec into ru_maxrss.
+        "rss_peak_mb": _vm_hwm_mb(os.getpid()),
     }
     with engine.connect() as conn:
         if backend_pid is not None:

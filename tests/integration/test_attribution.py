@@ -390,3 +390,32 @@ def test_the_measure_command_and_the_sweep_run_attribution(
     ev2 = convert(system, acct.id, "o2", clock.now(), email="bob@example.com")
     assert system.sweep()["attributions_changed"] == 1
     assert set(rows(system)) == {ev, ev2}
+
+
+def test_one_run_at_a_time(system: System, clock: FrozenClock) -> None:
+    from sqlalchemy import func
+
+    acct = ad_account(system)
+    (ad,) = make_ads(system, acct.id, 1)
+    ann = person(system, "ann@example.com")
+    touch(system, "view", ad, clock.now() - H, ann)
+    ev = convert(system, acct.id, "o1", clock.now(), email="ann@example.com")
+    postgres = system.engine.dialect.name == "postgresql"
+    with system.engine.connect() as other:
+        # Another run holds the lock (PostgreSQL: its advisory lock; SQLite: its lease).
+        if postgres:
+            other.execute(select(func.pg_advisory_lock(attribution._PG_LOCK)))
+            other.commit()
+        else:
+            assert attribution._take_lease(other, clock.now())
+        busy = run(system)
+        assert busy.skipped and rows(system) == {}
+        if postgres:
+            other.execute(select(func.pg_advisory_unlock(attribution._PG_LOCK)))
+            other.commit()
+    if not postgres:
+        # A lease nobody released (a crashed run) runs out.
+        clock.advance(attribution.LEASE + timedelta(seconds=1))
+    done = run(system)
+    assert not done.skipped and set(rows(system)) == {ev}
+    assert not run(system).skipped  # released at the end of each run

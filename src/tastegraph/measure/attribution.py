@@ -27,7 +27,6 @@ next run redoes what is missing (the watermarks move only when a run completes).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -80,6 +79,7 @@ GRACE = timedelta(minutes=15)
 RETENTION = ad_log.AD_LOG_RETENTION
 CHUNK = 50_000  # conversions per transaction
 _PG_LOCK = 0x7A771B  # pg advisory lock: one run at a time
+LEASE = timedelta(hours=1)  # SQLite: how long a run's lease holds if it never releases it
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -172,10 +172,20 @@ _scratch = MetaData()
 _todo = Table(
     "tmp_attribution_todo", _scratch, Column("event_id", BigInteger, primary_key=True), prefixes=["TEMPORARY"]
 )
+# The work list numbered in the order of the conversions' people: chunks are ranges of `n`, so the
+# lookups of one chunk walk the ad logs' (person, account, time) indexes in order, not at random.
+_order = Table(
+    "tmp_attribution_order",
+    _scratch,
+    Column("n", Integer, primary_key=True),
+    Column("event_id", BigInteger, nullable=False),
+    prefixes=["TEMPORARY"],
+)
 _cand = Table(
     "tmp_attribution_cand",
     _scratch,
-    Column("event_id", BigInteger, primary_key=True),
+    Column("n", Integer, primary_key=True),
+    Column("event_id", BigInteger, nullable=False),
     Column("ad_account_id", BigInteger),
     Column("match_user_id", BigInteger),  # the event's own person (None: click id only)
     Column("user_id", BigInteger),
@@ -218,7 +228,7 @@ _final = Table(
     ),
     prefixes=["TEMPORARY"],
 )
-_SCRATCH = (_todo, _cand, _final)
+_SCRATCH = (_todo, _order, _cand, _final)
 # What a recomputation may change (the event's own fields never change).
 _CHANGEABLE = (
     "user_id",
@@ -317,8 +327,28 @@ def _fill_todo(conn: Connection, marks: _Marks, top_id: int, since: datetime | N
     return False
 
 
+def _number(conn: Connection) -> int:
+    """Number the work list in the order of the conversions' people (_order); how many there are."""
+    e = advertiser_events.event_log()
+    t = _todo
+    conn.execute(
+        insert(_order).from_select(
+            ["n", "event_id"],
+            select(
+                func.row_number().over(order_by=(func.coalesce(e.c.user_id, 0), t.c.event_id)),
+                t.c.event_id,
+            ).select_from(t.outerjoin(e, e.c.id == t.c.event_id)),
+        )
+    )
+    return int(conn.execute(select(func.count()).select_from(_order)).scalar_one())
+
+
+def _in_chunk(lo: int, hi: int) -> Any:
+    return select(_order.c.event_id).where(_order.c.n > lo, _order.c.n <= hi)
+
+
 def _compute(conn: Connection, lo: int, hi: int) -> None:
-    """The candidates of the conversions lo < event_id <= hi of the work list, into _final."""
+    """The candidates of the conversions lo < n <= hi of the work list, into _final."""
     conn.execute(delete(_cand))
     conn.execute(delete(_final))
     e = advertiser_events.event_log()
@@ -342,9 +372,10 @@ def _compute(conn: Connection, lo: int, hi: int) -> None:
         (k.c.user_id.is_not(None), literal("u:") + cast(k.c.user_id, String)),
         else_=literal("b:") + k.c.browser_key,
     )
-    chunk = select(_todo.c.event_id).where(_todo.c.event_id > lo, _todo.c.event_id <= hi).subquery()
+    chunk = select(_order.c.n, _order.c.event_id).where(_order.c.n > lo, _order.c.n <= hi).subquery()
     candidates = (
         select(
+            chunk.c.n,
             e.c.id,
             e.c.ad_account_id,
             e.c.user_id,
@@ -366,10 +397,13 @@ def _compute(conn: Connection, lo: int, hi: int) -> None:
             k, and_(k.c.click_id == e.c.click_id, k.c.ad_account_id == e.c.ad_account_id, in_window(k.c.at))
         )
         .where(_qualified(e), or_(e.c.user_id.is_not(None), k.c.click_id.is_not(None)))
+        # In the people's order (PostgreSQL evaluates the lookups after sorting, SQLite scans in order).
+        .order_by(chunk.c.n)
     )
     conn.execute(
         insert(_cand).from_select(
             [
+                "n",
                 "event_id",
                 "ad_account_id",
                 "match_user_id",
@@ -442,6 +476,7 @@ def _compute(conn: Connection, lo: int, hi: int) -> None:
                 c.c.view_at.is_not(None),
             ),
         )
+        .order_by(c.c.n)
         .subquery()
     )
     ck = logs.clicks.alias("ck")
@@ -474,7 +509,7 @@ def _apply(conn: Connection, lo: int, hi: int, now: datetime) -> tuple[int, int,
     """Make ad_attributions agree with _final for the chunk, writing only what differs:
     (inserted, updated, deleted)."""
     a, f = ad_attributions, _final
-    chunk = select(_todo.c.event_id).where(_todo.c.event_id > lo, _todo.c.event_id <= hi)
+    chunk = _in_chunk(lo, hi)
     deleted = conn.execute(
         delete(a).where(a.c.event_id.in_(chunk), ~exists().where(f.c.event_id == a.c.event_id))
     ).rowcount
@@ -495,33 +530,43 @@ def _apply(conn: Connection, lo: int, hi: int, now: datetime) -> tuple[int, int,
     return int(inserted or 0), int(updated or 0), int(deleted or 0)
 
 
-def _chunks(conn: Connection) -> list[tuple[int, int]]:
-    """(lo, hi] ranges of the work list's event ids, about CHUNK conversions each."""
-    ids = select(_todo.c.event_id, func.row_number().over(order_by=_todo.c.event_id).label("n")).subquery()
-    bounds = [
-        int(r[0])
-        for r in conn.execute(select(ids.c.event_id).where(ids.c.n % CHUNK == 0).order_by(ids.c.event_id))
-    ]
-    top = conn.execute(select(func.max(_todo.c.event_id))).scalar()
-    if top is None:
-        return []
-    edges = [0, *bounds]
-    if edges[-1] != int(top):
-        edges.append(int(top))
-    return list(itertools.pairwise(edges))
+def _take_lease(conn: Connection, now: datetime) -> bool:
+    """SQLite: one run at a time across processes, by a lease row (a crashed run's lease runs out)."""
+    p = attribution_progress
+    with conn.begin():
+        # A write first: it waits for other writers (the busy timeout) instead of failing on a stale read.
+        got = conn.execute(
+            update(p).where(p.c.name == "lock", or_(p.c.at.is_(None), p.c.at <= now)).values(at=now + LEASE)
+        ).rowcount
+        if got:
+            return True
+        if conn.execute(select(p.c.name).where(p.c.name == "lock")).first() is not None:
+            return False
+        conn.execute(insert(p).values(name="lock", value=None, at=now + LEASE))
+        return True
+
+
+def _release_lease(conn: Connection) -> None:
+    p = attribution_progress
+    with conn.begin():
+        conn.execute(update(p).where(p.c.name == "lock").values(at=None))
 
 
 def run(
     engine: Engine, now: datetime, *, since: datetime | None = None, progress: Progress | None = None
 ) -> RunResult:
     """Bring ad_attributions up to date with the events and ad logs stored now (see the module's
-    docstring). `since`: recompute every conversion from that time on."""
+    docstring). `since`: recompute every conversion from that time on. One run at a time: a run that
+    finds another going does nothing (`skipped`)."""
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            if not conn.execute(select(func.pg_try_advisory_lock(_PG_LOCK))).scalar():
-                conn.rollback()
-                return RunResult(0, 0, 0, 0, since is not None, skipped=True)
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
+            locked = bool(conn.execute(select(func.pg_try_advisory_lock(_PG_LOCK))).scalar())
             conn.commit()
+        else:
+            locked = _take_lease(conn, now)
+        if not locked:
+            return RunResult(0, 0, 0, 0, since is not None, skipped=True)
         try:
             return _run(conn, now, since, progress)
         finally:
@@ -529,9 +574,11 @@ def run(
                 conn.rollback()
             with conn.begin():
                 _drop_scratch(conn)
-            if conn.dialect.name == "postgresql":
+            if postgres:
                 conn.execute(select(func.pg_advisory_unlock(_PG_LOCK)))
                 conn.commit()
+            else:
+                _release_lease(conn)
 
 
 def _run(conn: Connection, now: datetime, since: datetime | None, progress: Progress | None) -> RunResult:
@@ -548,8 +595,8 @@ def _run(conn: Connection, now: datetime, since: datetime | None, progress: Prog
         ]
         top_log_at = max((t for t in log_tops if t is not None), default=marks.last_log_at)
         full = _fill_todo(conn, marks, top_id, since)
-        total = int(conn.execute(select(func.count()).select_from(_todo)).scalar_one())
-        chunks = _chunks(conn)
+        total = _number(conn)
+    chunks = [(lo, min(lo + CHUNK, total)) for lo in range(0, total, CHUNK)]
     if progress is not None:
         progress("attribution", 0, total)
     inserted = updated = deleted = done = 0
@@ -557,14 +604,7 @@ def _run(conn: Connection, now: datetime, since: datetime | None, progress: Prog
         with conn.begin():
             _compute(conn, lo, hi)
             i, u, d = _apply(conn, lo, hi, now)
-            n = int(
-                conn.execute(
-                    select(func.count())
-                    .select_from(_todo)
-                    .where(_todo.c.event_id > lo, _todo.c.event_id <= hi)
-                ).scalar_one()
-            )
-        inserted, updated, deleted, done = inserted + i, updated + u, deleted + d, done + n
+        inserted, updated, deleted, done = inserted + i, updated + u, deleted + d, hi
         if progress is not None:
             progress("attribution", done, total)
     with conn.begin():
