@@ -419,3 +419,19 @@ def test_one_run_at_a_time(system: System, clock: FrozenClock) -> None:
     done = run(system)
     assert not done.skipped and set(rows(system)) == {ev}
     assert not run(system).skipped  # released at the end of each run
+
+
+def test_the_sweep_deletes_rows_whose_event_is_gone(system: System, clock: FrozenClock) -> None:
+    shop = ad_account(system)
+    (ad,) = make_ads(system, shop.id, 1)
+    ann = person(system, "ann@example.com")
+    touch(system, "view", ad, clock.now() - H, ann)
+    ev = convert(system, shop.id, "o1", clock.now(), email="ann@example.com")
+    keep = convert(system, shop.id, "o2", clock.now(), email="ann@example.com")
+    run(system)
+    assert set(rows(system)) == {ev, keep}
+    with system.write() as conn:
+        t = advertiser_events.event_log()
+        conn.execute(t.delete().where(t.c.id == ev))  # as the events' own retention sweep would
+        assert attribution.sweep(conn, clock.now()) == 1
+    assert set(rows(system)) == {keep}

@@ -352,7 +352,7 @@ def _number(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(_order)).scalar_one())
 
 
-def _compute(conn: Connection, lo: int, hi: int) -> None:
+def _compute(conn: Connection, lo: int, hi: int, *, analyze: bool) -> None:
     """The candidates of the conversions lo < n <= hi of the work list, into _final."""
     conn.execute(delete(_cand))
     conn.execute(delete(_final))
@@ -427,7 +427,8 @@ def _compute(conn: Connection, lo: int, hi: int) -> None:
             candidates,
         )
     )
-    _analyze(conn, _cand)
+    if analyze:  # (the chunks are alike: the first one's statistics serve the rest)
+        _analyze(conn, _cand)
 
     c = _cand
     cl, g, im = logs.clicks.alias("cl"), logs.engagements.alias("g"), logs.impressions.alias("im")
@@ -509,13 +510,22 @@ def _compute(conn: Connection, lo: int, hi: int) -> None:
             ),
         )
     )
-    _analyze(conn, _final)
+    if analyze:
+        _analyze(conn, _final)
 
 
-def _apply(conn: Connection, lo: int, hi: int, now: datetime) -> tuple[int, int, int]:
+def _apply(conn: Connection, lo: int, hi: int, now: datetime, *, empty: bool) -> tuple[int, int, int]:
     """Make ad_attributions agree with _final for the chunk, writing only what differs:
-    (inserted, updated, deleted)."""
+    (inserted, updated, deleted). `empty`: the table had no rows when the run began (a first run)."""
     a, f, o = ad_attributions, _final, _order
+    if empty:
+        conn.execute(
+            insert(a).from_select(
+                [*_ROW_COLUMNS, "computed_at"],
+                select(*(f.c[n] for n in _ROW_COLUMNS), literal(now, UTCDateTime())),
+            )
+        )
+        return int(conn.execute(select(func.count()).select_from(f)).scalar_one()), 0, 0
     # Driven from the chunk's side: the chunk's conversions that no longer have a row to keep, each
     # looked up in ad_attributions by its key.
     gone = select(o.c.event_id).where(o.c.n > lo, o.c.n <= hi, ~exists().where(f.c.event_id == o.c.event_id))
@@ -603,14 +613,15 @@ def _run(conn: Connection, now: datetime, since: datetime | None, progress: Prog
         top_log_at = max((t for t in log_tops if t is not None), default=marks.last_log_at)
         full = _fill_todo(conn, marks, top_id, since)
         total = _number(conn)
+        empty = conn.execute(select(ad_attributions.c.event_id).limit(1)).first() is None
     chunks = [(lo, min(lo + CHUNK, total)) for lo in range(0, total, CHUNK)]
     if progress is not None:
         progress("attribution", 0, total)
     inserted = updated = deleted = done = 0
     for lo, hi in chunks:
         with conn.begin():
-            _compute(conn, lo, hi)
-            i, u, d = _apply(conn, lo, hi, now)
+            _compute(conn, lo, hi, analyze=lo == 0)
+            i, u, d = _apply(conn, lo, hi, now, empty=empty)
         inserted, updated, deleted, done = inserted + i, updated + u, deleted + d, hi
         if progress is not None:
             progress("attribution", done, total)
@@ -650,6 +661,10 @@ def erase(conn: Connection, user_id: int) -> int:
 
 
 def sweep(conn: Connection, now: datetime) -> int:
-    """Rows of conversions older than RETENTION (the ad logs they were derived from are gone too)."""
+    """Rows of conversions older than RETENTION (the ad logs they were derived from are gone too), and
+    rows whose event is no longer stored (the table has no foreign keys: attribution_tables)."""
+    a, e = ad_attributions, advertiser_events.event_log()
     cutoff = now - RETENTION
-    return int(conn.execute(delete(ad_attributions).where(ad_attributions.c.event_time < cutoff)).rowcount)
+    n = conn.execute(delete(a).where(a.c.event_time < cutoff)).rowcount
+    n += conn.execute(delete(a).where(~exists().where(e.c.id == a.c.event_id))).rowcount
+    return int(n)

@@ -13,19 +13,21 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Index, Numeric, String
 
-from tastegraph.kernel.tables import SUBJECT, IdType, UTCDateTime, person_ref, reference, table
+from tastegraph.kernel.tables import SUBJECT, IdType, UTCDateTime, table
 
 ad_attributions = table(
     "ad_attributions",
-    reference("event_id", "advertiser_events.id", primary_key=True),
-    # The account and the candidate ads are plain ids, not foreign keys: ad accounts and ads are never
-    # deleted (an advertiser's deletion removes its events, and so these rows, through event_id), and
-    # a foreign key check per row made writing a million rows twice as slow (docs/benchmarks.md).
+    # Every id here is a plain id, not a foreign key. A foreign key check per row locks the row it
+    # names (the event, the person): writing a million rows took 64 s more on PostgreSQL
+    # (docs/benchmarks.md). What a cascade would do is done explicitly: erasure deletes the person's
+    # rows (measure.attribution.erase, registered before the tables they come from), the sweep deletes
+    # rows older than the ad logs and any whose event is gone; ad accounts and ads are never deleted.
+    Column("event_id", IdType, primary_key=True),
     Column("ad_account_id", IdType, nullable=False),
     # Whose conversion it was: a person ("u:{id}", user_id set) or a signed-out browser's ad log key
     # ("b:{browser_key}", reached through a click id). Reports count distinct people by it; erasure
     # deletes the person's rows.
-    person_ref(nullable=True, index=True),
+    Column("user_id", IdType, nullable=True, index=True, info={SUBJECT: True}),
     Column("person_key", String(40), nullable=False, info={SUBJECT: True}),
     Column("event_name", String(20), nullable=False),
     Column("event_time", UTCDateTime, nullable=False),

@@ -20,7 +20,9 @@ depends_on = None
 _LOGS = {"ad_clicks": "click_id", "ad_engagements": "ad_id", "ad_impressions": "ad_id"}
 # Plain ids from now on (measure.attribution_tables says why).
 _PLAIN = {
+    "event_id": "advertiser_events",
     "ad_account_id": "ad_accounts",
+    "user_id": "users",
     "click_ad_id": "ads",
     "engagement_ad_id": "ads",
     "view_ad_id": "ads",
