@@ -273,7 +273,7 @@ def serve_one(w: ServingWorld, s: AdSignals, *, use_index: bool, reasons: bool =
     signals reach (the index, or every group), `matches` on each, the auction over those that match,
     and `match`'s reasons for the winners (``reasons``: for every reached group, as before
     `matches` existed). Returns (reached, matched)."""
-    groups = w.index.reachable(s) if use_index else w.index.groups
+    groups = list(w.index.reachable(s)) if use_index else w.index.groups
     if reasons:
         positions = [g.id - 1 for g in groups if match(g.targeting, s) is not None]
     else:

@@ -24,7 +24,7 @@ from tastegraph.db.engine import LONG_RUNNING, READ_ONLY, Limits
 from tastegraph.identity import IdentityService, SignInGuard, psi, psi_keys
 from tastegraph.kernel import Clock, SettableClock, SystemClock
 from tastegraph.kernel.counters import CounterStore, DatabaseCounters, Limiter, RedisCounters
-from tastegraph.measure import attribution
+from tastegraph.measure import attribution, pixels
 from tastegraph.privacy import PersonalDataStore, PrivacyRegistry
 from tastegraph.recommend import ModelHolder
 
@@ -91,6 +91,8 @@ class System:
             deleted = self.privacy.sweep(conn, self.clock.now())
             # Not personal data, but secrets: private-set-intersection sessions past their hour.
             deleted["psi_sessions"] = customer_lists.sweep_psi_sessions(conn, self.clock.now())
+            # Measurement pixel calls done (sent or given up) a few days ago (measure.pixels).
+            deleted["pixel_outbox_done"] = pixels.sweep(conn, self.clock.now())
             used = links.stored_media_in_use(conn)
         # Pin It: image copies no Pin shows (a popup that was never saved, an erased person's Pin), a
         # day after they were written (files: wall-clock age).

@@ -63,13 +63,18 @@ def db_upgrade() -> None:
 def sweep() -> None:
     """Run the daily maintenance once: retention (off-site visits past their window, expired sessions and
     everything else past its period), conversion attribution (as `tastegraph measure`), then the
-    private-set-intersection key's rotation and preparation."""
+    private-set-intersection key's rotation and preparation, then the third-party measurement pixels
+    that are due (at most a minute of sending)."""
     from tastegraph.bootstrap import build
+    from tastegraph.usecases import measurement_pixels
 
     system = build(_settings())
     deleted = system.sweep()
     prepared = system.prepare_psi()
-    print(json.dumps({"deleted": deleted, "psi": prepared}))
+    # Third-party measurement pixels due now (the server sends them continuously; this drains what a
+    # deployment without a running server, or a receiver that was down, left behind).
+    sent = measurement_pixels.drain(system)
+    print(json.dumps({"deleted": deleted, "psi": prepared, "measurement_pixels": sent}))
     system.dispose()
 
 

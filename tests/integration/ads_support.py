@@ -66,7 +66,7 @@ def send(client: TestClient, acct: Acct, events: list[dict[str, Any]], **params:
 
 
 def statuses(result: dict[str, Any]) -> list[str]:
-    return [e["status"] for e in result["events"]]
+    return [e["outcome"] for e in result["events"]]
 
 
 def people(system: System, n: int, prefix: str = "p", *, phones: bool = False) -> list[tuple[int, str]]:

@@ -23,6 +23,7 @@ from tastegraph.ads.spend import (
     DatabaseSpend,
     FrequencyCap,
     RedisSpend,
+    Reservation,
     SpendStore,
     Subject,
     day_key,
@@ -411,3 +412,113 @@ def test_budgets_and_caps_hold_exactly_under_processes_and_threads(backend: Back
     assert backend.store.release_expired(START + 2 * HOUR) == held
     after = backend.store.spent([CAMPAIGN.key])
     assert after[CAMPAIGN.key] == (expected[CAMPAIGN.key][0], 0)
+
+
+# --- a page's ads in one call (reserve_many) -------------------------------------------------------
+
+
+def _item(
+    rid: str, amount: int, budgets: list[Budget], caps: list[FrequencyCap] | None = None
+) -> Reservation:
+    return Reservation(rid, amount, budgets, caps or [], START + HOUR)
+
+
+def test_reserve_many_takes_a_page_in_order_and_stops_at_the_first_refusal(backend: Backend) -> None:
+    s = backend.store
+    user = _person(backend.engine)
+    campaign = Budget("c:9:d:2026-06-01", 1_000)
+    a, b = Budget("ag:91:d:2026-06-01", 800), Budget("ag:92:d:2026-06-01", 800)
+    cap = FrequencyCap(Subject(user), "ag:93", 1, 1, TODAY)
+    # The second ad sees the first's hold on the campaign: 600 + 500 > 1,000. The third is not tried.
+    page = [_item("p1", 600, [a, campaign]), _item("p2", 500, [b, campaign]), _item("p3", 10, [b])]
+    assert s.reserve_many(page, now=START) == ["reserved", "budget"]
+    assert s.spent([a.key, b.key, campaign.key]) == {a.key: (0, 600), b.key: (0, 0), campaign.key: (0, 600)}
+    assert s.release("p2", START) is False  # the refused one holds nothing
+    # A cap filled by an earlier ad of the same page refuses the later one.
+    capped = Budget("ag:93:life", 10**9)
+    assert s.reserve_many([_item("p4", 5, [capped], [cap]), _item("p5", 5, [capped], [cap])], now=START) == [
+        "reserved",
+        "frequency",
+    ]
+    assert s.served([cap]) == [1] and s.spent([capped.key])[capped.key] == (0, 5)
+    # What it reserved is charged and released like any reservation; an id used before rolls the page back.
+    assert s.charge("p1", 300, START) == "charged"
+    assert s.spent([campaign.key])[campaign.key] == (300, 0)
+    with pytest.raises(ValueError, match="reservation_id"):
+        s.reserve_many([_item("p6", 1, [b]), _item("p1", 1, [b])], now=START)
+    assert s.spent([b.key])[b.key] == (0, 0) and s.release("p6", START) is False
+    assert s.reserve_many([], now=START) == []
+
+
+def test_reserve_many_agrees_with_reserving_one_by_one(backend: Backend) -> None:
+    """Random pages on two copies of the same budgets and caps: one reserved ad by ad with `reserve`
+    (stopping at the first refusal, as serving does), one with `reserve_many`: the same outcomes and
+    the same counters."""
+    s = backend.store
+    user = _person(backend.engine)
+    rng = random.Random(7)
+    for page_no in range(40):
+        size = rng.randint(1, 4)
+        picks = rng.sample(range(6), size)
+        pages: dict[str, list[Reservation]] = {"one": [], "many": []}
+        for copy in pages:
+            for g in picks:
+                budgets = [Budget(f"{copy}:ag:{g}:d", 900 + 100 * g), Budget(f"{copy}:c:{g % 2}:d", 2_500)]
+                caps = [FrequencyCap(Subject(user), f"{copy}:ag:{g}", 3, 7, TODAY)] if g < 2 else []
+                pages[copy].append(_item(f"{copy}-{page_no}-{g}", 50 + 37 * g, budgets, caps))
+        one: list[str] = []
+        for item in pages["one"]:
+            one.append(
+                s.reserve(
+                    item.reservation_id,
+                    item.amount_micro,
+                    item.budgets,
+                    item.caps,
+                    now=START,
+                    expires_at=item.expires_at,
+                )
+            )
+            if one[-1] != "reserved":
+                break
+        assert s.reserve_many(pages["many"], now=START) == one, page_no
+    for g in range(6):
+        keys = [f"one:ag:{g}:d", f"many:ag:{g}:d", f"one:c:{g % 2}:d", f"many:c:{g % 2}:d"]
+        found = s.spent(keys)
+        assert found[keys[0]] == found[keys[1]] and found[keys[2]] == found[keys[3]]
+    for g in range(2):
+        caps = [FrequencyCap(Subject(user), f"{copy}:ag:{g}", 3, 7, TODAY) for copy in ("one", "many")]
+        served = s.served(caps)
+        assert served[0] == served[1] == 3
+
+
+def hammer_pages(kind: str, url: str, prefix: str, worker: int, attempts: int, start_at: float) -> list[str]:
+    """Pages of two ads on the shared budgets, from one process: the outcomes, ad by ad."""
+    store = _open(kind, url, prefix)
+    rng = random.Random(worker)
+    time.sleep(max(0.0, start_at - time.time()))
+    out: list[str] = []
+    for i in range(attempts):
+        first, second = (GROUP_A, GROUP_B) if rng.random() < 0.5 else (GROUP_B, GROUP_A)
+        page = [
+            _item(f"pw{worker}-{i}-a", rng.randint(20, 80), [first, CAMPAIGN]),
+            _item(f"pw{worker}-{i}-b", rng.randint(20, 80), [second, CAMPAIGN]),
+        ]
+        out += store.reserve_many(page, now=START)
+    return out
+
+
+def test_reserve_many_holds_budgets_exactly_across_processes(backend: Backend) -> None:
+    processes, attempts = 3, 40
+    ctx = multiprocessing.get_context("spawn")
+    start_at = time.time() + 4
+    with ctx.Pool(processes) as pool:
+        shares = pool.starmap(
+            hammer_pages,
+            [(backend.kind, backend.url, backend.prefix, w, attempts, start_at) for w in range(processes)],
+        )
+    outcomes = [o for share in shares for o in share]
+    assert "budget" in outcomes  # the campaign's 3,000 ran out
+    found = backend.store.spent([GROUP_A.key, GROUP_B.key, CAMPAIGN.key])
+    assert sum(found[CAMPAIGN.key]) <= CAMPAIGN.limit_micro
+    assert found[CAMPAIGN.key][1] == found[GROUP_A.key][1] + found[GROUP_B.key][1]
+    assert sum(found[GROUP_A.key]) <= GROUP_A.limit_micro and sum(found[GROUP_B.key]) <= GROUP_B.limit_micro

@@ -67,7 +67,7 @@ def test_mixed_batch_fails_bad_events_alone_with_their_field(client: TestClient,
         event(system, "ev-14", event_time=now - 7 * 86400 + 60, custom_data={"value": 0.25}),
     ]
     out = send(client, acct, batch)
-    got = [(e["status"], e.get("error", {}).get("field")) for e in out["events"]]
+    got = [(e["outcome"], e.get("error", {}).get("field")) for e in out["events"]]
     assert got == [
         ("processed", None),
         ("failed", "data[1].event_time"),

@@ -25,6 +25,7 @@ from tastegraph.ads import slots as slots
 from tastegraph.ads import spend as spend
 from tastegraph.ads import targeting as targeting
 from tastegraph.ads import tokens as tokens
+from tastegraph.ads import tracking_urls as tracking_urls
 from tastegraph.ads import why_this_ad as why_this_ad
 from tastegraph.ads.accounts import AdAccount, NewToken
 from tastegraph.ads.ad_groups import AdGroup, AdGroupJson
@@ -70,5 +71,6 @@ __all__ = [
     "spend",
     "targeting",
     "tokens",
+    "tracking_urls",
     "why_this_ad",
 ]

@@ -12,14 +12,15 @@ from sqlalchemy import Connection, insert, select, update
 from tastegraph.ads import ad_groups as group_rows
 from tastegraph.ads import ad_pins
 from tastegraph.ads import object_rules as rules
+from tastegraph.ads import tracking_urls as tracking
 from tastegraph.ads.accounts import AdAccount
 from tastegraph.ads.object_rules import Status
 from tastegraph.ads.paging import PageRequest, paged, split_page
-from tastegraph.ads.tables import ads
+from tastegraph.ads.tables import ad_groups, ads
 from tastegraph.kernel import InvalidInput, NotFound
 from tastegraph.kernel.tables import inserted_id
 
-EDITABLE = frozenset({"name", "status", "destination_url"})
+EDITABLE = frozenset({"name", "status", "destination_url", "tracking_urls"})
 
 
 class AdJson(TypedDict):
@@ -30,6 +31,7 @@ class AdJson(TypedDict):
     name: str
     status: str
     destination_url: str
+    tracking_urls: tracking.TrackingUrlsJson
     created_at: str
     updated_at: str
 
@@ -45,6 +47,7 @@ class Ad:
     destination_url: str
     created_at: datetime
     updated_at: datetime
+    tracking_urls: tracking.TrackingUrlsJson
 
     def as_dict(self) -> AdJson:
         return {
@@ -55,6 +58,7 @@ class Ad:
             "name": self.name,
             "status": self.status.value,
             "destination_url": self.destination_url,
+            "tracking_urls": self.tracking_urls,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
         }
@@ -66,7 +70,14 @@ def _id(value: Any, field: str) -> int:
     return value
 
 
-def create(conn: Connection, account: AdAccount, fields: Mapping[str, Any], now: datetime) -> Ad:
+def create(
+    conn: Connection,
+    account: AdAccount,
+    fields: Mapping[str, Any],
+    now: datetime,
+    url_rules: tracking.Rules,
+) -> Ad:
+    """A new ad; `url_rules`: what its tracking URLs may be (ads.tracking_urls)."""
     group = group_rows.get(conn, account.id, _id(fields.get("ad_group_id"), "ad_group_id"))
     if group.status is Status.ARCHIVED:
         raise InvalidInput("that ad group is archived", field="ad_group_id")
@@ -79,6 +90,7 @@ def create(conn: Connection, account: AdAccount, fields: Mapping[str, Any], now:
         "destination_url": pin.link
         if destination is None
         else ad_pins.on_website(account, destination, "destination_url"),
+        "tracking_urls": tracking.check(fields.get("tracking_urls"), url_rules),
     }
     ad_id = inserted_id(
         conn.execute(
@@ -106,6 +118,7 @@ def _ad(row: Any) -> Ad:
         row.destination_url,
         row.created_at,
         row.updated_at,
+        tracking.stored(row.tracking_urls),
     )
 
 
@@ -132,7 +145,16 @@ def list_page(
     return split_page(rows, page, lambda a: a.id)
 
 
-def change(conn: Connection, account: AdAccount, ad_id: int, changes: Mapping[str, Any], now: datetime) -> Ad:
+def change(
+    conn: Connection,
+    account: AdAccount,
+    ad_id: int,
+    changes: Mapping[str, Any],
+    now: datetime,
+    url_rules: tracking.Rules,
+) -> Ad:
+    """Change the fields given (all checked before anything is written); `tracking_urls` replaces the
+    ad's URLs (null or {} removes them)."""
     unknown = set(changes) - EDITABLE
     if unknown:
         raise InvalidInput("this field cannot be changed", field=sorted(unknown)[0])
@@ -149,6 +171,8 @@ def change(conn: Connection, account: AdAccount, ad_id: int, changes: Mapping[st
             written["destination_url"] = ad_pins.on_website(
                 account, changes["destination_url"], "destination_url"
             )
+    if "tracking_urls" in changes:
+        written["tracking_urls"] = tracking.check(changes["tracking_urls"], url_rules)
     conn.execute(
         update(ads)
         .where(ads.c.id == ad_id, ads.c.ad_account_id == account.id)
@@ -162,3 +186,26 @@ def destination(conn: Connection, ad_id: int) -> str | None:
     clicked a card shown before it was archived should arrive."""
     found = conn.execute(select(ads.c.destination_url).where(ads.c.id == ad_id)).scalar_one_or_none()
     return None if found is None else str(found)
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """An ad's measurement URLs and the ids its macros expand to."""
+
+    urls: tracking.TrackingUrlsJson
+    ids: tracking.MacroValues
+
+
+def tracking_of(conn: Connection, ad_id: int) -> Tracking | None:
+    """The ad's tracking URLs (None when it has none, or there is no such ad): one primary-key read."""
+    row = conn.execute(
+        select(ads.c.tracking_urls, ads.c.ad_group_id, ad_groups.c.campaign_id)
+        .join(ad_groups, ad_groups.c.id == ads.c.ad_group_id)
+        .where(ads.c.id == ad_id)
+    ).first()
+    if row is None or not row.tracking_urls:
+        return None
+    urls = tracking.stored(row.tracking_urls)
+    if not any(urls.values()):
+        return None
+    return Tracking(urls, tracking.MacroValues(ad_id, int(row.ad_group_id), int(row.campaign_id)))

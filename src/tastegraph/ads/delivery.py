@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
 import numpy as np
 
@@ -185,9 +186,9 @@ def choose(
     # enters whenever those above it are paced out, unmatched or hidden.
     reachable = index.reachable(req.signals)
     entrants: list[_Entrant] = []
-    for start in range(0, len(reachable), RETRIEVAL_CHUNK):
+    while chunk := list(islice(reachable, RETRIEVAL_CHUNK)):
         live: list[_Entrant] = []
-        for g in reachable[start : start + RETRIEVAL_CHUNK]:
+        for g in chunk:
             if not g.live(now) or g.ad_account_id in req.hidden_ad_accounts:
                 continue
             # The cheap test for every reachable group; the reasons only for those shown (below).
@@ -248,37 +249,47 @@ def choose(
         if not pool or open_slots <= 0:
             break
         wins = _auction(pool, open_slots, reserve_cpm_micro)
-        refused = False
-        for win in wins:
-            e = pool[win.index]
-            token = AdToken(
+        tokens = [
+            AdToken(
                 id=new_token_id(),
-                ad_id=e.ad.ad_id,
-                ad_group_id=e.group.id,
-                ad_account_id=e.group.ad_account_id,
-                pin_id=e.ad.pin_id,
+                ad_id=pool[win.index].ad.ad_id,
+                ad_group_id=pool[win.index].group.id,
+                ad_account_id=pool[win.index].group.ad_account_id,
+                pin_id=pool[win.index].ad.pin_id,
                 price_micro=win.price_micro,
-                billable_event=e.group.billable_event,
+                billable_event=pool[win.index].group.billable_event,
                 subject=req.subject_key,
                 # Logged as the page it was on (the pCTR model learns related Pins apart).
                 placement="related" if req.signals.viewed_pin is not None else req.signals.placement,
-                position=len(served_ads),
+                position=len(served_ads) + n,
                 issued_at=now,
                 expires_at=now + TOKEN_LIFETIME,
             )
-            result = store.reserve(
-                token.id,
-                win.price_micro,
-                budgets_of(e.group, now),
-                caps_of(e.group, req.subject, now),
-                now=now,
-                expires_at=token.expires_at,
-            )
+            for n, win in enumerate(wins)
+        ]
+        # The page's winners in one call, in slot order; it stops at the first refusal (the prices of
+        # the slots below depended on the refused ad, so the auction runs again without it).
+        results = store.reserve_many(
+            [
+                spend.Reservation(
+                    t.id,
+                    w.price_micro,
+                    budgets_of(pool[w.index].group, now),
+                    caps_of(pool[w.index].group, req.subject, now),
+                    t.expires_at,
+                )
+                for w, t in zip(wins, tokens, strict=True)
+            ],
+            now=now,
+        )
+        refused = False
+        for win, token, result in zip(wins, tokens, results, strict=False):
+            e = pool[win.index]
             taken.add(e.group.id)
             if result != "reserved":
                 (outcome.lost_budget if result == "budget" else outcome.lost_frequency).add(e.group.id)
                 refused = True
-                break  # prices below this slot depended on it: run the auction again without it
+                break
             advertisers_won.add(e.group.ad_account_id)
             outcome.served.add(e.group.id)
             reasons = match(e.group.targeting, req.signals)

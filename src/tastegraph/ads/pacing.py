@@ -48,6 +48,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -151,11 +152,15 @@ class TrafficCurve:
 # --- windows ---------------------------------------------------------------------------------------
 
 
+# Serving asks for the day of every ad group it reaches at one `now` (hundreds a request, in a few time
+# zones): remembered, the answers cost a dictionary lookup. Both are pure functions of their arguments.
+@lru_cache(maxsize=1024)
 def budget_day(now: datetime, timezone: str) -> date:
     """The advertiser's calendar day at ``now`` (the day a daily budget or a reservation belongs to)."""
     return _aware("now", now).astimezone(ZoneInfo(timezone)).date()
 
 
+@lru_cache(maxsize=1024)
 def day_window(now: datetime, timezone: str) -> tuple[datetime, datetime]:
     """The advertiser's day containing ``now``, as [start, end) in UTC."""
     zone = ZoneInfo(timezone)

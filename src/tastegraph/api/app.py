@@ -40,7 +40,7 @@ from tastegraph.bootstrap import System
 from tastegraph.config import Settings
 from tastegraph.kernel import Unavailable
 from tastegraph.kernel.counters import Limit, SharedRate
-from tastegraph.usecases import maintenance
+from tastegraph.usecases import maintenance, measurement_pixels
 
 log = logging.getLogger("tastegraph.api")
 
@@ -210,6 +210,9 @@ def create_app(system: System, *, run_sweeper: bool = True, freeze_heap: bool = 
             if run_sweeper
             else []
         )
+        # Third-party measurement pixels (TASTEGRAPH_MEASUREMENT_PIXELS=server), sent continuously.
+        if run_sweeper and measurement_pixels.enabled(system):
+            tasks.append(asyncio.create_task(measurement_pixels.send_forever(system)))
         try:
             yield
         finally:

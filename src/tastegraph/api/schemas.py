@@ -238,6 +238,12 @@ class PinOut(BaseModel):
     created_at: str
 
 
+class PixelsOut(BaseModel):
+    impression: list[str]
+    click: list[str]
+    engagement: list[str]
+
+
 class PromotedOut(BaseModel):
     """Marks a Promoted Pin: report its impression and click with `token` (docs/api.md)."""
 
@@ -245,6 +251,9 @@ class PromotedOut(BaseModel):
     ad_account_id: int
     advertiser_name: str
     token: str
+    # Only with TASTEGRAPH_MEASUREMENT_PIXELS=browser and when the person's consent allows: the ad's
+    # third-party measurement URLs, macros filled in, for the page to call after the event counted.
+    pixels: PixelsOut | None = None
 
 
 class FeedEntry(BaseModel):

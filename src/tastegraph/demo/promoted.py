@@ -13,7 +13,17 @@ from datetime import datetime
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import Connection
 
-from tastegraph.ads import AdAccount, Ceilings, accounts, ad_groups, ad_pins, ads, campaigns, paging
+from tastegraph.ads import (
+    AdAccount,
+    Ceilings,
+    accounts,
+    ad_groups,
+    ad_pins,
+    ads,
+    campaigns,
+    paging,
+    tracking_urls,
+)
 from tastegraph.bootstrap import System
 from tastegraph.catalog import media
 from tastegraph.demo.advertiser import DEMO_SHOP_NAME, DEMO_SHOP_TAG_ID
@@ -242,6 +252,12 @@ def ensure_demo_ads(system: System) -> int:
                         image_url=images[ad.title],
                         now=now,
                     )
-                    ads.create(conn, account, {"ad_group_id": made_group.id, "pin_id": pin.id}, now)
+                    ads.create(
+                        conn,
+                        account,
+                        {"ad_group_id": made_group.id, "pin_id": pin.id},
+                        now,
+                        tracking_urls.Rules(platform_host=""),
+                    )
                     made += 1
     return made

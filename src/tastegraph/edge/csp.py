@@ -13,3 +13,14 @@ FRAME_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors http: https:"
 )
+
+
+def page_csp(measurement_pixels: str, insecure_hosts: frozenset[str] = frozenset()) -> str:
+    """The pages' CSP for a deployment. With TASTEGRAPH_MEASUREMENT_PIXELS=browser the page calls ads'
+    third-party measurement URLs itself (fetch, no credentials, no referrer), so `connect-src` must let
+    it reach https hosts (and the plain-http test hosts allowed); scripts, styles, images and frames
+    still come only from this origin. In the default `server` mode, and in `off`, nothing changes."""
+    if measurement_pixels != "browser":
+        return PAGE_CSP
+    extra = " ".join(["https:", *(f"http://{h}" for h in sorted(insecure_hosts))])
+    return PAGE_CSP.replace("connect-src 'self'", f"connect-src 'self' {extra}")

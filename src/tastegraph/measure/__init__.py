@@ -4,8 +4,10 @@ attribution to Promoted Pins, and advertiser reports that never describe a handf
 
 from tastegraph.measure import attribution as attribution
 from tastegraph.measure import attribution_tables as _attribution_tables  # noqa: F401  (registers)
+from tastegraph.measure import pixel_tables as _pixel_tables  # noqa: F401  (registers)
+from tastegraph.measure import pixels as pixels
 from tastegraph.measure import settings as settings
 from tastegraph.measure import tables as _tables  # noqa: F401  (registers the tables)
 from tastegraph.measure.settings import MeasurementSettings, Windows
 
-__all__ = ["MeasurementSettings", "Windows", "attribution", "settings"]
+__all__ = ["MeasurementSettings", "Windows", "attribution", "pixels", "settings"]

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, Literal, TypedDict, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from tastegraph.ads import (
@@ -32,6 +33,7 @@ from tastegraph.ads import (
     delivery_stats,
     pacing,
     paging,
+    tracking_urls,
 )
 from tastegraph.bootstrap import System
 from tastegraph.catalog import content, media
@@ -49,6 +51,18 @@ T = TypeVar("T")
 class Page(Generic[T]):
     items: list[T]
     bookmark: str | None  # pass it back for the next page; None on the last
+
+
+def url_rules(system: System) -> tracking_urls.Rules:
+    """What an ad's tracking URLs may be here: never on the platform's own host; plain http only on the
+    host:port pairs TASTEGRAPH_MEASUREMENT_INSECURE_HOSTS names (refused in production by config)."""
+    settings = system.settings
+    origin = urlsplit(settings.public_origin)
+    return tracking_urls.Rules(
+        platform_host=(origin.hostname or "").lower(),
+        insecure_hosts=settings.measurement_insecure_host_set,
+        platform_port=origin.port or (443 if origin.scheme == "https" else 80),
+    )
 
 
 def _ceilings(system: System) -> Ceilings:
@@ -206,7 +220,7 @@ def change_ad_group(
 def create_ad(system: System, caller: AdCaller, fields: Mapping[str, Any]) -> Ad:
     with system.write() as conn:
         account = accounts.get_account(conn, caller.ad_account_id)
-        return ads.create(conn, account, fields, system.clock.now())
+        return ads.create(conn, account, fields, system.clock.now(), url_rules(system))
 
 
 def get_ad(system: System, caller: AdCaller, ad_id: int) -> Ad:
@@ -230,7 +244,7 @@ def list_ads(
 def change_ad(system: System, caller: AdCaller, ad_id: int, changes: Mapping[str, Any]) -> Ad:
     with system.write() as conn:
         account = accounts.get_account(conn, caller.ad_account_id)
-        return ads.change(conn, account, ad_id, changes, system.clock.now())
+        return ads.change(conn, account, ad_id, changes, system.clock.now(), url_rules(system))
 
 
 # --- delivery insights ----------------------------------------------------------------------------------

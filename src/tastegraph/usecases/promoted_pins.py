@@ -13,12 +13,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import Connection
 
-from tastegraph.ads import ad_log, audiences, delivery, pacing, serving_index, slots, spend, targeting
+from tastegraph.ads import (
+    ad_log,
+    audiences,
+    delivery,
+    pacing,
+    serving_index,
+    slots,
+    spend,
+    targeting,
+    tracking_urls,
+)
 from tastegraph.ads import ads as ad_rows
 from tastegraph.ads.tokens import AdToken, TokenRefused, subject_key
 from tastegraph.bootstrap import System
@@ -27,6 +37,7 @@ from tastegraph.catalog.content import Pin
 from tastegraph.collect import advertiser_events
 from tastegraph.consent import Decision, Purpose
 from tastegraph.kernel import Forbidden, InvalidInput, NotFound
+from tastegraph.measure import pixels
 from tastegraph.recommend import ReasonJson, ad_interests
 from tastegraph.usecases.callers import Caller, offsite_permit
 
@@ -43,6 +54,9 @@ class PromotedJson(TypedDict):
     ad_account_id: int
     advertiser_name: str
     token: str
+    # TASTEGRAPH_MEASUREMENT_PIXELS=browser, when the person's consent allows: the ad's third-party
+    # measurement URLs (macros expanded) for the page to call after the event counted.
+    pixels: NotRequired[tracking_urls.TrackingUrlsJson]
 
 
 @dataclass(frozen=True)
@@ -191,7 +205,7 @@ def page_ads(
     )
     _tally(system, index, outcome, placement, now)
     pins = content.get_pins(conn, [s.pin_id for s in served])
-    return [
+    items = [
         AdItem(
             position,
             pins[s.pin_id],
@@ -206,6 +220,39 @@ def page_ads(
         for position, s in zip(at, served, strict=False)
         if s.pin_id in pins
     ]
+    if items and settings.measurement_pixels == "browser" and _browser_pixels_allowed(system, conn, caller):
+        for item in items:
+            found = ad_rows.tracking_of(conn, item.promoted["ad_id"])
+            if found is not None:
+                fired = tracking_urls.empty()
+                for event in tracking_urls.EVENTS:
+                    fired[event] = [tracking_urls.expand(u, found.ids, now) for u in found.urls[event]]
+                item.promoted["pixels"] = fired
+    return items
+
+
+def _browser_pixels_allowed(system: System, conn: Connection, caller: Caller) -> bool:
+    """Whether the page may call the ads' third-party URLs itself (`browser` mode). The third party then
+    sees the person's address and browser, so it is decided like data shared with advertisers: the
+    "use info from advertisers" decision (ADS_WITH_ADVERTISER_DATA) for this person or signed-out
+    browser, with this request's GPC, DNT and opt-out cookie."""
+    return _advertiser_decision(system, conn, caller).allowed
+
+
+def _queue_pixels(
+    system: System,
+    conn: Connection,
+    event: tracking_urls.Event,
+    token: AdToken,
+    now: datetime,
+    kind: str = "",
+) -> None:
+    """`server` mode: queue the ad's URLs for an event just recorded, in the transaction that recorded it."""
+    if system.settings.measurement_pixels != "server":
+        return
+    found = ad_rows.tracking_of(conn, token.ad_id)
+    if found is not None:
+        pixels.enqueue(conn, event, pixels.event_key(event, token.id, kind or None), found, now)
 
 
 def _tally(
@@ -282,6 +329,8 @@ def _impression(system: System, token: AdToken) -> TokenResult:
         charged = token.price_micro if outcome == "charged" else 0
     with system.write() as conn:
         status = ad_log.record_impression(conn, token, charged, now)
+        if status == "recorded":
+            _queue_pixels(system, conn, "impression", token, now)
     return TokenResult(status)
 
 
@@ -292,8 +341,12 @@ def engagement(system: System, caller: Caller, token: str, kind: ad_log.Engageme
         parsed = _verify(system, caller, token)
     except TokenRefused as refused:
         return TokenResult("refused", refused.why)
+    now = system.clock.now()
     with system.write() as conn:
-        return TokenResult(ad_log.record_engagement(conn, parsed, kind, system.clock.now()))
+        status = ad_log.record_engagement(conn, parsed, kind, now)
+        if status == "recorded":  # each kind is an engagement of its own: the URLs hear of each once
+            _queue_pixels(system, conn, "engagement", parsed, now, kind)
+    return TokenResult(status)
 
 
 @dataclass(frozen=True)
@@ -332,6 +385,8 @@ def click(system: System, caller: Caller, token: str) -> Click:
         charged = parsed.price_micro if outcome == "charged" else 0
     with system.write() as conn:
         status, click_id = ad_log.record_click(conn, parsed, charged, now)
+        if status == "recorded":
+            _queue_pixels(system, conn, "click", parsed, now)
     return Click(with_click_id(destination, click_id), status)
 
 

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from tastegraph.bootstrap import System
-from tastegraph.edge.csp import PAGE_CSP
+from tastegraph.edge.csp import page_csp
 from tastegraph.edge.deps import CallerDep
 from tastegraph.kernel import NotFound, TastegraphError
 from tastegraph.kernel.urls import domain_of
@@ -127,7 +127,9 @@ class Pages:
         }
         response = templates.TemplateResponse(request, name, ctx, status_code=status)
         response.headers["Cache-Control"] = "no-store"
-        response.headers["Content-Security-Policy"] = PAGE_CSP
+        settings = self.system.settings
+        csp = page_csp(settings.measurement_pixels, settings.measurement_insecure_host_set)
+        response.headers["Content-Security-Policy"] = csp
         if new_cookie is not None:
             self.csrf.set_cookie(request, response, new_cookie)
         return response

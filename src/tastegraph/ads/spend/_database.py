@@ -25,6 +25,7 @@ from tastegraph.ads.spend._model import (
     Budget,
     ChargeOutcome,
     FrequencyCap,
+    Reservation,
     ReserveOutcome,
     Spend,
     check_price,
@@ -91,6 +92,28 @@ class _ReserveQueries:
             )
             .on_conflict_do_nothing(index_elements=[f.subject, f.scope])
             .returning(f.subject)
+        )
+        # reserve_many: every counter and frequency row of a page's ads locked at once, in one order.
+        self.lock_counters = Query(
+            select(c.key, c.spent, c.reserved)
+            .where(c.key.in_(bindparam("keys", expanding=True)))
+            .order_by(c.key)
+            .with_for_update()
+        )
+        self.lock_frequencies = Query(
+            select(f.subject, f.scope, f.days)
+            .where(
+                f.subject.in_(bindparam("subjects", expanding=True)),
+                f.scope.in_(bindparam("scopes", expanding=True)),
+            )
+            .order_by(f.subject, f.scope)
+            .with_for_update()
+        )
+        self.add_hold = Query(
+            update(ad_spend_counters)
+            .where(c.key == bindparam("key"))
+            .values(reserved=c.reserved + bindparam("amount"), updated_at=bindparam("updated_at"))
+            .returning(c.key)
         )
         self.served = Query(
             select(f.subject, f.scope, f.days).where(
@@ -166,6 +189,118 @@ class DatabaseSpend:
         except _Refused as refused:  # rolled back: nothing was held or counted
             return refused.outcome
         return "reserved"
+
+    def reserve_many(self, items: Sequence[Reservation], *, now: datetime) -> list[ReserveOutcome]:
+        """One transaction for a page's ads: every budget counter and frequency row they touch is created
+        if missing and locked first, in one order (so two pages never wait on each other in a cycle);
+        each ad is then decided, in order, against the locked values plus the holds and serves of the
+        ads before it; the writes follow. A refusal writes nothing for its ad and ends the page."""
+        if not items:
+            return []
+        for item in items:
+            check_reserve(
+                item.reservation_id, item.amount_micro, item.budgets, item.caps, now, item.expires_at
+            )
+        q = self._queries
+        keys = sorted({b.key for item in items for b in item.budgets})
+        caps = {(c.subject.key, c.scope): c for item in items for c in item.caps}
+        with self.engine.begin() as conn:
+            at = bind_time(conn, now)
+            for key in keys:
+                q.insert_counter.rows(conn, {"key": key, "updated_at": at})
+            for (subject, scope), cap in sorted(caps.items()):
+                q.insert_frequency.rows(
+                    conn,
+                    {
+                        "subject": subject,
+                        "scope": scope,
+                        "user_id": cap.subject.user_id,
+                        "days": "{}",
+                        "updated_at": at,
+                    },
+                )
+            used = {
+                k: int(spent) + int(held) for k, spent, held in q.lock_counters.rows(conn, {"keys": keys})
+            }
+            days: dict[tuple[str, str], dict[int, int]] = {}
+            if caps:
+                params = {"subjects": sorted({k[0] for k in caps}), "scopes": sorted({k[1] for k in caps})}
+                for subject, scope, stored in q.lock_frequencies.rows(conn, params):
+                    if (subject, scope) in caps:
+                        parsed = json.loads(stored) if isinstance(stored, str) else stored
+                        days[(subject, scope)] = {int(d): int(n) for d, n in parsed.items()}
+            outcomes: list[ReserveOutcome] = []
+            accepted: list[Reservation] = []
+            for item in items:
+                outcome = self._decide(item, used, days)
+                outcomes.append(outcome)
+                if outcome != "reserved":
+                    break
+                accepted.append(item)
+            counted = {(c.subject.key, c.scope): c.today.toordinal() for item in accepted for c in item.caps}
+            self._write(conn, accepted, days, counted, at)
+        return outcomes
+
+    @staticmethod
+    def _decide(
+        item: Reservation, used: dict[str, int], days: dict[tuple[str, str], dict[int, int]]
+    ) -> ReserveOutcome:
+        """`reserve`'s rules on the locked values; on "reserved" the values are updated in place."""
+        for cap in item.caps:
+            counts = days.setdefault((cap.subject.key, cap.scope), {})
+            if window_count(counts, cap.today.toordinal(), cap.days) + 1 > cap.cap:
+                return "frequency"
+        for b in item.budgets:
+            if used.get(b.key, 0) + item.amount_micro > b.limit_micro:
+                return "budget"
+        for cap in item.caps:
+            counts = days[(cap.subject.key, cap.scope)]
+            today = cap.today.toordinal()
+            counts[today] = counts.get(today, 0) + 1
+        for key in {b.key for b in item.budgets}:
+            used[key] = used.get(key, 0) + item.amount_micro
+        return "reserved"
+
+    def _write(
+        self,
+        conn: Connection,
+        accepted: list[Reservation],
+        days: dict[tuple[str, str], dict[int, int]],
+        counted: dict[tuple[str, str], int],
+        at: Any,
+    ) -> None:
+        q = self._queries
+        holds: dict[str, int] = defaultdict(int)
+        for item in accepted:
+            ordered = sorted({b.key for b in item.budgets})
+            created = q.insert_reservation.rows(
+                conn,
+                {
+                    "id": item.reservation_id,
+                    "amount": item.amount_micro,
+                    "budget_keys": json.dumps(ordered),
+                    "state": RESERVED,
+                    "created_at": at,
+                    "expires_at": bind_time(conn, item.expires_at),
+                },
+            )
+            if not created:  # rolls the whole page back
+                raise ValueError(f"reservation_id: {item.reservation_id!r} was used before")
+            for key in ordered:
+                holds[key] += item.amount_micro
+        for key in sorted(holds):
+            q.add_hold.rows(conn, {"key": key, "amount": holds[key], "updated_at": at})
+        for (subject, scope), today in sorted(counted.items()):
+            kept = {d: n for d, n in sorted(days[(subject, scope)].items()) if d > today - KEPT_DAYS}
+            q.set_frequency.rows(
+                conn,
+                {
+                    "subject": subject,
+                    "scope": scope,
+                    "days": json.dumps({str(d): n for d, n in kept.items()}),
+                    "updated_at": at,
+                },
+            )
 
     def _count_serve(self, conn: Connection, cap: FrequencyCap, at: Any) -> bool:
         """Count one serve for the cap if its window has room (the row stays locked until commit)."""

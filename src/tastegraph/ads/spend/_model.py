@@ -68,6 +68,17 @@ class FrequencyCap:
     today: date
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """One served ad's hold, for `reserve_many`: what `reserve` takes."""
+
+    reservation_id: str
+    amount_micro: int
+    budgets: Sequence[Budget]
+    caps: Sequence[FrequencyCap]
+    expires_at: datetime
+
+
 class SpendStore(Protocol):
     """Budgets and frequency caps that hold across processes and servers (ads.spend explains them)."""
 
@@ -84,6 +95,12 @@ class SpendStore(Protocol):
         """All or nothing: "reserved" (the amount is held on every budget and each cap counted one
         more serve), else "budget" or "frequency" (the first refusal found) and nothing changed.
         Raises ValueError for bad arguments or a reservation id used before."""
+        ...
+
+    def reserve_many(self, items: Sequence[Reservation], *, now: datetime) -> list[ReserveOutcome]:
+        """A page's ads, in order, each all or nothing as `reserve` does it (and seeing the ones before
+        it), stopping at the first refusal: the outcomes of those tried (the last one refused, or all
+        reserved). One transaction (or round of scripts) for the page instead of one per ad."""
         ...
 
     def charge(self, reservation_id: str, price_micro: int, now: datetime) -> ChargeOutcome:

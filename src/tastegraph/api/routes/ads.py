@@ -107,13 +107,41 @@ class EventError(BaseModel):
     message: str
 
 
+DUPLICATE_WARNING = (
+    "duplicate: an event with this event_name and event_id reached this ad account within 48 hours "
+    "(by the tag or this API); it was not stored again"
+)
+
+
 class EventStatus(BaseModel):
-    status: Literal["processed", "duplicate", "failed"]
+    # Pinterest's shape (its SDK reads these): processed (a duplicate too: it is accounted for, with a
+    # warning) or failed, with a message.
+    status: Literal["processed", "failed"]
+    error_message: str | None = None
+    warning_message: str | None = None
+    # Ours: the three-way outcome and the failed field's path.
+    outcome: Literal["processed", "duplicate", "failed"]
     error: EventError | None = None
+
+    @classmethod
+    def of(cls, outcome: Mapping[str, Any]) -> EventStatus:
+        kind = outcome["status"]
+        error = outcome.get("error")
+        return cls(
+            status="failed" if kind == "failed" else "processed",
+            error_message=None if error is None else f"{error['field']}: {error['message']}",
+            warning_message=DUPLICATE_WARNING if kind == "duplicate" else None,
+            outcome=kind,
+            error=None if error is None else EventError(**error),
+        )
 
 
 class EventsResult(BaseModel):
+    # Pinterest's shape: events received, and accepted (processed or duplicate: not failed).
+    num_events_received: int
+    num_events_processed: int
     events: list[EventStatus]
+    # Ours.
     processed: int
     duplicate: int
     failed: int
@@ -133,9 +161,11 @@ class EventsResult(BaseModel):
         "client_ip_address, client_user_agent, click_id}, custom_data {value (number or numeric string), "
         "currency (ISO 4217), order_quantity, order_id, search_query, line_items [{product_id, "
         "product_name, product_category, product_price, product_quantity}]}, event_source_url, opt_out, "
-        "limited_data_processing. Statuses come back in request order: processed, duplicate (same "
-        "event_name and event_id from this ad account, by tag or API, within 48 hours) or failed with the "
-        "field's path. `?test=true` validates and stores nothing."
+        "limited_data_processing. Answered in Pinterest's shape (num_events_received, num_events_processed, "
+        "events[].status processed|failed with error_message / warning_message) and ours beside it: "
+        "events[].outcome in request order: processed, duplicate (same event_name and event_id from this "
+        "ad account, by tag or API, within 48 hours; status processed with a warning) or failed with the "
+        "field's path in error. `?test=true` validates and stores nothing."
     ),
     dependencies=[Depends(json_only)],
 )
@@ -149,7 +179,9 @@ def post_events(
 ) -> EventsResult:
     recorded = event_cases.record_events(system, account, body.data, test=test)
     return EventsResult(
-        events=[EventStatus(**o.as_dict()) for o in recorded.outcomes],
+        num_events_received=len(recorded.outcomes),
+        num_events_processed=recorded.processed + recorded.duplicate,
+        events=[EventStatus.of(o.as_dict()) for o in recorded.outcomes],
         processed=recorded.processed,
         duplicate=recorded.duplicate,
         failed=recorded.failed,

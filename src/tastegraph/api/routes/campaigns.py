@@ -347,11 +347,35 @@ def change_ad_group(
 # --- ads ----------------------------------------------------------------------------------------------
 
 
+TrackingUrl = Annotated[StrictStr, Field(min_length=1, max_length=2000)]
+TrackingList = Annotated[list[TrackingUrl], Field(max_length=3)]
+
+
+class TrackingUrlsIn(Strict):
+    """Third-party measurement URLs per event type (docs/api.md, "Tracking URLs")."""
+
+    impression: TrackingList = []
+    click: TrackingList = []
+    engagement: TrackingList = []
+
+
+class TrackingUrlsOut(BaseModel):
+    impression: list[str]
+    click: list[str]
+    engagement: list[str]
+
+
 class AdFields(Strict):
     name: Name | None = None
     status: StatusIn | None = None
     destination_url: Annotated[StrictStr, Field(min_length=1, max_length=2048)] | None = Field(
         default=None, description="on the account's website; by default the Pin's link"
+    )
+    tracking_urls: TrackingUrlsIn | None = Field(
+        default=None,
+        description="up to 3 https URLs per event type, called by the platform after each counted "
+        "impression, click or engagement; macros {ad_id} {ad_group_id} {campaign_id} {cachebuster} "
+        "{timestamp}; null or {} removes them",
     )
 
 
@@ -368,6 +392,7 @@ class AdOut(BaseModel):
     name: str
     status: str
     destination_url: str
+    tracking_urls: TrackingUrlsOut
     created_at: str
     updated_at: str
 
@@ -410,13 +435,14 @@ def get_ad(ad_account_id: AccountId, ad_id: IdPath, system: SystemDep, account: 
 @router.patch(
     "/ad_accounts/{ad_account_id}/ads/{ad_id}",
     response_model=AdOut,
-    summary="Change an ad's name, status or destination (archived stays archived)",
+    summary="Change an ad's name, status, destination or tracking URLs (archived stays archived)",
     dependencies=JSON_ONLY,
 )
 def change_ad(
     ad_account_id: AccountId, ad_id: IdPath, body: AdFields, system: SystemDep, account: AdAccountDep
 ) -> Any:
-    return cases.change_ad(system, account, ad_id, _changes(body, frozenset({"destination_url"}))).as_dict()
+    changes = _changes(body, frozenset({"destination_url", "tracking_urls"}))
+    return cases.change_ad(system, account, ad_id, changes).as_dict()
 
 
 # --- delivery insights ----------------------------------------------------------------------------------

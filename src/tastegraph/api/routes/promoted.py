@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, StrictStr
 
 from tastegraph.api.context import CallerDep, SameOriginJson, SystemDep
@@ -73,11 +73,20 @@ def post_engagement(body: EngagementBody, system: SystemDep, caller: CallerDep) 
 )
 @fails_with(404)  # not one of our tokens, or its ad is gone
 def click(
-    token: Annotated[str, Path(min_length=1, max_length=600)], system: SystemDep, caller: CallerDep
-) -> RedirectResponse:
+    token: Annotated[str, Path(min_length=1, max_length=600)],
+    request: Request,
+    system: SystemDep,
+    caller: CallerDep,
+) -> Response:
     outcome = cases.click(system, caller, token)
     # No-store: a cached redirect would skip counting, and would carry another click's id.
-    return RedirectResponse(outcome.destination, status_code=302, headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-store"}
+    if request.headers.get("accept", "").split(",")[0].strip() == "application/json":
+        # The page's own script (browser measurement mode) asks where to go and whether the click
+        # counted, so it calls the ad's click pixels only after it did; then it goes there itself.
+        body = {"status": outcome.status, "reason": outcome.reason, "destination": outcome.destination}
+        return JSONResponse(body, headers=headers)
+    return RedirectResponse(outcome.destination, status_code=302, headers=headers)
 
 
 class HideBody(StrictModel):

@@ -11,7 +11,16 @@ from ipaddress import ip_address
 from typing import Annotated, Literal
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 from tastegraph.kernel.json_numbers import WHOLE_NUMBER, JsonInt
 from tastegraph.kernel.untrusted_text import MAX_JSON_DEPTH
@@ -71,14 +80,53 @@ class LineItem(_Strict):
     product_quantity: Annotated[StrictInt, Field(ge=0, le=1_000_000), WHOLE_NUMBER] | None = None
 
 
+Short = Annotated[Text, Field(max_length=256)]
+Quantity = Annotated[StrictInt, Field(ge=0, le=1_000_000), WHOLE_NUMBER]
+
+
+class Content(_Strict):
+    """Pinterest's `custom_data.contents` item: accepted for its clients, not stored."""
+
+    id: Text128 | None = None
+    item_price: StrictStr | None = None
+    quantity: Quantity | None = None
+    item_name: Short | None = None
+    item_category: Short | None = None
+    item_brand: Short | None = None
+
+
 class CustomData(_Strict):
     # A number or a numeric string ("12.50"); never NaN or infinite.
     value: Money | None = None
     currency: Annotated[StrictStr, AfterValidator(_currency)] | None = None
-    order_quantity: Annotated[StrictInt, Field(ge=0, le=1_000_000), WHOLE_NUMBER] | None = None
+    order_quantity: Quantity | None = None
     order_id: Text128 | None = None
-    search_query: Annotated[Text, Field(max_length=256)] | None = None
+    search_query: Short | None = None
     line_items: Annotated[list[LineItem], Field(max_length=200)] | None = None
+    # Pinterest's names for some of these (its clients send them): `search_string` and `num_items`
+    # stand in for search_query and order_quantity when those are absent; `opt_out_type` "LDP" asks for
+    # limited data processing. The content fields are accepted and not stored.
+    search_string: Short | None = None
+    num_items: Quantity | None = None
+    opt_out_type: Annotated[Text, Field(max_length=64)] | None = None
+    np: Annotated[Text, Field(max_length=64)] | None = None
+    content_ids: Annotated[list[Text128], Field(max_length=200)] | None = None
+    content_name: Short | None = None
+    content_category: Short | None = None
+    content_brand: Short | None = None
+    contents: Annotated[list[Content], Field(max_length=200)] | None = None
+
+    @model_validator(mode="after")
+    def _pinterest_names(self) -> CustomData:
+        if self.search_query is None and self.search_string is not None:
+            self.search_query = self.search_string
+        if self.order_quantity is None and self.num_items is not None:
+            self.order_quantity = self.num_items
+        return self
+
+    @property
+    def asks_limited_processing(self) -> bool:
+        return self.opt_out_type is not None and "LDP" in self.opt_out_type.upper().split(",")
 
 
 Identifiers = Annotated[list[StrictStr], Field(min_length=1, max_length=20)]
@@ -91,6 +139,19 @@ class UserData(_Strict):
     client_ip_address: Annotated[StrictStr, AfterValidator(_ip)] | None = None
     client_user_agent: Annotated[Text, Field(min_length=1, max_length=1024)] | None = None
     click_id: Text128 | None = None
+    # Pinterest's other identifiers (its clients may send them): accepted and never stored or used.
+    # Matching uses only em, ph and external_id; a device's advertising id or a person's hashed name,
+    # birthday, gender or address would only add what the platform must not keep.
+    hashed_maids: Identifiers | None = None
+    fn: Identifiers | None = None
+    ln: Identifiers | None = None
+    ge: Identifiers | None = None
+    db: Identifiers | None = None
+    ct: Identifiers | None = None
+    st: Identifiers | None = None
+    zp: Identifiers | None = None
+    country: Identifiers | None = None
+    partner_id: Text128 | None = None
 
 
 class ConversionEvent(_Strict):
@@ -103,3 +164,21 @@ class ConversionEvent(_Strict):
     event_source_url: Annotated[Text, Field(max_length=2048)] | None = None
     opt_out: StrictBool = False
     limited_data_processing: StrictBool = False
+    # Pinterest's app and device fields (its clients send them, often null): accepted, never stored.
+    partner_name: Text128 | None = None
+    app_id: Text128 | None = None
+    app_name: Text128 | None = None
+    app_version: Text128 | None = None
+    device_brand: Text128 | None = None
+    device_carrier: Text128 | None = None
+    device_model: Text128 | None = None
+    device_type: Text128 | None = None
+    os_version: Text128 | None = None
+    wifi: StrictBool | None = None
+    language: Annotated[Text, Field(max_length=16)] | None = None
+
+    @model_validator(mode="after")
+    def _limited_processing(self) -> ConversionEvent:
+        if self.custom_data is not None and self.custom_data.asks_limited_processing:
+            self.limited_data_processing = True
+        return self
