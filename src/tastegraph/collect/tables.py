@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, Numeric, String, Text, text
 
 from tastegraph.kernel.tables import (
     SUBJECT,
@@ -141,5 +141,12 @@ advertiser_events = table(
     Index("ix_advertiser_events_user", "user_id"),
     Index("ix_advertiser_events_browser", "browser_id"),
     Index("ix_advertiser_events_received", "received_at"),
+    # Conversions that name a click (measure.attribution re-evaluates them when the click is recorded).
+    Index(
+        "ix_advertiser_events_click",
+        "click_id",
+        postgresql_where=text("click_id IS NOT NULL"),
+        sqlite_where=text("click_id IS NOT NULL"),
+    ),
     personal=True,
 )

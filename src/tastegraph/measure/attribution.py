@@ -317,21 +317,55 @@ def _fill_todo(conn: Connection, marks: _Marks, top_id: int, since: datetime | N
         a = ad_attributions
         _add_todo(conn, select(a.c.event_id).where(a.c.event_time >= since))
         return True
-    _add_todo(conn, base.where(new))
+    # (Two statements, not one OR: each reads through its own index.)
+    _add_todo(conn, base.where(e.c.id > marks.last_event_id))
+    if marks.last_run_at is not None:
+        _add_todo(conn, base.where(e.c.received_at >= marks.last_run_at - GRACE))
     if marks.last_log_at is not None:
         cutoff = marks.last_log_at - GRACE
         logs = ad_log.touch_logs()
         for log in (logs.clicks, logs.engagements, logs.impressions):
-            touched = and_(
-                e.c.ad_account_id == log.c.ad_account_id,
-                e.c.event_time >= log.c.at,
-                log.c.at >= days_before(e.c.event_time, MAX_WINDOW_DAYS),
+            # The touches recorded since (few), by person and account, first: the conversions are
+            # then found through the events' person index (never a scan of every conversion).
+            # (Grouped by `user_id + 0`: SQLite would otherwise walk the whole person index to group
+            # in order instead of reading the recent rows through the time index. NULL persons match
+            # no event.)
+            person = (log.c.user_id + 0).label("user_id")
+            recent = (
+                select(
+                    person,
+                    log.c.ad_account_id,
+                    func.min(log.c.at).label("first"),
+                    func.max(log.c.at).label("last"),
+                )
+                .where(log.c.at >= cutoff)
+                .group_by(person, log.c.ad_account_id)
+                .subquery()
             )
-            by_person = and_(touched, e.c.user_id == log.c.user_id)
-            _add_todo(conn, base.join_from(log, e, by_person).where(log.c.at >= cutoff))
+            by_person = and_(
+                e.c.user_id == recent.c.user_id,
+                e.c.ad_account_id == recent.c.ad_account_id,
+                e.c.event_time >= recent.c.first,
+                days_before(e.c.event_time, MAX_WINDOW_DAYS) <= recent.c.last,
+            )
+            _add_todo(conn, base.join_from(recent, e, by_person))
             if log is logs.clicks:
-                by_click = and_(touched, e.c.click_id == log.c.click_id)
-                _add_todo(conn, base.join_from(log, e, by_click).where(log.c.at >= cutoff))
+                # (Grouped, so that it is read first: the few recent clicks, then the events naming
+                # them through their click-id index.)
+                click = (log.c.click_id + literal("")).label("click_id")  # (the time index: as above)
+                clicked = (
+                    select(click, log.c.ad_account_id, func.min(log.c.at).label("at"))
+                    .where(log.c.at >= cutoff)
+                    .group_by(click, log.c.ad_account_id)
+                    .subquery()
+                )
+                by_click = and_(
+                    e.c.click_id == clicked.c.click_id,
+                    e.c.ad_account_id == clicked.c.ad_account_id,
+                    e.c.event_time >= clicked.c.at,
+                    days_before(e.c.event_time, MAX_WINDOW_DAYS) <= clicked.c.at,
+                )
+                _add_todo(conn, base.join_from(clicked, e, by_click))
     return False
 
 

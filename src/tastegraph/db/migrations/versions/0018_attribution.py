@@ -34,6 +34,13 @@ def upgrade() -> None:
     # arrived, so they are never attributed (they stay in the advertiser's totals).
     with op.batch_alter_table("advertiser_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("attributable", sa.Boolean(), nullable=True))
+        batch_op.create_index(
+            "ix_advertiser_events_click",
+            ["click_id"],
+            unique=False,
+            postgresql_where=sa.text("click_id IS NOT NULL"),
+            sqlite_where=sa.text("click_id IS NOT NULL"),
+        )
     for name, last in _LOGS.items():
         with op.batch_alter_table(name, schema=None) as batch_op:
             batch_op.create_index(f"ix_{name}_at", ["at"], unique=False)
@@ -58,4 +65,5 @@ def downgrade() -> None:
             batch_op.drop_index(f"ix_{name}_person_account_at")
             batch_op.drop_index(f"ix_{name}_at")
     with op.batch_alter_table("advertiser_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_advertiser_events_click")
         batch_op.drop_column("attributable")
