@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tastegraph.bootstrap import System
@@ -435,3 +436,27 @@ def test_the_sweep_deletes_rows_whose_event_is_gone(system: System, clock: Froze
         conn.execute(t.delete().where(t.c.id == ev))  # as the events' own retention sweep would
         assert attribution.sweep(conn, clock.now()) == 1
     assert set(rows(system)) == {keep}
+
+
+def test_the_tag_sends_a_click_id_and_gpc_keeps_it_unattributed(
+    client: TestClient, system: System, clock: FrozenClock
+) -> None:
+    shop = ad_account(system)
+    (ad,) = make_ads(system, shop.id, 1)
+    click = touch(system, "click", ad, clock.now() - H, None, browser_key="k" * 32)
+    other = touch(system, "click", ad, clock.now() - H, None, browser_key="j" * 32)
+    r = client.get(f"/v1/tag/{shop.tag_id}/event", params={"event": "checkout", "click_id": click.click_id})
+    assert r.status_code in (200, 204), r.text
+    r = client.get(
+        f"/v1/tag/{shop.tag_id}/event",
+        params={"event": "checkout", "click_id": other.click_id},
+        headers={"Sec-GPC": "1"},
+    )
+    assert r.status_code in (200, 204), r.text
+    run(system)
+    (row,) = rows(system).values()
+    assert row["click_id"] == click.click_id and row["person_key"] == "b:" + "k" * 32
+    assert credited(system, shop.id)[row["event_id"]] == ("click", ad)
+    # A click id that is not one is refused like any bad parameter, and stores nothing.
+    r = client.get(f"/v1/tag/{shop.tag_id}/event", params={"event": "checkout", "click_id": "x" * 200})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "click_id"

@@ -123,7 +123,7 @@ _CUSTOM_NUMBERS = ("value",)
 _CUSTOM_INTS = ("order_quantity",)
 _CUSTOM_TEXT = ("currency", "order_id", "search_query")
 _ALLOWED = {
-    "event", "event_id", "em", "fp", "url", "line_items", "noscript", "ts",
+    "event", "event_id", "em", "fp", "url", "line_items", "noscript", "ts", "click_id",
     *_CUSTOM_NUMBERS, *_CUSTOM_INTS, *_CUSTOM_TEXT,
 }  # fmt: skip
 
@@ -160,9 +160,11 @@ def event_from_query(params: Mapping[str, str], now_seconds: int) -> dict[str, o
             raise InvalidInput(TOO_DEEP, field="line_items") from exc
         except ValueError as exc:
             raise InvalidInput("line_items must be a JSON list", field="line_items") from exc
-    user_data: dict[str, list[str]] = {}
+    user_data: dict[str, object] = {}
     if params.get("em"):
         user_data["em"] = [params["em"]]
+    if params.get("click_id"):
+        user_data["click_id"] = params["click_id"]  # a Promoted Pin's tg_click, kept by the tag
     return {
         "event_name": params["event"],
         "action_source": "web",
@@ -177,6 +179,7 @@ def event_from_query(params: Mapping[str, str], now_seconds: int) -> dict[str, o
 def _parameter_error(error: EventError) -> InvalidInput:
     """An event's error, naming the query parameter the page sent."""
     field = error.field.replace("custom_data.", "").replace("user_data.em[0]", "em")
+    field = field.replace("user_data.click_id", "click_id")
     field = {"event_name": "event", "event_source_url": "url"}.get(field, field)
     return InvalidInput(error.message, field=field)
 
