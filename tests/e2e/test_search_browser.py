@@ -53,7 +53,7 @@ def test_search_from_the_header(default_browser: Any, world: World, screenshots:
     sign_up_and_in(page, world, "searcher@example.com", "a long enough password", "Sam")
     _search_from_header(page, "lemon orzo")
     card = page.locator("li.card", has_text="One-pan lemon orzo").first
-    card.locator("summary").click()
+    card.locator("details.why summary").click()
     why = card.locator(".why-list li").all_inner_texts()
     assert "Matches “lemon”, “orzo” in the title." in why
     assert page.locator("h1").inner_text() == "Results for “lemon orzo”"

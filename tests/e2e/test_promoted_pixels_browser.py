@@ -78,28 +78,53 @@ def test_the_page_calls_the_ads_urls_after_each_counted_event_without_cookies_or
         assert made.status_code == 201, made.text
         ad_id = made.json()["id"]
     ours = f"li.card-promoted[data-pin-id='{pin['id']}']"
-    page = default_browser.new_page()
-    errors: list[str] = []
-    watch(page, errors)
-    sign_up_and_in(page, world, "pixels@example.com", "a long enough password", "Pia")
-    page.goto(world.platform + "/search?q=tent")
-    card = page.locator(ours)
-    assert card.get_attribute("data-ad-pixels")
-    _wait_for(lambda: any(h.path.startswith("/imp") for h in receiver.hits))
-    shot(page, screenshots, "measurement-pixels-browser-01-search", full_page=False)
-    assert errors == []
+    _wait_until_served(world, pin["id"])
+    try:
+        page = default_browser.new_page()
+        errors: list[str] = []
+        watch(page, errors)
+        sign_up_and_in(page, world, "pixels@example.com", "a long enough password", "Pia")
+        page.goto(world.platform + "/search?q=tent")
+        card = page.locator(ours)
+        assert card.get_attribute("data-ad-pixels")
+        _wait_for(lambda: any(h.path.startswith("/imp") for h in receiver.hits))
+        shot(page, screenshots, "measurement-pixels-browser-01-search", full_page=False)
+        assert errors == []
 
-    card.locator("[data-ad-closeup]").click()
-    _wait_for(lambda: any(h.path.startswith("/eng") for h in receiver.hits))
-    page.goto(world.platform + "/search?q=tent")
-    page.locator(ours + " a.card-title").click()
-    _wait_for(lambda: any(h.path.startswith("/clk") for h in receiver.hits))
-    time.sleep(0.5)
+        card.locator("[data-ad-closeup]").click()
+        _wait_for(lambda: any(h.path.startswith("/eng") for h in receiver.hits))
+        page.goto(world.platform + "/search?q=tent")
+        page.locator(ours + " a.card-title").click()
+        _wait_for(lambda: any(h.path.startswith("/clk") for h in receiver.hits))
+        time.sleep(0.5)
 
-    paths = [h.path.split("?")[0] for h in receiver.hits]
-    # The second visit to the search page is a new serving (a new token): its impression counts too.
-    assert paths.count("/clk") == 1 and paths.count("/eng") == 1 and 1 <= paths.count("/imp") <= 2
-    assert all(f"ad={ad_id}" in h.path for h in receiver.hits)
-    for hit in receiver.hits:
-        assert "cookie" not in hit.headers, hit.headers
-        assert "referer" not in hit.headers, hit.headers
+        paths = [h.path.split("?")[0] for h in receiver.hits]
+        # The second visit to the search page is a new serving (a new token): its impression counts too.
+        assert paths.count("/clk") == 1 and paths.count("/eng") == 1 and 1 <= paths.count("/imp") <= 2
+        assert all(f"ad={ad_id}" in h.path for h in receiver.hits)
+        for hit in receiver.hits:
+            assert "cookie" not in hit.headers, hit.headers
+            assert "referer" not in hit.headers, hit.headers
+    finally:
+        _stop_serving(world, acct, group.json()["id"], pin["id"])
+
+
+def _wait_until_served(world: World, pin_id: int) -> None:
+    """The serving index reloads every few seconds: wait until a search shows the new ad."""
+    with httpx.Client(base_url=world.platform) as api:
+        deadline = time.monotonic() + 30
+        while f'data-pin-id="{pin_id}"' not in api.get("/search", params={"q": "tent"}).text:
+            assert time.monotonic() < deadline, "the new ad is not served"
+            time.sleep(1)
+
+
+def _stop_serving(world: World, acct: Any, group_id: int, pin_id: int) -> None:
+    """Pause the ad group, and wait until searches no longer show it (the serving index reloads every
+    few seconds): the other browser tests share this world and its searches for "tent"."""
+    with httpx.Client(base_url=world.platform) as api:
+        r = api.patch(f"{BASE}/{acct.id}/ad_groups/{group_id}", headers=acct.auth, json={"status": "paused"})
+        assert r.status_code == 200, r.text
+        deadline = time.monotonic() + 30
+        while f'data-pin-id="{pin_id}"' in api.get("/search", params={"q": "tent"}).text:
+            assert time.monotonic() < deadline, "the paused ad still serves"
+            time.sleep(1)
