@@ -24,7 +24,7 @@ from tastegraph.db.engine import LONG_RUNNING, READ_ONLY, Limits
 from tastegraph.identity import IdentityService, SignInGuard, psi, psi_keys
 from tastegraph.kernel import Clock, SettableClock, SystemClock
 from tastegraph.kernel.counters import CounterStore, DatabaseCounters, Limiter, RedisCounters
-from tastegraph.measure import pixels
+from tastegraph.measure import attribution, pixels
 from tastegraph.privacy import PersonalDataStore, PrivacyRegistry
 from tastegraph.recommend import ModelHolder
 
@@ -75,6 +75,11 @@ class System:
             with conn.begin():
                 yield conn
 
+    def batch_engine(self) -> Engine:
+        """The engine for batch work that manages its own transactions (exempt from the statement
+        timeout), e.g. attribution runs."""
+        return self.engine.execution_options(**{LONG_RUNNING: True})
+
     def check_database(self) -> None:
         """A trivial query (readiness): raises what the database raises when it cannot answer."""
         with self.read() as conn:
@@ -95,6 +100,9 @@ class System:
         deleted["rate_counters"] = self.counters.sweep(self.clock.now())
         # Budget held by served ads whose tokens expired unseen (the server also does this every minute).
         deleted["ad_reservations_released"] = self.ad_spend.release_expired(self.clock.now())
+        # Conversion attribution, incremental (measure.attribution): rows written or removed.
+        done = attribution.run(self.batch_engine(), self.clock.now())
+        deleted["attributions_changed"] = done.inserted + done.updated + done.deleted
         return deleted
 
     def prepare_psi(self, progress: psi_keys.Progress | None = None) -> dict[str, int]:
@@ -194,6 +202,11 @@ def _wire(system: System, retention: timedelta, ad_retention: timedelta) -> None
         )
     )
     reg.register(PersonalDataStore("audiences", audiences.export, audiences.erase))
+    # Conversions attributed to Promoted Pins (issue 16): derived from the ad logs and the advertiser's
+    # events, so erased before them and kept no longer than the ad logs.
+    reg.register(
+        PersonalDataStore("ad_attributions", attribution.export, attribution.erase, attribution.sweep)
+    )
     # Promoted Pins the person saw, clicked or hid (issue 15), kept 90 days.
     reg.register(PersonalDataStore("ad_activity", ad_log.export, ad_log.erase, ad_log.sweep))
     # How many Promoted Pins of each ad group were served to the person (frequency caps).

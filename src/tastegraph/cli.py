@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -61,8 +62,9 @@ def db_upgrade() -> None:
 @app.command()
 def sweep() -> None:
     """Run the daily maintenance once: retention (off-site visits past their window, expired sessions and
-    everything else past its period), then the private-set-intersection key's rotation and preparation,
-    then the third-party measurement pixels that are due (at most a minute of sending)."""
+    everything else past its period), conversion attribution (as `tastegraph measure`), then the
+    private-set-intersection key's rotation and preparation, then the third-party measurement pixels
+    that are due (at most a minute of sending)."""
     from tastegraph.bootstrap import build
     from tastegraph.usecases import measurement_pixels
     from tastegraph.usecases import reports as report_cases
@@ -98,6 +100,31 @@ def reports(
     finally:
         system.dispose()
     print(json.dumps(done.__dict__))
+
+
+@app.command()
+def measure(
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"], help="Recompute every conversion from this UTC day on (YYYY-MM-DD)"
+        ),
+    ] = None,
+) -> None:
+    """Bring conversion attribution up to date: the conversions stored since the last run, and those
+    that ad-log rows recorded since could change (the daily sweep runs this too). Progress on stderr,
+    one JSON object on stdout."""
+    from tastegraph.usecases import measurement
+    from tastegraph.usecases import reports as report_cases
+
+    def work(system: Any) -> Any:
+        with _stage_bars(11) as report:
+            run = measurement.attribute(system, None if since is None else since.date(), report)
+        # Then the advertiser reports' rollups of what attribution (and the ad logs) touched.
+        rolled = report_cases.refresh(system)
+        return {**run.as_dict(), "reports": rolled.__dict__}
+
+    print(json.dumps(_use_case(work)))
 
 
 T = TypeVar("T")

@@ -5,6 +5,7 @@ and the personal-data duties for them (export, erasure, retention). Measurement 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypedDict
@@ -118,6 +119,39 @@ def record_engagement(conn: Connection, token: AdToken, kind: EngagementKind, no
         maker(ad_engagements).values(**values).on_conflict_do_nothing().returning(ad_engagements.c.token_id)
     ).first()
     return "recorded" if new is not None else "duplicate"
+
+
+@dataclass(frozen=True)
+class TouchLogs:
+    """The ad logs as read-only sources for set-based measurement SQL: measure.attribution embeds them in
+    its statements (a person's last touch before a conversion); only this module writes them."""
+
+    impressions: Table
+    clicks: Table
+    engagements: Table
+
+
+def touch_logs() -> TouchLogs:
+    return TouchLogs(ad_impressions, ad_clicks, ad_engagements)
+
+
+def click_owners(
+    conn: Connection, ad_account_id: int, click_ids: Collection[str]
+) -> dict[str, tuple[int | None, str | None]]:
+    """Who made each of these clicks, among the ad account's own clicks only (another account's click id
+    names nothing): click id -> (user id, signed-out browser key)."""
+    out: dict[str, tuple[int | None, str | None]] = {}
+    wanted = sorted({c for c in click_ids if c and len(c) <= 32})
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            select(ad_clicks.c.click_id, ad_clicks.c.user_id, ad_clicks.c.browser_key).where(
+                ad_clicks.c.click_id.in_(wanted[start : start + 500]),
+                ad_clicks.c.ad_account_id == ad_account_id,
+            )
+        )
+        for r in rows:
+            out[str(r.click_id)] = (None if r.user_id is None else int(r.user_id), r.browser_key)
+    return out
 
 
 # --- what an ad group delivered (counts only) -----------------------------------------------------------

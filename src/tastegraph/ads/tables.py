@@ -206,6 +206,9 @@ ad_impressions = table(
     Column("at", UTCDateTime, nullable=False),
     Index("ix_ad_impressions_group_at", "ad_group_id", "at"),
     # Reports find the days touched since their last run by time alone (measure.reports).
+    # Attribution (measure.attribution): a person's last touch of an account's ads before a conversion
+    # (which one, read from the index alone), and the touches recorded since its last run.
+    Index("ix_ad_impressions_person_account_at", "user_id", "ad_account_id", "at", "ad_id"),
     Index("ix_ad_impressions_at", "at"),
     personal=True,
 )
@@ -226,6 +229,9 @@ ad_clicks = table(
     Column("charged_micro", Money, nullable=False),  # the auction price for CPC, else 0
     Column("at", UTCDateTime, nullable=False),
     Index("ix_ad_clicks_group_at", "ad_group_id", "at"),
+    # Attribution (measure.attribution): a person's last touch of an account's ads before a conversion
+    # (which one, read from the index alone), and the touches recorded since its last run.
+    Index("ix_ad_clicks_person_account_at", "user_id", "ad_account_id", "at", "click_id"),
     Index("ix_ad_clicks_at", "at"),
     personal=True,
 )
@@ -245,6 +251,9 @@ ad_engagements = table(
     Column("position", Integer, nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Index("ix_ad_engagements_group_at", "ad_group_id", "at"),
+    # Attribution (measure.attribution): a person's last touch of an account's ads before a conversion
+    # (which one, read from the index alone), and the touches recorded since its last run.
+    Index("ix_ad_engagements_person_account_at", "user_id", "ad_account_id", "at", "ad_id"),
     Index("ix_ad_engagements_at", "at"),
     personal=True,
 )

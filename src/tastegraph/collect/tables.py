@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, Numeric, String, Text, text
 
 from tastegraph.kernel.tables import (
     SUBJECT,
@@ -125,6 +125,10 @@ advertiser_events = table(
     Column("opt_out", Boolean, nullable=False, default=False),
     Column("limited_data_processing", Boolean, nullable=False, default=False),
     Column("global_privacy_control", Boolean, nullable=False, default=False),
+    # Whether the conversion may be attributed to an ad (measure.attribution), decided by consent when
+    # the event arrived: the person's "use info from advertisers" setting then, the request's signals and
+    # the event's flags. NULL for events stored before it was recorded (migration 0018): never attributed.
+    Column("attributable", Boolean, nullable=True),
     Column("value", Numeric(18, 4), nullable=True),
     Column("currency", String(3), nullable=True),
     Column("order_id", String(128), nullable=True),
@@ -137,5 +141,12 @@ advertiser_events = table(
     Index("ix_advertiser_events_user", "user_id"),
     Index("ix_advertiser_events_browser", "browser_id"),
     Index("ix_advertiser_events_received", "received_at"),
+    # Conversions that name a click (measure.attribution re-evaluates them when the click is recorded).
+    Index(
+        "ix_advertiser_events_click",
+        "click_id",
+        postgresql_where=text("click_id IS NOT NULL"),
+        sqlite_where=text("click_id IS NOT NULL"),
+    ),
     personal=True,
 )

@@ -2,6 +2,7 @@
 attribution to Promoted Pins, and advertiser reports that never describe a handful of people.
 (Other packages use these modules; the tables are private.)"""
 
+from tastegraph.measure import attribution as attribution
 from tastegraph.measure import attribution_tables as _attribution_tables  # noqa: F401  (registers)
 from tastegraph.measure import pixel_tables as _pixel_tables  # noqa: F401  (registers)
 from tastegraph.measure import pixels as pixels
@@ -17,6 +18,7 @@ from tastegraph.measure.settings import MeasurementSettings, Windows
 __all__ = [
     "MeasurementSettings",
     "Windows",
+    "attribution",
     "pixels",
     "report_build",
     "report_dp",

@@ -13,31 +13,38 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Index, Numeric, String
 
-from tastegraph.kernel.tables import SUBJECT, UTCDateTime, person_ref, reference, table
+from tastegraph.kernel.tables import SUBJECT, IdType, UTCDateTime, table
 
 ad_attributions = table(
     "ad_attributions",
-    reference("event_id", "advertiser_events.id", primary_key=True),
-    reference("ad_account_id", "ad_accounts.id", nullable=False),
+    # Every id here is a plain id, not a foreign key. A foreign key check per row locks the row it
+    # names (the event, the person): writing a million rows took 64 s more on PostgreSQL
+    # (docs/benchmarks.md). What a cascade would do is done explicitly: erasure deletes the person's
+    # rows (measure.attribution.erase, registered before the tables they come from), the sweep deletes
+    # rows older than the ad logs and any whose event is gone; ad accounts and ads are never deleted.
+    Column("event_id", IdType, primary_key=True),
+    Column("ad_account_id", IdType, nullable=False),
     # Whose conversion it was: a person ("u:{id}", user_id set) or a signed-out browser's ad log key
     # ("b:{browser_key}", reached through a click id). Reports count distinct people by it; erasure
     # deletes the person's rows.
-    person_ref(nullable=True, index=True),
+    Column("user_id", IdType, nullable=True, index=True, info={SUBJECT: True}),
     Column("person_key", String(40), nullable=False, info={SUBJECT: True}),
     Column("event_name", String(20), nullable=False),
     Column("event_time", UTCDateTime, nullable=False),
     Column("value", Numeric(18, 4), nullable=True),
     Column("currency", String(3), nullable=True),
     # The candidates (each None when there was none in the longest window).
-    reference("click_ad_id", "ads.id", nullable=True),
+    Column("click_ad_id", IdType, nullable=True),
     Column("click_at", UTCDateTime, nullable=True),
     Column("click_id", String(32), nullable=True),
-    reference("engagement_ad_id", "ads.id", nullable=True),
+    Column("engagement_ad_id", IdType, nullable=True),
     Column("engagement_at", UTCDateTime, nullable=True),
-    reference("view_ad_id", "ads.id", nullable=True),
+    Column("view_ad_id", IdType, nullable=True),
     Column("view_at", UTCDateTime, nullable=True),
     Column("computed_at", UTCDateTime, nullable=False),
     Index("ix_ad_attributions_account_time", "ad_account_id", "event_time"),
+    # The retention sweep (measure.attribution.sweep) deletes by conversion time across accounts.
+    Index("ix_ad_attributions_event_time", "event_time"),
     personal=True,
 )
 

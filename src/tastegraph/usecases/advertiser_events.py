@@ -3,30 +3,35 @@ event from a person's browser), and the aggregate counts an advertiser sees.
 
 Every event is validated on its own; what consent allows is decided when the events are read
 (collect.advertiser_events.usable_people), except that a Global Privacy Control signal from a browser
-tied to a person turns that person's sharing off as the event is stored.
+tied to a person turns that person's sharing off as the event is stored, and that whether a conversion
+may ever be attributed to an ad is decided as it arrives (its person's settings then, the click its
+click id names: ads.ad_log.click_owners, the account's own clicks only).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tastegraph.ads import accounts
+from sqlalchemy import Connection
+
+from tastegraph.ads import accounts, ad_log
 from tastegraph.bootstrap import System
 from tastegraph.collect import advertiser_events
 from tastegraph.collect.advertiser_events import (
-    ConversionEvent as ConversionEvent,  # the schema /openapi.json publishes for one event
-)
-from tastegraph.collect.advertiser_events import (
+    ClickOwner,
     EventError,
     EventOutcome,
     Ingest,
     PreparedEvent,
     Status,
     SummaryRow,
+)
+from tastegraph.collect.advertiser_events import (
+    ConversionEvent as ConversionEvent,  # the schema /openapi.json publishes for one event
 )
 from tastegraph.kernel import InvalidInput, NotFound
 from tastegraph.kernel.untrusted_text import TOO_DEEP
@@ -80,12 +85,21 @@ def event_counts(rows: Sequence[SummaryRow]) -> list[EventCount]:
     return [EventCount(r["event_name"], r["currency"], r["events"], r["value"]) for r in rows]
 
 
+def _click_owners(conn: Connection, ad_account_id: int, click_ids: Collection[str]) -> dict[str, ClickOwner]:
+    """The ad account's own clicks among these click ids, and who made them (for the attribution decision
+    taken as each event arrives)."""
+    return {
+        click_id: ClickOwner(user_id, browser_key)
+        for click_id, (user_id, browser_key) in ad_log.click_owners(conn, ad_account_id, click_ids).items()
+    }
+
+
 def record_events(system: System, caller: AdCaller, data: Sequence[object], *, test: bool) -> EventsRecorded:
     """The conversions API: validate each event (a bad one fails alone), then store the new ones in one
     transaction, matched to people. `test` validates and stores nothing (a read transaction)."""
     now = system.clock.now()
     items = [advertiser_events.prepare(raw, f"data[{i}]", now) for i, raw in enumerate(data)]
-    ingest = Ingest(caller.ad_account_id, "api", test_only=test)
+    ingest = Ingest(caller.ad_account_id, "api", test_only=test, click_owners=_click_owners)
     with system.read() if test else system.write() as conn:
         outcomes = advertiser_events.record_events(conn, system.identity, system.consent, ingest, items, now)
     return EventsRecorded(outcomes, test)
@@ -109,7 +123,7 @@ _CUSTOM_NUMBERS = ("value",)
 _CUSTOM_INTS = ("order_quantity",)
 _CUSTOM_TEXT = ("currency", "order_id", "search_query")
 _ALLOWED = {
-    "event", "event_id", "em", "fp", "url", "line_items", "noscript", "ts",
+    "event", "event_id", "em", "fp", "url", "line_items", "noscript", "ts", "click_id",
     *_CUSTOM_NUMBERS, *_CUSTOM_INTS, *_CUSTOM_TEXT,
 }  # fmt: skip
 
@@ -146,9 +160,11 @@ def event_from_query(params: Mapping[str, str], now_seconds: int) -> dict[str, o
             raise InvalidInput(TOO_DEEP, field="line_items") from exc
         except ValueError as exc:
             raise InvalidInput("line_items must be a JSON list", field="line_items") from exc
-    user_data: dict[str, list[str]] = {}
+    user_data: dict[str, object] = {}
     if params.get("em"):
         user_data["em"] = [params["em"]]
+    if params.get("click_id"):
+        user_data["click_id"] = params["click_id"]  # a Promoted Pin's tg_click, kept by the tag
     return {
         "event_name": params["event"],
         "action_source": "web",
@@ -163,6 +179,7 @@ def event_from_query(params: Mapping[str, str], now_seconds: int) -> dict[str, o
 def _parameter_error(error: EventError) -> InvalidInput:
     """An event's error, naming the query parameter the page sent."""
     field = error.field.replace("custom_data.", "").replace("user_data.em[0]", "em")
+    field = field.replace("user_data.click_id", "click_id")
     field = {"event_name": "event", "event_source_url": "url"}.get(field, field)
     return InvalidInput(error.message, field=field)
 
@@ -190,5 +207,10 @@ def record_tag_event(system: System, caller: Caller, tag_id: str, params: Mappin
     item.site_visitor_id = fp if fp and _FP.match(fp) else None
     with system.write() as conn:
         advertiser_events.record_events(
-            conn, system.identity, system.consent, Ingest(account, "tag", caller.signals), [item], now
+            conn,
+            system.identity,
+            system.consent,
+            Ingest(account, "tag", caller.signals, click_owners=_click_owners),
+            [item],
+            now,
         )

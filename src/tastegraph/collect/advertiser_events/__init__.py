@@ -15,6 +15,8 @@ batches on PostgreSQL), `_reads` (consent-gated readers and aggregate counts) an
 
 from tastegraph.collect.advertiser_events._ingest import (
     DEDUPE_WINDOW,
+    ClickOwner,
+    ClickOwners,
     EventOutcome,
     Ingest,
     Status,
@@ -37,6 +39,7 @@ from tastegraph.collect.advertiser_events._reads import (
     AccountData,
     SummaryRow,
     accounts_with_data_about,
+    event_log,
     summary,
     usable_people,
 )
@@ -59,6 +62,8 @@ __all__ = [
     "MAX_EVENTS",
     "MAX_EVENT_DEPTH",
     "AccountData",
+    "ClickOwner",
+    "ClickOwners",
     "ConversionEvent",
     "CustomData",
     "EventError",
@@ -74,6 +79,7 @@ __all__ = [
     "accounts_with_data_about",
     "attach_browser",
     "erase",
+    "event_log",
     "export",
     "new_tag_event_id",
     "prepare",

@@ -1,11 +1,17 @@
 """Storing prepared events: duplicates dropped (same event_name and event_id from the ad account in the
 last 48 hours, by tag or by API), each event matched to a person (our browser cookie, then enhanced match
 on hashed email or phone), and a Global Privacy Control signal honoured only for the browser's own person.
+
+Whether a stored event may ever be attributed to an ad (`attributable`) is decided here, as it arrives:
+consent's decision for ADS_WITH_ADVERTISER_DATA over the event's person (their settings now, the request's
+signals, the event's flags). An event that carries a click id of one of the same ad account's clicks is
+also decided for the click's person (every person involved must allow it); a click made signed out is
+decided from the request's signals and the event's flags alone. Attribution never revisits the decision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,7 +23,7 @@ from tastegraph.collect.advertiser_events._ingest_lock import serialize_ingest
 from tastegraph.collect.advertiser_events._prepare import MATCHED_IDENTIFIERS, EventError, PreparedEvent
 from tastegraph.collect.advertiser_events._schema import CustomData
 from tastegraph.collect.tables import advertiser_events
-from tastegraph.consent import ConsentService, RequestSignals
+from tastegraph.consent import AdvertiserDatum, ConsentService, Purpose, RequestSignals, Subject, decide
 from tastegraph.identity import IdentifierKind, IdentityService
 
 DEDUPE_WINDOW = timedelta(hours=48)
@@ -47,6 +53,19 @@ class EventOutcome:
 
 
 @dataclass(frozen=True)
+class ClickOwner:
+    """Who made a click an event's click id names: a person, or a signed-out browser (its ad-log key)."""
+
+    user_id: int | None
+    browser_key: str | None
+
+
+# (conn, ad account id, click ids) -> the clicks among them that are the ad account's own, by click id
+# (ads.ad_log.click_owners; the use case passes it, collect does not read the ad logs itself).
+ClickOwners = Callable[[Connection, int, Collection[str]], Mapping[str, ClickOwner]]
+
+
+@dataclass(frozen=True)
 class Ingest:
     """Who is sending: the ad account, the channel, and for the tag the browser and its signals."""
 
@@ -54,6 +73,9 @@ class Ingest:
     source: Literal["tag", "api"]
     signals: RequestSignals = field(default_factory=RequestSignals)
     test_only: bool = False  # validate and answer, store nothing
+    # Resolves click ids to the account's clicks' people, for the attribution decision (None: click ids
+    # are not looked up, and an event with no person matched is never attributable).
+    click_owners: ClickOwners | None = None
 
 
 def record_events(
@@ -79,6 +101,10 @@ def record_events(
     outcomes: list[EventOutcome] = []
     rows: list[dict[str, object]] = []  # advertiser_events rows
     gpc_users: set[int] = set()
+    owners: Mapping[str, ClickOwner] = {}
+    if ingest.click_owners is not None and not ingest.test_only:
+        click_ids = {p.event.user_data.click_id for p in valid if p.event.user_data.click_id}
+        owners = ingest.click_owners(conn, ingest.ad_account_id, click_ids) if click_ids else {}
     for item in items:
         if isinstance(item, EventError):
             outcomes.append(EventOutcome(Status.FAILED, item))
@@ -101,12 +127,63 @@ def record_events(
         outcomes.append(EventOutcome(Status.PROCESSED))
     if ingest.test_only:
         return outcomes
+    _decide_attribution(conn, consent, ingest, rows, owners, now)
     if rows:
         conn.execute(insert(advertiser_events), rows)
     for user_id in sorted(gpc_users):
         # The person's own browser carried GPC: an opt-out of sharing for their account, logged.
         consent.honor_gpc(conn, user_id, now)
     return outcomes
+
+
+def _decide_attribution(
+    conn: Connection,
+    consent: ConsentService,
+    ingest: Ingest,
+    rows: list[dict[str, object]],
+    owners: Mapping[str, ClickOwner],
+    now: datetime,
+) -> None:
+    """Set each row's `attributable`: consent's decision, now, for everyone the event is about (its
+    person, and the person or browser that made the click its click id names). No one: not attributable."""
+    people: set[int] = set()
+    for row in rows:
+        if row["user_id"] is not None:
+            people.add(int(str(row["user_id"])))
+        owner = owners.get(str(row["click_id"])) if row["click_id"] else None
+        if owner is not None and owner.user_id is not None:
+            people.add(owner.user_id)
+    subjects = consent.subjects_for_ads(conn, people) if people else {}
+    for row in rows:
+        involved: list[Subject] = []
+        if row["user_id"] is not None:
+            involved.append(subjects[int(str(row["user_id"]))])
+        owner = owners.get(str(row["click_id"])) if row["click_id"] else None
+        if owner is not None:
+            if owner.user_id is not None:
+                if owner.user_id != row["user_id"]:
+                    involved.append(subjects[owner.user_id])
+            elif owner.browser_key is not None:
+                # Clicked signed out: no settings to read; the signals and the event's flags decide.
+                involved.append(Subject(None, owner.browser_key))
+        datum = AdvertiserDatum(
+            ingest.ad_account_id,
+            bool(row["opt_out"]),
+            bool(row["limited_data_processing"]),
+            bool(row["global_privacy_control"]),
+        )
+        row["attributable"] = bool(involved) and all(
+            decide(
+                Purpose.ADS_WITH_ADVERTISER_DATA,
+                subject,
+                ingest.signals,
+                now,
+                consent.policy,
+                data_time=row["event_time"],  # type: ignore[arg-type]
+                advertiser_datum=datum,
+            ).allowed
+            for subject in involved
+        )
 
 
 def _recent_keys(

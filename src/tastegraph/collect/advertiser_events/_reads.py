@@ -8,10 +8,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypedDict
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Table, func, select
 
 from tastegraph.collect.tables import advertiser_events
 from tastegraph.consent import AdvertiserDatum, ConsentService, Purpose, RequestSignals, decide
+
+
+def event_log() -> Table:
+    """The stored events as a read-only source for set-based measurement SQL (measure.attribution reads
+    conversions inside its statements: person, click id, time, value and `attributable`, the consent
+    decision taken when the event arrived); only this package writes it."""
+    return advertiser_events
 
 
 def usable_people(

@@ -18,11 +18,17 @@
  * A plain email given to "load" is trimmed, lower-cased and SHA-256 hashed in the browser; if the page
  * cannot hash (no Web Crypto), the email is dropped, never sent in plain text. The page's address is
  * sent without its query string or fragment.
+ * A Promoted Pin's click lands with `tg_click=<click id>` in the address: the tag keeps it in this
+ * site's own storage (localStorage, 60 days, the longest attribution window) and sends it with each
+ * event as `click_id`, which credits the conversion to that click (docs/api.md).
  */
 (function () {
   "use strict";
   var FIELDS = ["value", "currency", "order_quantity", "order_id", "search_query", "event_id"];
   var FP_COOKIE = "_tg_fp";
+  var CLICK_KEY = "tastegraph:ad_click";
+  var CLICK_MAX_AGE_MS = 60 * 86400 * 1000;
+  var CLICK_ID = /^[A-Za-z0-9_-]{16,32}$/;
 
   function scriptElement() {
     if (document.currentScript) return document.currentScript;
@@ -56,6 +62,24 @@
     return id;
   }
 
+  // The ad click id this visit came with (tg_click in the address), or the one kept from a visit of
+  // the last 60 days; first-party only.
+  function adClickId() {
+    var fresh = null;
+    try { fresh = new URLSearchParams(location.search).get("tg_click"); } catch (e) { fresh = null; }
+    if (fresh && !CLICK_ID.test(fresh)) fresh = null;
+    try {
+      if (fresh) {
+        window.localStorage.setItem(CLICK_KEY, JSON.stringify({ id: fresh, at: Date.now() }));
+        return fresh;
+      }
+      var kept = JSON.parse(window.localStorage.getItem(CLICK_KEY) || "null");
+      if (kept && CLICK_ID.test(String(kept.id)) && Date.now() - kept.at < CLICK_MAX_AGE_MS) return kept.id;
+      window.localStorage.removeItem(CLICK_KEY);
+    } catch (e) { /* storage off: only what the address says */ }
+    return fresh;
+  }
+
   function hashEmail(value) {
     var text = String(value || "").trim().toLowerCase();
     if (/^[0-9a-f]{64}$/.test(text)) return Promise.resolve(text);
@@ -74,6 +98,8 @@
     params.set("fp", siteVisitorId());
     params.set("url", location.origin + location.pathname);
     if (emailHash) params.set("em", emailHash);
+    var click = adClickId();
+    if (click) params.set("click_id", click);
     data = data || {};
     FIELDS.forEach(function (name) {
       if (data[name] !== undefined && data[name] !== null) params.set(name, String(data[name]));
