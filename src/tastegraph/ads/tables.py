@@ -205,7 +205,6 @@ ad_impressions = table(
     Column("served_at", UTCDateTime, nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Index("ix_ad_impressions_group_at", "ad_group_id", "at"),
-    # Reports find the days touched since their last run by time alone (measure.reports).
     # Attribution (measure.attribution): a person's last touch of an account's ads before a conversion
     # (which one, read from the index alone), and the touches recorded since its last run.
     Index("ix_ad_impressions_person_account_at", "user_id", "ad_account_id", "at", "ad_id"),

@@ -87,26 +87,8 @@ def upgrade() -> None:
     with op.batch_alter_table('ad_attributions', schema=None) as batch_op:
         batch_op.create_index('ix_ad_attributions_computed_at', ['computed_at'], unique=False)
 
-    with op.batch_alter_table('ad_clicks', schema=None) as batch_op:
-        batch_op.create_index('ix_ad_clicks_at', ['at'], unique=False)
-
-    with op.batch_alter_table('ad_engagements', schema=None) as batch_op:
-        batch_op.create_index('ix_ad_engagements_at', ['at'], unique=False)
-
-    with op.batch_alter_table('ad_impressions', schema=None) as batch_op:
-        batch_op.create_index('ix_ad_impressions_at', ['at'], unique=False)
-
 
 def downgrade() -> None:
-    with op.batch_alter_table('ad_impressions', schema=None) as batch_op:
-        batch_op.drop_index('ix_ad_impressions_at')
-
-    with op.batch_alter_table('ad_engagements', schema=None) as batch_op:
-        batch_op.drop_index('ix_ad_engagements_at')
-
-    with op.batch_alter_table('ad_clicks', schema=None) as batch_op:
-        batch_op.drop_index('ix_ad_clicks_at')
-
     with op.batch_alter_table('ad_attributions', schema=None) as batch_op:
         batch_op.drop_index('ix_ad_attributions_computed_at')
 
