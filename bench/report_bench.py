@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (long SQL and Markdown templates read better unwrapped)
 """Advertiser reports (issue 16): latency of a 90-day campaign-level report over 10,000,000 impressions,
 1,000,000 clicks and 1,000,000 conversions from 1,000,000 people, and the time to build the rollups.
 
