@@ -69,7 +69,16 @@ def add_ad_groups(url: str, cfg: Config, seed: int = 15) -> dict[str, int]:
     """The advertisers, through the ads domain's own create functions (validated as the API would)."""
     from sqlalchemy import text
 
-    from tastegraph.ads import Ceilings, accounts, ad_groups, ad_pins, ads, audiences, campaigns
+    from tastegraph.ads import (
+        Ceilings,
+        accounts,
+        ad_groups,
+        ad_pins,
+        ads,
+        audiences,
+        campaigns,
+        tracking_urls,
+    )
     from tastegraph.bootstrap import build
     from tastegraph.catalog import content
     from tastegraph.config import Settings
@@ -142,7 +151,9 @@ def add_ad_groups(url: str, cfg: Config, seed: int = 15) -> dict[str, int]:
                     image_url="/static/demo-img/outdoors/0.svg",
                     now=now,
                 )
-                ads.create(conn, account, {"ad_group_id": group.id, "pin_id": pin.id}, now)
+                ads.create(
+                    conn, account, {"ad_group_id": group.id, "pin_id": pin.id}, now, tracking_urls.Rules("")
+                )
     system.dispose()
     return {"ad_groups": sum(kinds.values()), **kinds}
 

@@ -58,10 +58,7 @@ def _at(dialect: str, seconds: str) -> str:
 
 
 def load(url: str, impressions: int, clicks: int, conversions: int, people: int) -> dict[str, Any]:
-    from sqlalchemy import insert
-
-    from tastegraph.ads import accounts, ad_pins
-    from tastegraph.ads.tables import ad_groups, ads, campaigns
+    from tastegraph.ads import Ceilings, accounts, ad_groups, ad_pins, ads, campaigns, tracking_urls
     from tastegraph.catalog import content
     from tastegraph.db import make_engine, upgrade
 
@@ -86,39 +83,39 @@ def load(url: str, impressions: int, clicks: int, conversions: int, people: int)
             image_url="https://bench.example/tent.png",
             now=now,
         )
-        common = {"ad_account_id": account.id, "status": "active", "created_at": now, "updated_at": now}
+        # Through the ads domain's own create functions (validated as the API would).
+        ceilings = Ceilings(10**12, 10**15)
         ad_ids: list[int] = []
         for c in range(CAMPAIGNS):
-            cid = conn.execute(
-                insert(campaigns).values(name=f"Campaign {c + 1}", objective="conversions", **common)
-            ).inserted_primary_key[0]
+            campaign = campaigns.create(
+                conn, account.id, {"name": f"Campaign {c + 1}", "objective": "conversions"}, ceilings, now
+            )
             for g in range(GROUPS_PER):
-                gid = conn.execute(
-                    insert(ad_groups).values(
-                        campaign_id=cid,
-                        name=f"Group {c + 1}.{g + 1}",
-                        billable_event="impression",
-                        bid_in_micro=2_000_000,
-                        budget_in_micro=100_000_000,
-                        budget_type="daily",
-                        pacing_delivery_type="standard",
-                        placement="all",
-                        targeting_spec={},
-                        **common,
-                    )
-                ).inserted_primary_key[0]
+                group = ad_groups.create(
+                    conn,
+                    account.id,
+                    {
+                        "campaign_id": campaign.id,
+                        "name": f"Group {c + 1}.{g + 1}",
+                        "billable_event": "impression",
+                        "bid_in_micro": 2_000_000,
+                        "budget_in_micro": 100_000_000,
+                        "budget_type": "daily",
+                        "pacing_delivery_type": "standard",
+                        "targeting_spec": {},
+                    },
+                    ceilings,
+                    now,
+                )
                 for a in range(ADS_PER):
-                    ad_ids.append(
-                        conn.execute(
-                            insert(ads).values(
-                                ad_group_id=gid,
-                                pin_id=pin.id,
-                                name=f"Ad {c + 1}.{g + 1}.{a + 1}",
-                                destination_url="https://bench.example/tent",
-                                **common,
-                            )
-                        ).inserted_primary_key[0]
+                    made = ads.create(
+                        conn,
+                        account,
+                        {"ad_group_id": group.id, "pin_id": pin.id, "name": f"Ad {c + 1}.{g + 1}.{a + 1}"},
+                        now,
+                        tracking_urls.Rules(platform_host=""),
                     )
+                    ad_ids.append(made.id)
     first_ad = min(ad_ids)
     assert ad_ids == list(range(first_ad, first_ad + n_ads)), "ads are numbered in a row"
     d = engine.dialect.name
